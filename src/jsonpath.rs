@@ -1,0 +1,3 @@
+//! The Kubernetes JSONPath subset used by the `jsonPath` modifier.
+//!
+//! OWNER: helper A.
