@@ -1,18 +1,34 @@
 //! vaultplate: fills Vault-backed placeholders in Kubernetes manifests.
 //!
-//! Data flows one way: sources → YAML documents → placeholders → fetch plan → secrets → edits →
-//! output. Each stage is a module; [`run`] drives them.
+//! Data flows one way, one module per stage, driven by [`generate::generate`]:
+//!
+//! 1. [`source`]: read standard input, a file or a directory;
+//! 2. [`yaml`]: parse each stream into documents of nodes with byte spans;
+//! 3. [`manifest`]: pick the Kubernetes objects and read their `avp.kubernetes.io/*` annotations;
+//! 4. [`scan`]: find placeholders ([`placeholder`], [`modifier`]) and what secret each reads;
+//! 5. [`fetch`]: log in once and read each distinct secret once, concurrently ([`vault`]);
+//! 6. [`fill`]: compute the new value of every placeholder-holding scalar;
+//! 7. [`output`]: edit those scalars in place and print all documents, or nothing.
+//!
+//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation).
 
+pub mod cli;
+pub mod config;
+pub mod fetch;
+pub mod fill;
+pub mod generate;
 pub mod jsonpath;
+pub mod manifest;
 pub mod modifier;
+pub mod output;
 pub mod placeholder;
+pub mod problem;
+pub mod run;
+pub mod scan;
+pub mod sensitive;
+pub mod settings;
+pub mod source;
+pub mod vault;
 pub mod yaml;
 
-use std::ffi::OsString;
-use std::process::ExitCode;
-
-/// Runs the command line `args` (program name first) and returns the process exit code.
-pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let _ = args.into_iter();
-    ExitCode::FAILURE
-}
+pub use run::main_with_args;

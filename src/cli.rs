@@ -1,0 +1,43 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Fills Vault-backed placeholders in Kubernetes manifests (argocd-vault-plugin compatible).
+#[derive(Debug, Parser)]
+#[command(name = "vaultplate", version, about, long_about = None, disable_help_subcommand = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fill placeholders in manifests and print them.
+    Generate(GenerateArgs),
+    /// Print the version and git commit.
+    Version,
+}
+
+/// Options of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// A file, a directory (walked for *.yaml, *.yml, *.json), or - for standard input.
+    pub path: String,
+    /// Exit 0 even when the input holds no manifests (by default that is an error, so that an
+    /// upstream render that printed nothing never makes Argo CD prune an application).
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// A config file: YAML or JSON mapping of settings, or KEY=value lines.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Never read or write a cached Vault token.
+    #[arg(long)]
+    pub disable_token_cache: bool,
+    /// Log what is done (paths, counts, timings) on stderr; secret values are never printed.
+    #[arg(long, visible_alias = "verbose-sensitive-output")]
+    pub verbose: bool,
+}

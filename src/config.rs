@@ -1,0 +1,488 @@
+//! Resolves the raw settings into a typed, validated [`Config`]: reads the config file, applies
+//! the precedence of [`crate::settings`], and checks every value before anything else happens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::sensitive::Sensitive;
+use crate::settings::{Layers, Origin, RawValue};
+use crate::vault::KvVersion;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting has a value it cannot take. The value is never shown for credentials.
+    #[error("setting {name} from {origin}: {reason}")]
+    SettingInvalid {
+        /// The setting.
+        name: &'static str,
+        /// Where the value came from.
+        origin: Origin,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A setting needed by the chosen options is not set.
+    #[error("setting {name} is required {because}")]
+    SettingMissing {
+        /// The setting.
+        name: &'static str,
+        /// Why it is needed, e.g. "for AVP_AUTH_TYPE=approle".
+        because: String,
+    },
+    /// The config file cannot be read or parsed.
+    #[error("config file {}: {reason}", path.display())]
+    FileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// How vaultplate logs in to Vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A ready token (`VAULT_TOKEN`).
+    Token {
+        /// The token.
+        token: Option<Sensitive>,
+    },
+    /// AppRole login at `auth/<mount>`.
+    AppRole {
+        /// Mount name without `auth/`.
+        mount: String,
+        /// `AVP_ROLE_ID`.
+        role_id: Option<String>,
+        /// `AVP_SECRET_ID`.
+        secret_id: Option<Sensitive>,
+    },
+    /// Userpass login at `auth/<mount>`.
+    UserPass {
+        /// Mount name without `auth/`.
+        mount: String,
+        /// `AVP_USERNAME`.
+        username: Option<String>,
+        /// `AVP_PASSWORD`.
+        password: Option<Sensitive>,
+    },
+}
+
+impl Auth {
+    /// The `AVP_AUTH_TYPE` name of the method.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Auth::Token { .. } => "token",
+            Auth::AppRole { .. } => "approle",
+            Auth::UserPass { .. } => "userpass",
+        }
+    }
+}
+
+/// Everything needed to talk to Vault. Required values are checked when Vault is first needed,
+/// so a run with nothing to fill works without any Vault settings.
+#[derive(Debug, Clone)]
+pub struct VaultSettings {
+    /// `VAULT_ADDR` without a trailing slash.
+    pub addr: Option<String>,
+    /// `VAULT_NAMESPACE`.
+    pub namespace: Option<String>,
+    /// `VAULT_CACERT`.
+    pub ca_cert: Option<PathBuf>,
+    /// `VAULT_SKIP_VERIFY`.
+    pub skip_verify: bool,
+    /// `VAULT_CLIENT_TIMEOUT`, per request.
+    pub timeout: Duration,
+    /// `VAULT_MAX_RETRIES`.
+    pub max_retries: u32,
+    /// The login method.
+    pub auth: Auth,
+}
+
+/// The resolved configuration of a run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How to reach and log in to Vault.
+    pub vault: VaultSettings,
+    /// Default KV version of secret paths.
+    pub kv_version: KvVersion,
+    /// `AVP_PATH_VALIDATION`.
+    pub path_validation: Option<Regex>,
+    /// Most reads in flight at once.
+    pub concurrency: usize,
+    /// Things the operator should know (ignored Application overrides, unknown keys); no values.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Reads the config file (if any) and resolves every setting from `env` and the file.
+    pub fn resolve(
+        env: BTreeMap<String, String>,
+        file: Option<&Path>,
+    ) -> Result<Self, ConfigError> {
+        let file = match file {
+            Some(path) => read_config_file(path)?,
+            None => BTreeMap::new(),
+        };
+        Self::from_layers(&Layers { env, file })
+    }
+
+    /// Resolves every setting from already loaded layers. No I/O.
+    pub fn from_layers(layers: &Layers) -> Result<Self, ConfigError> {
+        let mut warnings: Vec<String> = layers
+            .refused_application_overrides()
+            .into_iter()
+            .map(|k| format!("ignoring {k}: an Argo CD Application may not change this setting"))
+            .collect();
+        warnings.extend(
+            layers
+                .unknown_file_keys()
+                .into_iter()
+                .map(|k| format!("ignoring unknown setting {k} in the config file")),
+        );
+
+        let get = |name: &'static str| layers.get(name);
+        if let Some(kind) = get("AVP_TYPE").filter(|v| v.text != "vault") {
+            return Err(invalid("AVP_TYPE", &kind, "only `vault` is supported"));
+        }
+        let auth = resolve_auth(layers)?;
+        let vault = VaultSettings {
+            addr: get("VAULT_ADDR").map(|v| v.text.trim_end_matches('/').to_owned()),
+            namespace: get("VAULT_NAMESPACE").map(|v| v.text),
+            ca_cert: get("VAULT_CACERT").map(|v| PathBuf::from(v.text)),
+            skip_verify: parse_with("VAULT_SKIP_VERIFY", layers, parse_bool)?.unwrap_or(false),
+            timeout: parse_with("VAULT_CLIENT_TIMEOUT", layers, parse_duration)?
+                .unwrap_or(Duration::from_secs(15)),
+            max_retries: parse_with("VAULT_MAX_RETRIES", layers, |t| {
+                t.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 10)
+                    .ok_or("must be a whole number from 0 to 10")
+            })?
+            .unwrap_or(2),
+            auth,
+        };
+        let kv_version = parse_with("AVP_KV_VERSION", layers, |t| {
+            KvVersion::parse(t).ok_or("must be 1 or 2")
+        })?
+        .unwrap_or(KvVersion::V2);
+        let path_validation = match get("AVP_PATH_VALIDATION") {
+            Some(raw) => Some(Regex::new(&raw.text).map_err(|e| {
+                invalid(
+                    "AVP_PATH_VALIDATION",
+                    &raw,
+                    &format!("not a valid regular expression: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let concurrency = parse_with("VAULTPLATE_CONCURRENCY", layers, |t| {
+            t.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or("must be a whole number from 1 to 256")
+        })?
+        .unwrap_or(16);
+        warnings.sort();
+        Ok(Config {
+            vault,
+            kv_version,
+            path_validation,
+            concurrency,
+            warnings,
+        })
+    }
+}
+
+fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
+    let text = |name| layers.get(name).map(|v| v.text);
+    let secret = |name| text(name).map(Sensitive::new);
+    let mount = |default: &str| {
+        text("AVP_MOUNT_PATH")
+            .map(|m| {
+                m.trim_matches('/')
+                    .trim_start_matches("auth/")
+                    .trim_matches('/')
+                    .to_owned()
+            })
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    let Some(method) = layers.get("AVP_AUTH_TYPE") else {
+        unreachable!("AVP_AUTH_TYPE has a default")
+    };
+    match method.text.as_str() {
+        "token" => Ok(Auth::Token {
+            token: secret("VAULT_TOKEN"),
+        }),
+        "approle" => Ok(Auth::AppRole {
+            mount: mount("approle"),
+            role_id: text("AVP_ROLE_ID"),
+            secret_id: secret("AVP_SECRET_ID"),
+        }),
+        "userpass" => Ok(Auth::UserPass {
+            mount: mount("userpass"),
+            username: text("AVP_USERNAME"),
+            password: secret("AVP_PASSWORD"),
+        }),
+        _ => Err(invalid(
+            "AVP_AUTH_TYPE",
+            &method,
+            "must be one of token, approle, userpass",
+        )),
+    }
+}
+
+fn parse_with<T>(
+    name: &'static str,
+    layers: &Layers,
+    parse: impl Fn(&str) -> Result<T, &'static str>,
+) -> Result<Option<T>, ConfigError> {
+    layers
+        .get(name)
+        .map(|raw| parse(raw.text.trim()).map_err(|reason| invalid(name, &raw, reason)))
+        .transpose()
+}
+
+fn invalid(name: &'static str, raw: &RawValue, reason: &str) -> ConfigError {
+    let sensitive = crate::settings::spec(name).is_some_and(|s| s.sensitive);
+    let reason = if sensitive {
+        reason.to_owned()
+    } else {
+        format!("{:?} {reason}", raw.text)
+    };
+    ConfigError::SettingInvalid {
+        name,
+        origin: raw.origin.clone(),
+        reason,
+    }
+}
+
+/// Parses a boolean the way Go's `strconv.ParseBool` (and so the Vault SDK) does.
+pub(crate) fn parse_bool(text: &str) -> Result<bool, &'static str> {
+    match text {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err("must be true or false"),
+    }
+}
+
+/// Parses `30`, `30s`, `500ms` or `2m`.
+fn parse_duration(text: &str) -> Result<Duration, &'static str> {
+    const WHY: &str = "must be a duration such as 30, 30s, 500ms or 2m";
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| WHY)?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(WHY),
+    };
+    if d.is_zero() { Err(WHY) } else { Ok(d) }
+}
+
+/// Reads a config file: a YAML or JSON mapping of setting names to values, or `KEY=value` lines.
+fn read_config_file(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+    let fail = |reason: String| ConfigError::FileUnreadable {
+        path: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    if looks_like_key_value_lines(&text) {
+        return parse_key_value_lines(&text).map_err(fail);
+    }
+    let value = crate::yaml::value::parse_value(&text).map_err(|e| fail(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(fail(
+            "expected a mapping of setting names to values, or KEY=value lines".into(),
+        ));
+    };
+    let mut settings = BTreeMap::new();
+    for (key, value) in map {
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => continue,
+            Value::Array(_) | Value::Object(_) => {
+                return Err(fail(format!("{key} must be a single value")));
+            }
+        };
+        settings.insert(key, text);
+    }
+    Ok(settings)
+}
+
+fn looks_like_key_value_lines(text: &str) -> bool {
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    first.is_some_and(|line| {
+        line.split_once('=').is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    })
+}
+
+fn parse_key_value_lines(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut settings = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!("line {}: expected KEY=value", n + 1));
+        };
+        let value = value.trim();
+        let unquoted = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+            .unwrap_or(value);
+        settings.insert(key.trim().to_owned(), unquoted.to_owned());
+    }
+    Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_layers(&Layers {
+            env,
+            file: BTreeMap::new(),
+        })
+    }
+
+    fn error(env: &[(&str, &str)]) -> String {
+        config(env).expect_err("should be refused").to_string()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).expect("defaults resolve");
+        assert_eq!(c.kv_version, KvVersion::V2);
+        assert_eq!(c.vault.auth, Auth::Token { token: None });
+        assert_eq!(c.vault.timeout, Duration::from_secs(15));
+        assert_eq!(
+            (c.vault.max_retries, c.concurrency, c.vault.skip_verify),
+            (2, 16, false)
+        );
+    }
+
+    #[test]
+    fn auth_mounts_accept_the_auth_prefix() {
+        for mount in ["team-approle", "auth/team-approle", "/auth/team-approle/"] {
+            let c =
+                config(&[("AVP_AUTH_TYPE", "approle"), ("AVP_MOUNT_PATH", mount)]).expect("valid");
+            assert!(
+                matches!(c.vault.auth, Auth::AppRole { ref mount, .. } if mount == "team-approle")
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("AVP_TYPE", "awssecretsmanager")],
+                r#"setting AVP_TYPE from the environment: "awssecretsmanager" only `vault` is supported"#,
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "github")],
+                r#"setting AVP_AUTH_TYPE from the environment: "github" must be one of token, approle, userpass"#,
+            ),
+            (
+                &[("AVP_KV_VERSION", "3")],
+                r#"setting AVP_KV_VERSION from the environment: "3" must be 1 or 2"#,
+            ),
+            (
+                &[("ARGOCD_ENV_AVP_KV_VERSION", "x")],
+                r#"setting AVP_KV_VERSION from the Application (ARGOCD_ENV_): "x" must be 1 or 2"#,
+            ),
+            (
+                &[("VAULT_SKIP_VERIFY", "maybe")],
+                r#"setting VAULT_SKIP_VERIFY from the environment: "maybe" must be true or false"#,
+            ),
+            (
+                &[("VAULT_CLIENT_TIMEOUT", "0")],
+                r#"setting VAULT_CLIENT_TIMEOUT from the environment: "0" must be a duration such as 30, 30s, 500ms or 2m"#,
+            ),
+            (
+                &[("VAULT_MAX_RETRIES", "99")],
+                r#"setting VAULT_MAX_RETRIES from the environment: "99" must be a whole number from 0 to 10"#,
+            ),
+            (
+                &[("VAULTPLATE_CONCURRENCY", "0")],
+                r#"setting VAULTPLATE_CONCURRENCY from the environment: "0" must be a whole number from 1 to 256"#,
+            ),
+        ];
+        for (env, want) in cases {
+            assert_eq!(error(env), *want);
+        }
+        assert!(error(&[("AVP_PATH_VALIDATION", "(")]).starts_with(
+            r#"setting AVP_PATH_VALIDATION from the environment: "(" not a valid regular expression"#
+        ));
+    }
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("30", 30_000),
+            ("30s", 30_000),
+            ("500ms", 500),
+            ("2m", 120_000),
+        ];
+        for (text, ms) in cases {
+            assert_eq!(
+                parse_duration(text),
+                Ok(Duration::from_millis(ms)),
+                "{text}"
+            );
+        }
+        for bad in ["", "s", "1h", "-1", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn application_overrides_are_reported_without_values() {
+        let c = config(&[
+            ("ARGOCD_ENV_VAULT_ADDR", "http://evil.example"),
+            ("VAULT_ADDR", "http://vault"),
+        ])
+        .expect("valid");
+        assert_eq!(c.vault.addr.as_deref(), Some("http://vault"));
+        assert_eq!(
+            c.warnings,
+            ["ignoring ARGOCD_ENV_VAULT_ADDR: an Argo CD Application may not change this setting"]
+        );
+    }
+
+    #[test]
+    fn key_value_lines() {
+        let text = "# comment\nVAULT_ADDR=http://v:8200\n\nAVP_AUTH_TYPE = 'approle'\nAVP_ROLE_ID=\"a=b\"\n";
+        assert!(looks_like_key_value_lines(text));
+        let parsed = parse_key_value_lines(text).expect("valid");
+        assert_eq!(parsed["VAULT_ADDR"], "http://v:8200");
+        assert_eq!(parsed["AVP_AUTH_TYPE"], "approle");
+        assert_eq!(parsed["AVP_ROLE_ID"], "a=b");
+        assert_eq!(
+            parse_key_value_lines("A=1\nnonsense\n"),
+            Err("line 2: expected KEY=value".into())
+        );
+        assert!(!looks_like_key_value_lines("VAULT_ADDR: http://x=y\n"));
+    }
+}

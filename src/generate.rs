@@ -1,0 +1,84 @@
+//! `vaultplate generate`: the whole substitution run, stage by stage.
+
+use std::io::Read;
+
+use crate::config::Config;
+use crate::manifest::{self, ParsedInput};
+use crate::problem::Problem;
+use crate::scan::{self, ScanOptions};
+use crate::{fetch, fill, output, source, yaml};
+
+/// What to generate from.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    /// A file, a directory, or `-` for standard input.
+    pub path: &'a str,
+    /// Succeed even when there is no manifest at all.
+    pub allow_empty: bool,
+}
+
+/// Runs the stages in order and returns the complete output, or every problem found.
+///
+/// Nothing is sent to Vault until every input has been parsed and every placeholder checked,
+/// and nothing is returned unless every manifest was filled.
+pub fn generate(
+    request: &Request<'_>,
+    config: &Config,
+    stdin: &mut dyn Read,
+) -> Result<String, Vec<Problem>> {
+    let inputs = source::load(request.path, stdin).map_err(|p| vec![p])?;
+    let parsed = parse(inputs)?;
+    let (manifests, mut problems) = manifest::select(&parsed);
+    let options = ScanOptions {
+        kv_version: config.kv_version,
+        path_validation: config.path_validation.as_ref(),
+    };
+    let (sites, scan_problems) = scan::scan(&manifests, options);
+    problems.extend(scan_problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if manifests.is_empty() && !request.allow_empty {
+        let name = if request.path == "-" {
+            "<stdin>"
+        } else {
+            request.path
+        };
+        return Err(vec![Problem::at(
+            name,
+            "holds no Kubernetes manifests; printing nothing would make Argo CD delete the application's \
+             resources (pass --allow-empty if an empty result is intended)",
+        )]);
+    }
+    let secrets = fetch::plan(&sites);
+    tracing::debug!(
+        manifests = manifests.len(),
+        placeholders = sites.len(),
+        secrets = secrets.len(),
+        "scanned"
+    );
+    let answers = if secrets.is_empty() {
+        Default::default()
+    } else {
+        fetch::fetch(config, secrets).map_err(|e| vec![Problem::general(e)])?
+    };
+    let edits = fill::fill(&manifests, &sites, &answers)?;
+    output::render(&parsed, &manifests, edits).map_err(|p| vec![p])
+}
+
+/// Parses every input, collecting the syntax errors of all of them.
+fn parse(inputs: Vec<source::Input>) -> Result<Vec<ParsedInput>, Vec<Problem>> {
+    let mut parsed = Vec::with_capacity(inputs.len());
+    let mut problems = Vec::new();
+    for input in inputs {
+        match yaml::parse_stream(&input.text) {
+            Ok(documents) => parsed.push(ParsedInput { input, documents }),
+            Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
+        }
+    }
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}

@@ -1,0 +1,100 @@
+//! The process around the library: command line, logging, stdout and exit codes.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, GenerateArgs};
+use crate::config::Config;
+use crate::generate::{self, Request};
+use crate::problem::Problem;
+
+/// Runs the command line `args` (program name first) and returns the process exit code:
+/// 0 on success, 1 when the run failed, 2 for a usage error.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Version => write_stdout(&format!("{}\n", version())),
+        Command::Generate(args) => run_generate(&args),
+    }
+}
+
+/// `vaultplate 0.1.0 (commit abcdef123456)`.
+pub fn version() -> String {
+    format!(
+        "vaultplate {} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("VAULTPLATE_GIT_COMMIT")
+    )
+}
+
+fn run_generate(args: &GenerateArgs) -> ExitCode {
+    init_logging(args.verbose);
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = match Config::resolve(env, args.config_path.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return report(&[Problem::general(e)]),
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let request = Request {
+        path: &args.path,
+        allow_empty: args.allow_empty,
+    };
+    match generate::generate(&request, &config, &mut std::io::stdin().lock()) {
+        Ok(output) => write_stdout(&output),
+        Err(problems) => report(&problems),
+    }
+}
+
+fn init_logging(verbose: bool) {
+    let level = if verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Prints every problem on its own line of stderr and returns the failure code.
+fn report(problems: &[Problem]) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    for problem in problems {
+        let _ = writeln!(stderr, "error: {problem}");
+    }
+    ExitCode::FAILURE
+}
+
+/// Writes the output in one go; a closed pipe (`| head`) is a quiet exit.
+fn write_stdout(text: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => report(&[Problem::general(format!("cannot write the output: {e}"))]),
+    }
+}

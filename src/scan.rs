@@ -1,0 +1,380 @@
+//! Finds every placeholder of the selected manifests and resolves what each one refers to, so
+//! that all syntax, annotation and path problems are known before Vault is contacted.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use regex::Regex;
+
+use crate::manifest::Manifest;
+use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
+use crate::problem::Problem;
+use crate::vault::KvVersion;
+use crate::yaml::{Node, NodeKind};
+
+/// One secret read: Vault is asked once per distinct value of this.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SecretRef {
+    /// Raw logical path, as written (`secret/data/app`).
+    pub path: String,
+    /// KV v2 version; `None` for the latest.
+    pub version: Option<u64>,
+    /// How to read the answer.
+    pub kv: KvVersion,
+}
+
+/// A piece of a string to fill.
+#[derive(Debug, Clone)]
+pub enum Part {
+    /// Literal text.
+    Text(String),
+    /// A placeholder and the secret it reads.
+    Lookup {
+        /// The placeholder (span into [`Site::scanned`]).
+        placeholder: Placeholder,
+        /// The secret.
+        secret: SecretRef,
+    },
+}
+
+/// How a filled string is written back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// As is.
+    AsIs,
+    /// Base64 (a Secret `data` value whose decoded text held the placeholders).
+    Base64,
+}
+
+/// A scalar that holds placeholders.
+#[derive(Debug)]
+pub struct Site<'a> {
+    /// Index of its manifest.
+    pub manifest: usize,
+    /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
+    pub field: String,
+    /// The scalar node.
+    pub node: &'a Node,
+    /// The key node of its entry, when `remove-missing` lets the entry be dropped.
+    pub removable_key: Option<&'a Node>,
+    /// The string the placeholders were found in (decoded when `encoding` is base64).
+    pub scanned: Cow<'a, str>,
+    /// How the result is written back.
+    pub encoding: Encoding,
+    /// The field only takes text (Secret and ConfigMap data): typed values become text.
+    pub string_only: bool,
+    /// Text and lookups in order.
+    pub parts: Vec<Part>,
+}
+
+impl Site<'_> {
+    /// How messages name this site and one of its placeholders.
+    pub fn place(&self, manifests: &[Manifest<'_>], placeholder: &Placeholder) -> String {
+        let text = self.scanned.get(placeholder.span.clone()).unwrap_or("<?>");
+        format!("{}: {}: {text}", manifests[self.manifest].place, self.field)
+    }
+}
+
+/// What the scan needs from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanOptions<'r> {
+    /// KV version when no annotation says otherwise.
+    pub kv_version: KvVersion,
+    /// `AVP_PATH_VALIDATION`.
+    pub path_validation: Option<&'r Regex>,
+}
+
+/// Scans every manifest that is not ignored.
+pub fn scan<'a>(
+    manifests: &[Manifest<'a>],
+    options: ScanOptions<'_>,
+) -> (Vec<Site<'a>>, Vec<Problem>) {
+    let mut scanner = Scanner {
+        options,
+        sites: Vec::new(),
+        problems: Vec::new(),
+    };
+    for (index, manifest) in manifests.iter().enumerate() {
+        if !manifest.annotations.ignore {
+            scanner.manifest(index, manifest);
+        }
+    }
+    (scanner.sites, scanner.problems)
+}
+
+struct Scanner<'a, 'r> {
+    options: ScanOptions<'r>,
+    sites: Vec<Site<'a>>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Scanner<'a, '_> {
+    fn manifest(&mut self, index: usize, manifest: &Manifest<'a>) {
+        let NodeKind::Mapping(entries) = &manifest.root.kind else {
+            return;
+        };
+        let data_maps: &[&str] = match manifest.kind {
+            "Secret" => &["data", "stringData"],
+            "ConfigMap" => &["data", "binaryData"],
+            _ => &[],
+        };
+        for (key, value) in entries {
+            let name = key.as_scalar().unwrap_or("?");
+            match &value.kind {
+                NodeKind::Mapping(data) if data_maps.contains(&name) => {
+                    for (entry_key, entry_value) in data {
+                        let field = format!(
+                            "{name}{}",
+                            field_segment(entry_key.as_scalar().unwrap_or("?"))
+                        );
+                        let removable = manifest.annotations.remove_missing.then_some(entry_key);
+                        let base64_data = manifest.kind == "Secret" && name == "data";
+                        self.entry(index, manifest, field, entry_value, removable, base64_data);
+                    }
+                }
+                _ => self.walk(index, manifest, name.to_owned(), value),
+            }
+        }
+    }
+
+    /// A direct value of a Secret or ConfigMap data map.
+    fn entry(
+        &mut self,
+        index: usize,
+        manifest: &Manifest<'a>,
+        field: String,
+        node: &'a Node,
+        removable_key: Option<&'a Node>,
+        base64_data: bool,
+    ) {
+        let Some(value) = node.as_scalar() else {
+            return self.walk(index, manifest, field, node);
+        };
+        if base64_data && !value.contains('<') {
+            if let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<')) {
+                let site = SiteStart {
+                    field,
+                    node,
+                    removable_key,
+                    encoding: Encoding::Base64,
+                    string_only: true,
+                };
+                return self.scalar(index, manifest, site, Cow::Owned(decoded));
+            }
+        }
+        let site = SiteStart {
+            field,
+            node,
+            removable_key,
+            encoding: Encoding::AsIs,
+            string_only: true,
+        };
+        self.scalar(index, manifest, site, Cow::Borrowed(value));
+    }
+
+    fn walk(&mut self, index: usize, manifest: &Manifest<'a>, field: String, node: &'a Node) {
+        match &node.kind {
+            NodeKind::Scalar { value, .. } => {
+                let site = SiteStart {
+                    field,
+                    node,
+                    removable_key: None,
+                    encoding: Encoding::AsIs,
+                    string_only: false,
+                };
+                self.scalar(index, manifest, site, Cow::Borrowed(value));
+            }
+            NodeKind::Mapping(entries) => {
+                for (key, value) in entries {
+                    let field = format!("{field}{}", field_segment(key.as_scalar().unwrap_or("?")));
+                    self.walk(index, manifest, field, value);
+                }
+            }
+            NodeKind::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.walk(index, manifest, format!("{field}[{i}]"), item);
+                }
+            }
+            NodeKind::Alias(_) => {}
+        }
+    }
+
+    fn scalar(
+        &mut self,
+        index: usize,
+        manifest: &Manifest<'a>,
+        start: SiteStart<'a>,
+        scanned: Cow<'a, str>,
+    ) {
+        if !scanned.contains('<') {
+            return;
+        }
+        let mode = if manifest.annotations.path.is_some() {
+            Mode::InlineAndGeneric
+        } else {
+            Mode::InlineOnly
+        };
+        let place = |span: std::ops::Range<usize>| {
+            format!(
+                "{}: {}: {}",
+                manifest.place,
+                start.field,
+                scanned.get(span).unwrap_or("<?>")
+            )
+        };
+        let segments = match placeholder::parse(&scanned, mode) {
+            Ok(Some(segments)) => segments,
+            Ok(None) => return,
+            Err(errors) => {
+                self.problems.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| Problem::at(place(e.span.clone()), e.message)),
+                );
+                return;
+            }
+        };
+        let mut parts = Vec::with_capacity(segments.len());
+        for segment in segments {
+            match segment {
+                Segment::Text(text) => parts.push(Part::Text(text)),
+                Segment::Placeholder(placeholder) => match self.resolve(manifest, &placeholder) {
+                    Ok(secret) => parts.push(Part::Lookup {
+                        placeholder,
+                        secret,
+                    }),
+                    Err(message) => self
+                        .problems
+                        .push(Problem::at(place(placeholder.span.clone()), message)),
+                },
+            }
+        }
+        self.sites.push(Site {
+            manifest: index,
+            field: start.field,
+            node: start.node,
+            removable_key: start.removable_key,
+            scanned,
+            encoding: start.encoding,
+            string_only: start.string_only,
+            parts,
+        });
+    }
+
+    fn resolve(
+        &self,
+        manifest: &Manifest<'_>,
+        placeholder: &Placeholder,
+    ) -> Result<SecretRef, String> {
+        let annotations = &manifest.annotations;
+        let kv = annotations.kv_version.unwrap_or(self.options.kv_version);
+        let (path, version) = match &placeholder.reference {
+            Reference::Inline { path, version, .. } => (path.clone(), *version),
+            Reference::Generic { .. } => {
+                let path = annotations.path.clone().unwrap_or_default();
+                (path, annotations.secret_version)
+            }
+        };
+        check_path(&path)?;
+        if let Some(rule) = self.options.path_validation {
+            if !rule.is_match(&path) {
+                return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+            }
+        }
+        if kv == KvVersion::V1 && version.is_some() {
+            return Err(format!(
+                "path {path:?} is read as KV v1, which has no versions"
+            ));
+        }
+        Ok(SecretRef { path, version, kv })
+    }
+}
+
+/// What a site is before its placeholders are parsed.
+struct SiteStart<'a> {
+    field: String,
+    node: &'a Node,
+    removable_key: Option<&'a Node>,
+    encoding: Encoding,
+    string_only: bool,
+}
+
+/// Refuses paths that would not stay one logical Vault path in a URL.
+fn check_path(path: &str) -> Result<(), String> {
+    let bad_char = path
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '%' | '\\'));
+    if path.is_empty()
+        || path.starts_with('/')
+        || bad_char.is_some()
+        || path.split('/').any(|s| s == "..")
+    {
+        return Err(format!("{path:?} is not a valid secret path"));
+    }
+    Ok(())
+}
+
+/// The UTF-8 text a Secret `data` value encodes, if it is valid base64 of text.
+fn decode_base64_text(value: &str) -> Option<String> {
+    let compact: String = value.split_whitespace().collect();
+    BASE64
+        .decode(compact)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// `.name`, or `["name.with.dots"]` when the name is not a plain identifier.
+fn field_segment(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        format!(".{name}")
+    } else {
+        format!("[{name:?}]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_segments() {
+        assert_eq!(field_segment("password"), ".password");
+        assert_eq!(field_segment("tls.crt"), r#"["tls.crt"]"#);
+    }
+
+    #[test]
+    fn paths() {
+        for good in ["secret/data/app", "team/kv/data/a-b_c.d", "kv1/app"] {
+            assert_eq!(check_path(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "/secret/data/x",
+            "secret/../sys",
+            "secret/data/a b",
+            "a?version=1",
+            "a#b",
+            "a%2f",
+        ] {
+            assert_eq!(
+                check_path(bad),
+                Err(format!("{bad:?} is not a valid secret path"))
+            );
+        }
+    }
+
+    #[test]
+    fn base64_text() {
+        assert_eq!(
+            decode_base64_text("PHBhc3N3b3JkPg==").as_deref(),
+            Some("<password>")
+        );
+        assert_eq!(decode_base64_text("not base64!"), None);
+        assert_eq!(decode_base64_text("//79"), None, "binary is not text");
+    }
+}

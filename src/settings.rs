@@ -1,0 +1,255 @@
+//! The table of settings vaultplate reads, and how one raw value is found for each.
+//!
+//! Precedence, highest first (pinned by the `precedence` test below):
+//! 1. `ARGOCD_ENV_<NAME>`, only for settings marked `application: true` (an Argo CD Application
+//!    sets these, so they must never reach the Vault address, auth or access rules);
+//! 2. `<NAME>` in the process (sidecar) environment;
+//! 3. the config file given with `--config-path`;
+//! 4. the setting's default.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Prefix Argo CD puts on the environment variables an Application sets.
+pub const ARGOCD_ENV_PREFIX: &str = "ARGOCD_ENV_";
+
+/// One setting: its name and documentation, the single source of the README table.
+#[derive(Debug)]
+pub struct SettingSpec {
+    /// Environment variable / config-file key.
+    pub name: &'static str,
+    /// Default value, if any.
+    pub default: Option<&'static str>,
+    /// Whether an Argo CD Application may set it through `ARGOCD_ENV_<NAME>`.
+    pub application: bool,
+    /// Whether the value is a credential (never logged, never echoed).
+    pub sensitive: bool,
+    /// One line for the docs.
+    pub doc: &'static str,
+}
+
+macro_rules! setting {
+    ($name:literal, $default:expr, app: $app:literal, sensitive: $sens:literal, $doc:literal) => {
+        SettingSpec {
+            name: $name,
+            default: $default,
+            application: $app,
+            sensitive: $sens,
+            doc: $doc,
+        }
+    };
+}
+
+/// Every setting vaultplate understands.
+pub const SETTINGS: &[SettingSpec] = &[
+    setting!("AVP_TYPE", Some("vault"), app: false, sensitive: false,
+        "Secret backend; only `vault` (Vault or OpenBao) is supported."),
+    setting!("AVP_AUTH_TYPE", Some("token"), app: false, sensitive: false,
+        "Vault login method: `token`, `approle` or `userpass`."),
+    setting!("AVP_MOUNT_PATH", None, app: false, sensitive: false,
+        "Mount of the auth method, with or without `auth/` (default: the method's name)."),
+    setting!("AVP_ROLE_ID", None, app: false, sensitive: false, "AppRole role-id."),
+    setting!("AVP_SECRET_ID", None, app: false, sensitive: true, "AppRole secret-id."),
+    setting!("AVP_USERNAME", None, app: false, sensitive: false, "Userpass user name."),
+    setting!("AVP_PASSWORD", None, app: false, sensitive: true, "Userpass password."),
+    setting!("AVP_KV_VERSION", Some("2"), app: true, sensitive: false,
+        "KV engine version of secret paths, `1` or `2` (the `kv-version` annotation overrides it per manifest)."),
+    setting!("AVP_PATH_VALIDATION", None, app: false, sensitive: false,
+        "Regular expression every secret path must match."),
+    setting!("VAULT_ADDR", None, app: false, sensitive: false,
+        "Vault address, e.g. `https://vault.example:8200`."),
+    setting!("VAULT_TOKEN", None, app: false, sensitive: true, "Token for `AVP_AUTH_TYPE=token`."),
+    setting!("VAULT_NAMESPACE", None, app: false, sensitive: false, "Vault Enterprise / OpenBao namespace."),
+    setting!("VAULT_CACERT", None, app: false, sensitive: false,
+        "PEM file of CA certificates to trust for Vault's TLS certificate."),
+    setting!("VAULT_SKIP_VERIFY", Some("false"), app: false, sensitive: false,
+        "Skip TLS certificate verification (testing only)."),
+    setting!("VAULT_CLIENT_TIMEOUT", Some("15s"), app: false, sensitive: false,
+        "Timeout of one Vault request (`30`, `30s`, `500ms`, `1m`)."),
+    setting!("VAULT_MAX_RETRIES", Some("2"), app: false, sensitive: false,
+        "Retries of a Vault request after a connection error, 429 or 5xx."),
+    setting!("VAULTPLATE_CONCURRENCY", Some("16"), app: false, sensitive: false,
+        "Most Vault reads in flight at once."),
+];
+
+/// Looks up a setting's spec by name.
+pub fn spec(name: &str) -> Option<&'static SettingSpec> {
+    SETTINGS.iter().find(|s| s.name == name)
+}
+
+/// Where a value came from (named in error messages instead of the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `ARGOCD_ENV_<NAME>` (set by the Argo CD Application).
+    Application,
+    /// The process environment.
+    Environment,
+    /// The config file.
+    ConfigFile,
+    /// The built-in default.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Application => "the Application (ARGOCD_ENV_)",
+            Origin::Environment => "the environment",
+            Origin::ConfigFile => "the config file",
+            Origin::Default => "the default",
+        })
+    }
+}
+
+/// A raw value with its origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawValue {
+    /// The text as given.
+    pub text: String,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// The raw inputs of every setting: the environment and the config file's entries. No I/O.
+#[derive(Debug, Default, Clone)]
+pub struct Layers {
+    /// The process environment.
+    pub env: BTreeMap<String, String>,
+    /// Entries of the config file (empty without one).
+    pub file: BTreeMap<String, String>,
+}
+
+impl Layers {
+    /// The value of setting `name` by the precedence in the module docs, empty values ignored.
+    ///
+    /// # Panics
+    /// If `name` is not in [`SETTINGS`] (a programming error).
+    pub fn get(&self, name: &str) -> Option<RawValue> {
+        let spec = spec(name).unwrap_or_else(|| panic!("unknown setting {name}"));
+        let found = |map: &BTreeMap<String, String>, key: &str| {
+            map.get(key).filter(|v| !v.is_empty()).cloned()
+        };
+        let app_key = format!("{ARGOCD_ENV_PREFIX}{name}");
+        let candidates = [
+            (
+                spec.application
+                    .then(|| found(&self.env, &app_key))
+                    .flatten(),
+                Origin::Application,
+            ),
+            (found(&self.env, name), Origin::Environment),
+            (found(&self.file, name), Origin::ConfigFile),
+            (spec.default.map(str::to_owned), Origin::Default),
+        ];
+        candidates
+            .into_iter()
+            .find_map(|(text, origin)| text.map(|text| RawValue { text, origin }))
+    }
+
+    /// `ARGOCD_ENV_<NAME>` variables that name a setting an Application may not change.
+    pub fn refused_application_overrides(&self) -> Vec<String> {
+        self.env
+            .keys()
+            .filter_map(|k| k.strip_prefix(ARGOCD_ENV_PREFIX).map(|name| (k, name)))
+            .filter(|(_, name)| spec(name).is_some_and(|s| !s.application))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Config-file keys that are not settings.
+    pub fn unknown_file_keys(&self) -> Vec<String> {
+        self.file
+            .keys()
+            .filter(|k| spec(k).is_none())
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layers(env: &[(&str, &str)], file: &[(&str, &str)]) -> Layers {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        Layers {
+            env: map(env),
+            file: map(file),
+        }
+    }
+
+    fn origin(l: &Layers, name: &str) -> Option<(String, Origin)> {
+        l.get(name).map(|v| (v.text, v.origin))
+    }
+
+    #[test]
+    fn precedence() {
+        use Origin::*;
+        let all = layers(
+            &[
+                ("ARGOCD_ENV_AVP_KV_VERSION", "1"),
+                ("AVP_KV_VERSION", "2"),
+                ("VAULT_ADDR", "http://env"),
+            ],
+            &[
+                ("AVP_KV_VERSION", "3"),
+                ("VAULT_ADDR", "http://file"),
+                ("VAULT_NAMESPACE", "ns"),
+            ],
+        );
+        let cases: &[(&str, Option<(&str, Origin)>)] = &[
+            ("AVP_KV_VERSION", Some(("1", Application))),
+            ("VAULT_ADDR", Some(("http://env", Environment))),
+            ("VAULT_NAMESPACE", Some(("ns", ConfigFile))),
+            ("AVP_AUTH_TYPE", Some(("token", Default))),
+            ("VAULT_TOKEN", None),
+        ];
+        for (name, want) in cases {
+            let want = want.clone().map(|(t, o)| (t.to_owned(), o));
+            assert_eq!(origin(&all, name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn an_application_cannot_set_vault_access() {
+        let l = layers(
+            &[
+                ("ARGOCD_ENV_VAULT_ADDR", "http://evil"),
+                ("ARGOCD_ENV_AVP_ROLE_ID", "x"),
+                ("ARGOCD_ENV_RELEASE", "r"),
+            ],
+            &[],
+        );
+        assert_eq!(l.get("VAULT_ADDR"), None);
+        assert_eq!(
+            l.refused_application_overrides(),
+            ["ARGOCD_ENV_AVP_ROLE_ID", "ARGOCD_ENV_VAULT_ADDR"]
+        );
+    }
+
+    #[test]
+    fn empty_values_fall_through() {
+        let l = layers(&[("AVP_KV_VERSION", "")], &[("AVP_KV_VERSION", "1")]);
+        assert_eq!(
+            origin(&l, "AVP_KV_VERSION"),
+            Some(("1".into(), Origin::ConfigFile))
+        );
+    }
+
+    #[test]
+    fn every_setting_is_documented_once() {
+        for (i, s) in SETTINGS.iter().enumerate() {
+            assert!(!s.doc.is_empty(), "{}", s.name);
+            assert!(
+                SETTINGS[i + 1..].iter().all(|o| o.name != s.name),
+                "{} twice",
+                s.name
+            );
+        }
+    }
+}

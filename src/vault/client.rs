@@ -1,0 +1,282 @@
+//! A small Vault HTTP client: raw logical paths (`GET /v1/<path>` as AVP writes them), logins,
+//! bounded retries with backoff, and Vault's own error text in every failure.
+//!
+//! vaultrs's KV API wants a (mount, path) split that an AVP path such as `team/kv/data/app` does
+//! not give, and it has no retries; every call here is one request, so a client of our own on
+//! reqwest is smaller than adapting it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Map, Value, json};
+use tracing::debug;
+
+use super::{KvVersion, VaultError};
+use crate::config::{Auth, ConfigError, VaultSettings};
+use crate::sensitive::Sensitive;
+
+/// A Vault connection: address, namespace, TLS, and the token once logged in.
+#[derive(Debug, Clone)]
+pub struct VaultClient {
+    http: reqwest::Client,
+    addr: String,
+    namespace: Option<String>,
+    token: Option<Sensitive>,
+    max_retries: u32,
+}
+
+impl VaultClient {
+    /// Checks the address and builds the HTTP client. No request is sent.
+    pub fn new(settings: &VaultSettings) -> Result<Self, VaultError> {
+        let addr = settings
+            .addr
+            .clone()
+            .ok_or_else(|| ConfigError::SettingMissing {
+                name: "VAULT_ADDR",
+                because: "to read secrets".into(),
+            })?;
+        let url = reqwest::Url::parse(&addr)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"));
+        if url.is_none_or(|u| u.host().is_none()) {
+            return Err(ConfigError::SettingInvalid {
+                name: "VAULT_ADDR",
+                origin: crate::settings::Origin::Environment,
+                reason: format!("{addr:?} is not an http:// or https:// URL"),
+            }
+            .into());
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .no_proxy()
+            .user_agent(concat!("vaultplate/", env!("CARGO_PKG_VERSION")));
+        if addr.starts_with("https://") {
+            builder = builder.tls_backend_preconfigured(super::tls::client_config(settings)?);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| VaultError::TlsSetup(error_chain(&e)))?;
+        Ok(VaultClient {
+            http,
+            addr,
+            namespace: settings.namespace.clone(),
+            token: None,
+            max_retries: settings.max_retries,
+        })
+    }
+
+    /// Obtains a token with the configured method (for `token`, checks that one is set).
+    pub async fn login(&mut self, auth: &Auth) -> Result<(), VaultError> {
+        let missing = |name: &'static str| ConfigError::SettingMissing {
+            name,
+            because: format!("for AVP_AUTH_TYPE={}", auth.method()),
+        };
+        let (mount, path, body) = match auth {
+            Auth::Token { token } => {
+                self.token = Some(token.clone().ok_or_else(|| missing("VAULT_TOKEN"))?);
+                return Ok(());
+            }
+            Auth::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => {
+                let role_id = role_id.as_ref().ok_or_else(|| missing("AVP_ROLE_ID"))?;
+                let secret_id = secret_id.as_ref().ok_or_else(|| missing("AVP_SECRET_ID"))?;
+                let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::UserPass {
+                mount,
+                username,
+                password,
+            } => {
+                let username = username.as_ref().ok_or_else(|| missing("AVP_USERNAME"))?;
+                let password = password.as_ref().ok_or_else(|| missing("AVP_PASSWORD"))?;
+                let body = json!({ "password": password.expose() });
+                (mount, format!("auth/{mount}/login/{username}"), body)
+            }
+        };
+        debug!(method = auth.method(), mount = %mount, "logging in to Vault");
+        let response = self
+            .send(|| self.request(Method::POST, &path).json(&body))
+            .await?;
+        let status = response.status();
+        let answer = self.answer(response).await?;
+        let token = answer.pointer("/auth/client_token").and_then(Value::as_str);
+        match token {
+            Some(token) if status.is_success() => {
+                self.token = Some(Sensitive::new(token));
+                Ok(())
+            }
+            _ => Err(VaultError::LoginRefused {
+                method: auth.method(),
+                mount: mount.clone(),
+                addr: self.addr.clone(),
+                status: status.as_u16(),
+                errors: vault_errors(&answer),
+            }),
+        }
+    }
+
+    /// Reads the secret at the raw logical `path`. `Ok(None)` when Vault has nothing there
+    /// (404, or a deleted KV v2 version).
+    pub async fn read(
+        &self,
+        path: &str,
+        version: Option<u64>,
+        kv: KvVersion,
+    ) -> Result<Option<Map<String, Value>>, VaultError> {
+        debug!(path, ?version, ?kv, "reading secret");
+        let response = self
+            .send(|| match version {
+                Some(v) => self.request(Method::GET, &format!("{path}?version={v}")),
+                None => self.request(Method::GET, path),
+            })
+            .await?;
+        let status = response.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let answer = self.answer(response).await?;
+        if !status.is_success() {
+            return Err(VaultError::ReadRefused {
+                status: status.as_u16(),
+                errors: vault_errors(&answer),
+            });
+        }
+        let pointer = match kv {
+            KvVersion::V1 => "/data",
+            KvVersion::V2 => "/data/data",
+        };
+        match answer.pointer(pointer) {
+            Some(Value::Object(map)) => Ok(Some(map.clone())),
+            Some(Value::Null) => Ok(None),
+            _ => Err(VaultError::AnswerMalformed(format!(
+                "no {pointer} object in the answer (is this a KV {} path?)",
+                if kv == KvVersion::V2 { "v2" } else { "v1" }
+            ))),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("X-Vault-Request", "true");
+        if let Some(ns) = &self.namespace {
+            request = request.header("X-Vault-Namespace", ns);
+        }
+        if let Some(token) = &self.token {
+            request = request.header("X-Vault-Token", token.expose());
+        }
+        request
+    }
+
+    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff.
+    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, VaultError> {
+        let mut attempt = 0;
+        loop {
+            let outcome = build().send().await;
+            let retryable = match &outcome {
+                Ok(r) => {
+                    r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
+                }
+                Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+            };
+            if !retryable || attempt >= self.max_retries {
+                return outcome.map_err(|e| VaultError::Unreachable {
+                    addr: self.addr.clone(),
+                    reason: error_chain(&e),
+                });
+            }
+            let delay = backoff(attempt);
+            debug!(attempt, ?delay, "retrying Vault request");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// The JSON body of an answer (`null` when the body is empty or not JSON).
+    async fn answer(&self, response: Response) -> Result<Value, VaultError> {
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| VaultError::Unreachable {
+                addr: self.addr.clone(),
+                reason: error_chain(&e),
+            })?;
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// Vault's `errors` array.
+fn vault_errors(answer: &Value) -> Vec<String> {
+    answer
+        .get("errors")
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// 200 ms, 400 ms, 800 ms, ... (capped at 5 s), plus up to 50% jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(200)
+        .saturating_mul(1 << attempt.min(5))
+        .min(Duration::from_secs(5));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
+
+/// An error and its sources on one line, without the request URL.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = String::new();
+    let mut current: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = current {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+        current = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for (attempt, low) in [(0, 200), (1, 400), (2, 800), (9, 5000)] {
+            let d = backoff(attempt).as_millis();
+            assert!(
+                (low..=low * 3 / 2).contains(&d),
+                "attempt {attempt}: {d} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn vault_error_texts() {
+        let answer = json!({"errors": ["permission denied", "1 error occurred"]});
+        assert_eq!(
+            vault_errors(&answer),
+            ["permission denied", "1 error occurred"]
+        );
+        assert!(vault_errors(&Value::Null).is_empty());
+    }
+}
