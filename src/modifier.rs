@@ -462,6 +462,25 @@ mod tests {
         assert_eq!(run("indent 4", json!(yaml)), Ok(json!(want)));
     }
 
+    /// <https://github.com/argoproj-labs/argocd-vault-plugin/issues/633>: AVP strips each
+    /// line's own indentation, breaking indented JSON.
+    #[test]
+    fn avp_633_indent_keeps_own_indentation() {
+        let json = "{\n  \"json_field1\": \"value\",\n  \"json_field2\": \"value\"\n}";
+        let want = "{\n      \"json_field1\": \"value\",\n      \"json_field2\": \"value\"\n    }";
+        assert_eq!(run("indent 4", json!(json)), Ok(json!(want)));
+    }
+
+    /// <https://github.com/argoproj-labs/argocd-vault-plugin/issues/650>: AVP drops blank lines,
+    /// and a PGP armor block needs the one after its header.
+    #[test]
+    fn avp_650_indent_keeps_blank_lines() {
+        let pgp =
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nTmV2ZXI=\n-----END PGP PUBLIC KEY BLOCK-----";
+        let want = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n  TmV2ZXI=\n  -----END PGP PUBLIC KEY BLOCK-----";
+        assert_eq!(run("indent 2", json!(pgp)), Ok(json!(want)));
+    }
+
     /// Depends on `crate::yaml::value::parse_value` (the yaml module).
     #[test]
     fn parses_yaml() {

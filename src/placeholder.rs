@@ -490,6 +490,23 @@ mod tests {
         ]);
     }
 
+    /// <https://github.com/argoproj-labs/argocd-vault-plugin/issues/130>: upstream CRD
+    /// descriptions mention `<KEY>`; without the path annotation they must stay untouched.
+    #[test]
+    fn avp_130_crd_description_without_annotation() {
+        let description = "supports `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`";
+        assert_eq!(show(description, I), "=");
+        assert_eq!(show(r"labels['\<KEY>']", G), r#""labels['<KEY>']""#);
+    }
+
+    /// <https://github.com/argoproj-labs/argocd-vault-plugin/issues/103>: a PromQL comparison
+    /// is not a placeholder, even in an annotated manifest.
+    #[test]
+    fn avp_103_promql_comparison() {
+        let expr = r#"((sum(container_memory{image!=""}) / sum(limit)) * 100 ) < +Inf ) > 75"#;
+        assert_eq!(show(expr, G), "=");
+    }
+
     #[test]
     fn stays_linear_on_pathological_input() {
         // Quadratic scanning would take minutes on these; linear takes milliseconds.
