@@ -1,0 +1,38 @@
+//! The README's reference tables are the code's tables: a setting or modifier added, renamed or
+//! re-documented in the code must be re-documented in the README too.
+
+use vaultplate::modifier;
+use vaultplate::settings::SETTINGS;
+
+const README: &str = include_str!("../../README.md");
+
+/// The text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+fn block(name: &str) -> &'static str {
+    let start = format!("<!-- {name}:start -->\n");
+    let end = format!("<!-- {name}:end -->");
+    let from = README.find(&start).map(|i| i + start.len()).expect("start marker in README");
+    let to = README[from..].find(&end).expect("end marker in README") + from;
+    &README[from..to]
+}
+
+#[test]
+fn settings_table_matches_the_code() {
+    let mut want = String::from(
+        "| setting | default | from an Application | meaning |\n| --- | --- | --- | --- |\n",
+    );
+    for s in SETTINGS {
+        let default = s.default.map(|d| format!("`{d}`")).unwrap_or_default();
+        let app = if s.application { "yes" } else { "no" };
+        want.push_str(&format!("| `{}` | {default} | {app} | {} |\n", s.name, s.doc));
+    }
+    assert_eq!(block("settings"), want, "update the README's settings table to this");
+}
+
+#[test]
+fn modifiers_table_matches_the_code() {
+    let mut want = String::from("| modifier | effect |\n| --- | --- |\n");
+    for m in modifier::table() {
+        want.push_str(&format!("| `{}` | {} |\n", m.usage, m.doc));
+    }
+    assert_eq!(block("modifiers"), want, "update the README's modifiers table to this");
+}
