@@ -120,6 +120,20 @@ fn userpass_login_works_and_is_counted_per_user() {
 }
 
 #[test]
+fn logins_are_counted_per_auth_mount() {
+    let bao = OpenBao::shared();
+    let mount = bao.enable_auth("userpass");
+    let body = json!({ "password": "pw", "token_policies": ["default"] });
+    for user in ["ann", "bob"] {
+        bao.post(&format!("auth/{mount}/users/{user}"), &body);
+        let login = format!("auth/{mount}/login/{user}");
+        assert_eq!(bao.request(None, Method::POST, &login, Some(&body)).0, 200);
+    }
+
+    assert_eq!(bao.logins(&mount), 2);
+}
+
+#[test]
 fn audit_counts_exactly_the_reads_under_a_prefix_as_soon_as_they_are_answered() {
     let bao = OpenBao::shared();
     let mine = unique("audit");

@@ -4,14 +4,14 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use super::tool;
+use super::{tool, unique};
 
 /// The dev server's root token; [`super::Case::vault`] hands it to the binary.
 pub(crate) const ROOT_TOKEN: &str = "root";
@@ -42,7 +42,7 @@ pub(crate) struct OpenBao {
     audit_log: PathBuf,
     http: Client,
     /// Write end of the server's lifeline; never closed before this process ends.
-    _lifeline: Mutex<ChildStdin>,
+    _lifeline: ChildStdin,
 }
 
 impl OpenBao {
@@ -135,6 +135,25 @@ impl OpenBao {
     pub(crate) fn userpass_logins(&self, user: &str) -> usize {
         let path = format!("auth/userpass/login/{user}");
         self.count_requests(|request| request["path"] == path.as_str())
+    }
+
+    /// Login requests so far to any `auth/<auth_mount>/login...` path. Exact per test only on
+    /// a mount of the test's own, see [`OpenBao::enable_auth`].
+    pub(crate) fn logins(&self, auth_mount: &str) -> usize {
+        let login = format!("auth/{}/login", auth_mount.trim_matches('/'));
+        self.count_requests(|request| {
+            request["path"]
+                .as_str()
+                .is_some_and(|path| is_under(path, &login))
+        })
+    }
+
+    /// Enables the auth method `kind` (`approle`, `userpass`, `kubernetes`, ...) at a new
+    /// unique mount and returns that mount's name (the part after `auth/`).
+    pub(crate) fn enable_auth(&self, kind: &str) -> String {
+        let mount = unique(kind);
+        self.post(&format!("sys/auth/{mount}"), &json!({ "type": kind }));
+        mount
     }
 
     /// `GET /v1/<path>` as root; panics unless it succeeds. Returns the JSON body.
@@ -304,7 +323,7 @@ impl Launch {
                         addr: self.addr,
                         audit_log: self.dir.join("audit.log"),
                         http: http.clone(),
-                        _lifeline: Mutex::new(lifeline),
+                        _lifeline: lifeline,
                     });
                 }
             }
