@@ -1,0 +1,7 @@
+//! The one integration-test binary. Every CLI test runs the built `vaultplate` through
+//! [`support::Case`], against a real OpenBao server started once per test process
+//! ([`support::OpenBao::shared`]). Test modules are declared below, one concern each.
+
+mod support;
+
+mod harness_selftest;

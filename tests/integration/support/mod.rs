@@ -1,0 +1,49 @@
+//! What the integration tests stand on: a real OpenBao server ([`OpenBao`]), the [`Case`]
+//! builder that runs the built binary, and the pinned tools from `scripts/install-tools`.
+
+// Each test module uses a different part of the support code; the rest is not dead.
+#![allow(dead_code, reason = "helpers for test modules that come and go")]
+
+mod case;
+mod openbao;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[allow(
+    unused_imports,
+    reason = "`Outcome` is for helpers that return a run; none yet"
+)]
+pub(crate) use case::Outcome;
+pub(crate) use case::{Case, house_rule_violations, unindent};
+pub(crate) use openbao::OpenBao;
+
+/// Directory holding `bao`, `helm` and `kubectl`: `$VAULTPLATE_TOOLS` (set by `scripts/test`),
+/// else `.tools/bin` in this checkout (where `scripts/install-tools` puts them).
+pub(crate) fn tools_dir() -> PathBuf {
+    std::env::var_os("VAULTPLATE_TOOLS").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".tools/bin"),
+        PathBuf::from,
+    )
+}
+
+/// Path of a pinned tool; panics (never skips) when it is not installed.
+pub(crate) fn tool(name: &str) -> PathBuf {
+    let path = tools_dir().join(name);
+    assert!(
+        path.is_file(),
+        "`{name}` is not installed at {}: run scripts/install-tools \
+         (or point VAULTPLATE_TOOLS at a directory holding it)",
+        path.display()
+    );
+    path
+}
+
+/// `prefix` plus a counter, unique within this test process (and so within its OpenBao
+/// server): parallel tests that put their secrets, roles and users under their own `unique`
+/// name never share them, and audit counts filtered by it are theirs alone.
+pub(crate) fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    // Fixed width, so that no name is a prefix of another with the same `prefix`.
+    format!("{prefix}-{:05}", NEXT.fetch_add(1, Ordering::Relaxed))
+}

@@ -1,0 +1,388 @@
+//! One real OpenBao dev server per test process, with helpers to seed it and to count, from
+//! its audit log, the requests a test made.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
+use super::{tool, unique};
+
+/// The dev server's root token; [`super::Case::vault`] hands it to the binary.
+pub(crate) const ROOT_TOKEN: &str = "root";
+
+/// Name of the file audit device, as `sys/audit-hash/<name>` needs it.
+const AUDIT_DEVICE: &str = "file";
+const START_ATTEMPTS: usize = 5;
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the server and ties its life to this process. Its stdin is a pipe from the test
+/// process, which the kernel closes however that process ends (return, panic, abort, kill);
+/// the watcher then stops the server and removes its directory. `wait` makes this shell exit
+/// when the server does, so a server that cannot start is seen at once.
+const LIFELINE: &str = r#"
+dir=$1; shift
+exec 3<&0 </dev/null
+"$@" 3<&- >"$dir/server.log" 2>&1 &
+server=$!
+{ read -r _line <&3; kill "$server" 2>/dev/null; rm -rf "$dir"; } &
+wait "$server"
+"#;
+
+/// A running OpenBao dev server (in memory, unsealed, root token `root`) with:
+/// KV v2 at `secret/`, KV v1 at `kv1/`, `approle` at `auth/approle`, `userpass` at
+/// `auth/userpass`, and a file audit device whose log [`OpenBao::reads`] counts.
+pub(crate) struct OpenBao {
+    addr: String,
+    audit_log: PathBuf,
+    http: Client,
+    /// Write end of the server's lifeline; never closed before this process ends.
+    _lifeline: ChildStdin,
+}
+
+impl OpenBao {
+    /// The server of this test process, started and set up by the first caller.
+    pub(crate) fn shared() -> &'static OpenBao {
+        static SHARED: OnceLock<Result<OpenBao, String>> = OnceLock::new();
+        match SHARED.get_or_init(OpenBao::start) {
+            Ok(server) => server,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234`, as `VAULT_ADDR` takes it.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Writes a new version of a KV v2 secret at `<mount>/data/<path>`; returns its version.
+    pub(crate) fn put_kv2(&self, mount: &str, path: &str, data: Value) -> u64 {
+        let response = self.post(&format!("{mount}/data/{path}"), &json!({ "data": data }));
+        response["data"]["version"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("KV v2 write to {mount}/{path} gave no version: {response}"))
+    }
+
+    /// Writes a KV v1 secret at `<mount>/<path>`.
+    pub(crate) fn put_kv1(&self, mount: &str, path: &str, data: Value) {
+        self.post(&format!("{mount}/{path}"), &data);
+    }
+
+    /// Creates or replaces the ACL policy `name`.
+    pub(crate) fn policy(&self, name: &str, hcl: &str) {
+        self.post(
+            &format!("sys/policies/acl/{name}"),
+            &json!({ "policy": hcl }),
+        );
+    }
+
+    /// Creates the AppRole `role` (at `auth/approle`) whose tokens get `policies`; returns
+    /// `(role_id, secret_id)` for a login.
+    pub(crate) fn approle(&self, role: &str, policies: &[&str]) -> (String, String) {
+        let base = format!("auth/approle/role/{role}");
+        self.post(&base, &json!({ "token_policies": policies }));
+        let role_id = self.get(&format!("{base}/role-id"))["data"]["role_id"].clone();
+        let secret_id =
+            self.post(&format!("{base}/secret-id"), &json!({}))["data"]["secret_id"].clone();
+        match (role_id, secret_id) {
+            (Value::String(role_id), Value::String(secret_id)) => (role_id, secret_id),
+            other => panic!("AppRole {role}: no role_id/secret_id in {other:?}"),
+        }
+    }
+
+    /// Creates the userpass user `user` (at `auth/userpass`) whose tokens get `policies`.
+    pub(crate) fn userpass(&self, user: &str, password: &str, policies: &[&str]) {
+        self.post(
+            &format!("auth/userpass/users/{user}"),
+            &json!({ "password": password, "token_policies": policies }),
+        );
+    }
+
+    /// Read requests (`GET /v1/<path>`) so far whose path is `path_prefix` or lies below it
+    /// (whole segments: `secret/data/a` does not cover `secret/data/ab`). Includes reads made
+    /// through [`OpenBao::get`]. Paths are as in the URL without `/v1/` and query string, e.g.
+    /// `secret/data/<unique>` for KV v2. Counts every request, also denied ones.
+    pub(crate) fn reads(&self, path_prefix: &str) -> usize {
+        let prefix = path_prefix.trim_start_matches("/v1/").trim_matches('/');
+        self.count_requests(|request| {
+            request["operation"] == "read"
+                && request["path"]
+                    .as_str()
+                    .is_some_and(|path| is_under(path, prefix))
+        })
+    }
+
+    /// Login requests so far to `auth/approle/login` with this `role_id`, failed ones included.
+    pub(crate) fn approle_logins(&self, role_id: &str) -> usize {
+        // The audit log holds only an HMAC of the role_id; the server computes it for us.
+        let hashed = self.post(
+            &format!("sys/audit-hash/{AUDIT_DEVICE}"),
+            &json!({ "input": role_id }),
+        );
+        let hashed = hashed["data"]["hash"].clone();
+        assert!(hashed.is_string(), "sys/audit-hash gave no hash: {hashed}");
+        self.count_requests(|request| {
+            request["path"] == "auth/approle/login" && request["data"]["role_id"] == hashed
+        })
+    }
+
+    /// Login requests so far to `auth/userpass/login/<user>`, failed ones included.
+    pub(crate) fn userpass_logins(&self, user: &str) -> usize {
+        let path = format!("auth/userpass/login/{user}");
+        self.count_requests(|request| request["path"] == path.as_str())
+    }
+
+    /// Login requests so far to any `auth/<auth_mount>/login...` path. Exact per test only on
+    /// a mount of the test's own, see [`OpenBao::enable_auth`].
+    pub(crate) fn logins(&self, auth_mount: &str) -> usize {
+        let login = format!("auth/{}/login", auth_mount.trim_matches('/'));
+        self.count_requests(|request| {
+            request["path"]
+                .as_str()
+                .is_some_and(|path| is_under(path, &login))
+        })
+    }
+
+    /// Enables the auth method `kind` (`approle`, `userpass`, `kubernetes`, ...) at a new
+    /// unique mount and returns that mount's name (the part after `auth/`).
+    pub(crate) fn enable_auth(&self, kind: &str) -> String {
+        let mount = unique(kind);
+        self.post(&format!("sys/auth/{mount}"), &json!({ "type": kind }));
+        mount
+    }
+
+    /// `GET /v1/<path>` as root; panics unless it succeeds. Returns the JSON body.
+    pub(crate) fn get(&self, path: &str) -> Value {
+        self.expect_ok(Method::GET, path, None)
+    }
+
+    /// `POST /v1/<path>` as root with a JSON body; panics unless it succeeds. Returns the JSON
+    /// body (`null` for 204 No Content).
+    pub(crate) fn post(&self, path: &str, body: &Value) -> Value {
+        self.expect_ok(Method::POST, path, Some(body))
+    }
+
+    /// Any API call, with `token` or none; returns the status code and the JSON body, whatever
+    /// the status. For tests of what a token may or may not do.
+    pub(crate) fn request(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(token) = token {
+            request = request.header("X-Vault-Token", token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|error| panic!("{method} {url}: {}", error_chain(&error)));
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .unwrap_or_else(|error| panic!("{method} {url}: reading the body: {error}"));
+        let json = if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    fn expect_ok(&self, method: Method, path: &str, body: Option<&Value>) -> Value {
+        let (status, json) = self.request(Some(ROOT_TOKEN), method.clone(), path, body);
+        assert!(
+            (200..300).contains(&status),
+            "OpenBao: {method} /v1/{path} gave {status}: {json}"
+        );
+        json
+    }
+
+    /// Request entries of the audit log (not responses) for which `keep` holds. The file
+    /// device writes each entry before the server handles the request, so every request that
+    /// has been answered is already in the file.
+    fn count_requests(&self, keep: impl Fn(&Value) -> bool) -> usize {
+        let log = std::fs::read_to_string(&self.audit_log)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", self.audit_log.display()));
+        log.lines()
+            // A line being written by a concurrent request may be cut short: it is not ours.
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| entry["type"] == "request" && keep(&entry["request"]))
+            .count()
+    }
+
+    fn start() -> Result<OpenBao, String> {
+        let started = Instant::now();
+        let bao = tool("bao");
+        // The rustls crypto provider must be chosen before any client is built, even for
+        // plain HTTP. Another part of the process may have installed one already: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|error| format!("building the HTTP client: {error}"))?;
+        let mut failures = Vec::new();
+        for _ in 0..START_ATTEMPTS {
+            match Launch::new(&bao).and_then(|launch| launch.until_ready(&http)) {
+                Ok(server) => {
+                    server.set_up();
+                    report_startup(started.elapsed());
+                    return Ok(server);
+                }
+                // Another process may take the free port between our probe and the server's
+                // bind; a fresh port fixes that. Any other failure would only repeat.
+                Err(failure) if failure.contains("address already in use") => {
+                    failures.push(failure)
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
+        Err(format!(
+            "OpenBao did not start in {START_ATTEMPTS} attempts:\n{}",
+            failures.join("\n")
+        ))
+    }
+
+    /// What every test may rely on besides the dev defaults (KV v2 at `secret/`).
+    fn set_up(&self) {
+        self.post(
+            "sys/mounts/kv1",
+            &json!({ "type": "kv", "options": { "version": "1" } }),
+        );
+        self.post("sys/auth/approle", &json!({ "type": "approle" }));
+        self.post("sys/auth/userpass", &json!({ "type": "userpass" }));
+    }
+}
+
+/// One attempt at starting the server on a fresh port.
+struct Launch {
+    addr: String,
+    dir: PathBuf,
+    wrapper: Child,
+}
+
+impl Launch {
+    fn new(bao: &Path) -> Result<Launch, String> {
+        // Removed by the lifeline once the server is stopped.
+        let dir = tempfile::Builder::new()
+            .prefix("vaultplate-openbao-")
+            .tempdir()
+            .map_err(|error| format!("creating the OpenBao directory: {error}"))?
+            .keep();
+        let audit_log = dir.join("audit.log");
+        let config = format!(
+            "audit \"file\" \"{AUDIT_DEVICE}\" {{\n  options {{\n    file_path = {}\n  }}\n}}\n",
+            Value::String(audit_log.display().to_string()),
+        );
+        std::fs::write(dir.join("audit.hcl"), config)
+            .map_err(|error| format!("writing audit.hcl: {error}"))?;
+        let port = free_port_pair()?;
+        let wrapper = Command::new("sh")
+            .args(["-c", LIFELINE, "openbao-lifeline"])
+            .arg(&dir)
+            .arg(bao)
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .arg(format!("-config={}", dir.join("audit.hcl").display()))
+            // Nothing from the developer's environment (BAO_*, VAULT_*, proxies) reaches it.
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("starting sh for OpenBao: {error}"))?;
+        Ok(Launch {
+            addr: format!("http://127.0.0.1:{port}"),
+            dir,
+            wrapper,
+        })
+    }
+
+    fn until_ready(mut self, http: &Client) -> Result<OpenBao, String> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let health = format!("{}/v1/sys/health", self.addr);
+        loop {
+            if let Ok(response) = http.get(&health).send() {
+                if response.status().is_success() {
+                    let lifeline = self.wrapper.stdin.take().expect("the lifeline is piped");
+                    return Ok(OpenBao {
+                        addr: self.addr,
+                        audit_log: self.dir.join("audit.log"),
+                        http: http.clone(),
+                        _lifeline: lifeline,
+                    });
+                }
+            }
+            let exited = self
+                .wrapper
+                .try_wait()
+                .map_err(|error| format!("waiting for sh: {error}"))?;
+            if exited.is_some() || Instant::now() > deadline {
+                let what = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => format!("was not ready within {READY_TIMEOUT:?}"),
+                };
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                // Dropping `self` closes the lifeline: the server (if alive) and its directory go.
+                return Err(format!("OpenBao at {} {what}; its log:\n{log}", self.addr));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A port free on 127.0.0.1 whose successor is free too: the dev server's cluster listener
+/// takes the API port + 1.
+fn free_port_pair() -> Result<u16, String> {
+    for _ in 0..20 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|error| format!("binding 127.0.0.1:0: {error}"))?;
+        let port = listener
+            .local_addr()
+            .map_err(|error| error.to_string())?
+            .port();
+        if port < u16::MAX && TcpListener::bind((Ipv4Addr::LOCALHOST, port + 1)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("found no two adjacent free ports on 127.0.0.1".to_owned())
+}
+
+/// With `VAULTPLATE_TEST_TIMINGS` set, says on stderr how long the server took to be usable.
+#[allow(clippy::print_stderr, reason = "a report asked for by the developer")]
+fn report_startup(took: Duration) {
+    if std::env::var_os("VAULTPLATE_TEST_TIMINGS").is_some() {
+        eprintln!("OpenBao started and set up in {took:?}");
+    }
+}
+
+/// `path` equals `prefix` or lies below it, segment-wise.
+fn is_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
