@@ -208,13 +208,11 @@ fn unique_names_never_repeat_nor_prefix_each_other() {
 
 #[test]
 fn case_runs_the_built_binary_in_an_empty_directory() {
-    // TODO(integrator): the binary is a stub that exits 1 for everything. Once `version`
-    // works, make this `.args(["version"]).run().success().stdout_contains(env!("CARGO_PKG_VERSION"))`.
     Case::new()
-        .args(["--help"])
+        .args(["version"])
         .run()
-        .code(1)
-        .stdout("")
+        .success()
+        .stdout_contains(env!("CARGO_PKG_VERSION"))
         .stderr("");
 }
 

@@ -4,4 +4,9 @@
 
 mod support;
 
+mod errors;
 mod harness_selftest;
+mod inputs;
+mod placeholders;
+mod readme;
+mod vault_access;

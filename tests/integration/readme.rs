@@ -10,7 +10,10 @@ const README: &str = include_str!("../../README.md");
 fn block(name: &str) -> &'static str {
     let start = format!("<!-- {name}:start -->\n");
     let end = format!("<!-- {name}:end -->");
-    let from = README.find(&start).map(|i| i + start.len()).expect("start marker in README");
+    let from = README
+        .find(&start)
+        .map(|i| i + start.len())
+        .expect("start marker in README");
     let to = README[from..].find(&end).expect("end marker in README") + from;
     &README[from..to]
 }
@@ -23,9 +26,16 @@ fn settings_table_matches_the_code() {
     for s in SETTINGS {
         let default = s.default.map(|d| format!("`{d}`")).unwrap_or_default();
         let app = if s.application { "yes" } else { "no" };
-        want.push_str(&format!("| `{}` | {default} | {app} | {} |\n", s.name, s.doc));
+        want.push_str(&format!(
+            "| `{}` | {default} | {app} | {} |\n",
+            s.name, s.doc
+        ));
     }
-    assert_eq!(block("settings"), want, "update the README's settings table to this");
+    assert_eq!(
+        block("settings"),
+        want,
+        "update the README's settings table to this"
+    );
 }
 
 #[test]
@@ -34,5 +44,9 @@ fn modifiers_table_matches_the_code() {
     for m in modifier::table() {
         want.push_str(&format!("| `{}` | {} |\n", m.usage, m.doc));
     }
-    assert_eq!(block("modifiers"), want, "update the README's modifiers table to this");
+    assert_eq!(
+        block("modifiers"),
+        want,
+        "update the README's modifiers table to this"
+    );
 }

@@ -1,0 +1,126 @@
+//! What `generate` reads and prints: directories, standard input, empty results, JSON, and
+//! byte-for-byte fidelity of everything that is not replaced.
+
+use serde_json::json;
+
+use crate::support::OpenBao;
+use crate::support::{Case, unique};
+
+#[test]
+fn directories_are_walked_in_lexical_order_skipping_non_manifests() {
+    Case::new()
+        .file("app/b.yaml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: b}\n")
+        .file("app/a/c.yml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: c}\n")
+        .file("app/a/d.json", "{\"kind\": \"ConfigMap\", \"apiVersion\": \"v1\", \"metadata\": {\"name\": \"d\"}}")
+        .file("app/values.yaml", "replicaCount: 1\nimage: {tag: <path:secret/data/x#y>}\n")
+        .file("app/Chart.yaml", "apiVersion: v2\nname: chart\nversion: 1.0.0\n")
+        .file("app/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [b.yaml]\n")
+        .file("app/.git/x.yaml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: hidden}\n")
+        .file("app/notes.txt", "kind: ConfigMap\n")
+        .args(["generate", "app"])
+        .run()
+        .success()
+        .stdout("
+            ---
+            kind: ConfigMap
+            apiVersion: v1
+            metadata: {name: c}
+            ---
+            {\"kind\": \"ConfigMap\", \"apiVersion\": \"v1\", \"metadata\": {\"name\": \"d\"}}
+            ---
+            kind: ConfigMap
+            apiVersion: v1
+            metadata: {name: b}
+        ")
+        .stderr("");
+}
+
+#[test]
+fn standard_input_streams_drop_empty_documents() {
+    Case::new()
+        .stdin("---\n# only a comment\n---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n---\n---\nkind: Service\napiVersion: v1\nmetadata: {name: b}\n...\n")
+        .args(["generate", "-"])
+        .run()
+        .success()
+        .stdout("---\nkind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n---\nkind: Service\napiVersion: v1\nmetadata: {name: b}\n");
+}
+
+#[test]
+fn a_document_without_kind_on_standard_input_is_an_error() {
+    Case::new()
+        .stdin("kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n---\nreplicaCount: 1\n")
+        .args(["generate", "-"])
+        .run()
+        .failure()
+        .stderr("error: <stdin>: document 2: not a Kubernetes object: it has no kind\n");
+}
+
+#[test]
+fn no_manifests_is_an_error_unless_allowed() {
+    let why = "holds no Kubernetes manifests; printing nothing would make Argo CD delete the \
+               application's resources (pass --allow-empty if an empty result is intended)";
+    Case::new()
+        .stdin("")
+        .args(["generate", "-"])
+        .run()
+        .failure()
+        .stderr(&format!("error: <stdin>: {why}\n"));
+    Case::new()
+        .file("app/values.yaml", "a: 1\n")
+        .args(["generate", "app"])
+        .run()
+        .failure()
+        .stderr(&format!("error: app: {why}\n"));
+    Case::new()
+        .stdin("# nothing\n")
+        .args(["generate", "--allow-empty", "-"])
+        .run()
+        .success()
+        .stdout("");
+}
+
+#[test]
+fn everything_not_replaced_comes_out_byte_for_byte() {
+    let name = unique("fidelity");
+    OpenBao::shared().put_kv2("secret", &name, json!({"token": "t0k3n"}));
+    let input = format!(
+        "# Source: chart/templates/cm.yaml\r\n\
+         apiVersion: v1\r\n\
+         kind: ConfigMap   # trailing comment\r\n\
+         metadata:\r\n  name: 'fidelity'\r\n  labels: {{zeta: \"1\", alpha: on}}\r\n\
+         data:\r\n\
+         \x20 mode: 0644\r\n\
+         \x20 enabled: \"yes\"\r\n\
+         \x20 big: \"123456789012345678901234567890\"\r\n\
+         \x20 token: <path:secret/data/{name}#token>   # filled\r\n\
+         \x20 script: |\r\n    #!/bin/sh\r\n    echo \"é ✓ ${{HOME}}\"\r\n\r\n\
+         \x20 anchored: &a \"x\"\r\n\
+         \x20 alias: *a\r\n"
+    );
+    let expected = format!(
+        "---\n{}",
+        input.replace(&format!("<path:secret/data/{name}#token>"), "\"t0k3n\"")
+    );
+    Case::new()
+        .file("cm.yaml", &input)
+        .vault(OpenBao::shared())
+        .args(["generate", "cm.yaml"])
+        .run()
+        .success()
+        .stdout(&expected);
+}
+
+#[test]
+fn json_documents_stay_json() {
+    let name = unique("json");
+    OpenBao::shared().put_kv2("secret", &name, json!({"k": "v\"q", "n": 5}));
+    Case::new()
+        .file("cm.json", &format!(
+            "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {{\"name\": \"j\"}},\n \"data\": {{\"k\": \"<path:secret/data/{name}#k>\"}}, \"spec\": {{\"n\": \"<path:secret/data/{name}#n>\"}}}}\n"
+        ))
+        .vault(OpenBao::shared())
+        .args(["generate", "cm.json"])
+        .run()
+        .success()
+        .stdout("---\n{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"},\n \"data\": {\"k\": \"v\\\"q\"}, \"spec\": {\"n\": 5}}\n");
+}

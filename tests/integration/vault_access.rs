@@ -1,0 +1,284 @@
+//! How vaultplate uses Vault: one login, one read per distinct secret, logins by method,
+//! settings precedence, and failures that name the address or method.
+
+use serde_json::json;
+
+use crate::support::OpenBao;
+use crate::support::{Case, unique};
+
+fn manifest(paths: &[&str]) -> String {
+    let data: String = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("  k{i}: <path:{p}>\n"))
+        .collect();
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n{data}")
+}
+
+#[test]
+fn each_distinct_secret_is_read_once_per_run() {
+    let bao = OpenBao::shared();
+    let app = unique("once");
+    bao.put_kv2("secret", &format!("{app}/one"), json!({"a": "1", "b": "2"}));
+    bao.put_kv2("secret", &format!("{app}/two"), json!({"a": "3"}));
+    bao.put_kv2("secret", &format!("{app}/two"), json!({"a": "4"}));
+    let one = format!("secret/data/{app}/one");
+    let two = format!("secret/data/{app}/two");
+    let mut files = Case::new();
+    for n in 0..5 {
+        let mut text = manifest(&[
+            &format!("{one}#a"),
+            &format!("{one}#b"),
+            &format!("{two}#a"),
+            &format!("{two}#a#1"),
+        ]);
+        text.push_str(&format!("---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s{n}\n  annotations:\n    avp.kubernetes.io/path: {one}\nstringData:\n  a: <a>\n  b: <b>-<a>\n"));
+        files = files.file(&format!("app/m{n}.yaml"), &text);
+    }
+    let out = files.vault(bao).args(["generate", "app"]).run();
+    out.success();
+    assert_eq!(out.stdout_text().matches("\"4\"").count(), 5);
+    assert_eq!(out.stdout_text().matches("\"3\"").count(), 5);
+    // 40 placeholders over 3 distinct (path, version) pairs; AVP would make 25 reads.
+    assert_eq!(bao.reads(&format!("secret/data/{app}")), 3);
+}
+
+#[test]
+fn nothing_to_fill_needs_no_vault_at_all() {
+    Case::new()
+        .file(
+            "c.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+        )
+        .env("AVP_AUTH_TYPE", "approle")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n");
+}
+
+fn reader_policy(bao: &OpenBao, app: &str) -> String {
+    let policy = unique("read");
+    bao.policy(
+        &policy,
+        &format!("path \"secret/data/{app}\" {{ capabilities = [\"read\"] }}"),
+    );
+    policy
+}
+
+#[test]
+fn approle_login_happens_once_per_run() {
+    let bao = OpenBao::shared();
+    let app = unique("approle");
+    bao.put_kv2("secret", &app, json!({"a": "approle-value", "b": "x"}));
+    let policy = reader_policy(bao, &app);
+    let (role_id, secret_id) = bao.approle(&unique("role"), &[&policy]);
+    let path = format!("secret/data/{app}");
+    Case::new()
+        .file(
+            "c.yaml",
+            &manifest(&[&format!("{path}#a"), &format!("{path}#b")]),
+        )
+        .env("VAULT_ADDR", bao.addr())
+        .env("AVP_AUTH_TYPE", "approle")
+        .env("AVP_ROLE_ID", &role_id)
+        .env("AVP_SECRET_ID", &secret_id)
+        .secret(&secret_id)
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"approle-value\"");
+    assert_eq!(bao.approle_logins(&role_id), 1);
+    assert_eq!(bao.reads(&path), 1);
+}
+
+#[test]
+fn userpass_login_on_a_custom_mount() {
+    let bao = OpenBao::shared();
+    let app = unique("userpass");
+    bao.put_kv2("secret", &app, json!({"a": "userpass-value"}));
+    let policy = reader_policy(bao, &app);
+    let user = unique("user");
+    bao.userpass(&user, "userpass-password", &[&policy]);
+    Case::new()
+        .file("c.yaml", &manifest(&[&format!("secret/data/{app}#a")]))
+        .env("VAULT_ADDR", bao.addr())
+        .env("AVP_AUTH_TYPE", "userpass")
+        .env("AVP_MOUNT_PATH", "auth/userpass")
+        .env("AVP_USERNAME", &user)
+        .env("AVP_PASSWORD", "userpass-password")
+        .secret("userpass-password")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"userpass-value\"");
+    assert_eq!(bao.userpass_logins(&user), 1);
+}
+
+#[test]
+fn a_refused_login_names_the_method_and_reads_nothing() {
+    let bao = OpenBao::shared();
+    let app = unique("refused");
+    let (role_id, _) = bao.approle(&unique("role"), &["default"]);
+    Case::new()
+        .file("c.yaml", &manifest(&[&format!("secret/data/{app}#a")]))
+        .env("VAULT_ADDR", bao.addr())
+        .env("AVP_AUTH_TYPE", "approle")
+        .env("AVP_ROLE_ID", &role_id)
+        .env("AVP_SECRET_ID", "wrong-secret-id")
+        .secret("wrong-secret-id")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains(&format!(
+            "error: approle login at auth/approle on {} failed: Vault answered 400: ",
+            bao.addr()
+        ));
+    assert_eq!(bao.reads(&format!("secret/data/{app}")), 0);
+}
+
+#[test]
+fn missing_credentials_are_named() {
+    Case::new()
+        .file("c.yaml", &manifest(&["secret/data/x#a"]))
+        .env("VAULT_ADDR", OpenBao::shared().addr())
+        .env("AVP_AUTH_TYPE", "approle")
+        .env("AVP_ROLE_ID", "r")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr("error: setting AVP_SECRET_ID is required for AVP_AUTH_TYPE=approle\n");
+    Case::new()
+        .file("c.yaml", &manifest(&["secret/data/x#a"]))
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr("error: setting VAULT_ADDR is required to read secrets\n");
+}
+
+#[test]
+fn a_denied_read_quotes_vault_once_per_secret() {
+    let bao = OpenBao::shared();
+    let app = unique("denied");
+    bao.put_kv2("secret", &app, json!({"a": "denied-value"}));
+    let user = unique("user");
+    bao.userpass(&user, "pw", &["default"]);
+    let path = format!("secret/data/{app}");
+    Case::new()
+        .file("c.yaml", &manifest(&[&format!("{path}#a"), &format!("{path}#a"), &format!("{path}#b")]))
+        .env("VAULT_ADDR", bao.addr())
+        .env("AVP_AUTH_TYPE", "userpass")
+        .env("AVP_USERNAME", &user)
+        .env("AVP_PASSWORD", "pw")
+        .secret("denied-value")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&format!(
+            "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: Vault answered 403: permission denied (and 2 more placeholders)\n"
+        ));
+}
+
+#[test]
+fn an_unreachable_vault_fails_fast_naming_the_address() {
+    let started = std::time::Instant::now();
+    Case::new()
+        .file("c.yaml", &manifest(&["secret/data/x#a"]))
+        .env("VAULT_ADDR", "http://127.0.0.1:1")
+        .env("VAULT_TOKEN", "t")
+        .env("VAULT_MAX_RETRIES", "0")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains("error: c.yaml (ConfigMap/c): data.k0: <path:secret/data/x#a>: reading secret/data/x: Vault at http://127.0.0.1:1 is unreachable: ");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "connection refused must not wait for timeouts"
+    );
+}
+
+#[test]
+fn an_application_cannot_redirect_vault() {
+    let bao = OpenBao::shared();
+    let app = unique("redirect");
+    bao.put_kv2("secret", &app, json!({"a": "real-value"}));
+    Case::new()
+        .file("c.yaml", &manifest(&[&format!("secret/data/{app}#a")]))
+        .vault(bao)
+        .env("ARGOCD_ENV_VAULT_ADDR", "http://attacker.invalid:8200")
+        .env("ARGOCD_ENV_VAULT_TOKEN", "attacker-token")
+        .secret("attacker.invalid")
+        .secret("attacker-token")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"real-value\"")
+        .stderr_contains(
+            "ignoring ARGOCD_ENV_VAULT_ADDR: an Argo CD Application may not change this setting",
+        )
+        .stderr_contains(
+            "ignoring ARGOCD_ENV_VAULT_TOKEN: an Argo CD Application may not change this setting",
+        );
+}
+
+#[test]
+fn settings_from_a_config_file_yield_to_the_environment() {
+    let bao = OpenBao::shared();
+    let app = unique("config");
+    bao.put_kv2("secret", &app, json!({"a": "config-value"}));
+    let body = manifest(&[&format!("secret/data/{app}#a")]);
+    let yaml = format!(
+        "VAULT_ADDR: {}\nVAULT_TOKEN: root\nVAULT_MAX_RETRIES: 1\n",
+        bao.addr()
+    );
+    let lines = format!(
+        "# vaultplate settings\nVAULT_ADDR={}\nVAULT_TOKEN=root\n",
+        bao.addr()
+    );
+    for (file, text) in [
+        ("vp.yaml", yaml.as_str()),
+        (
+            "vp.json",
+            &format!(
+                "{{\"VAULT_ADDR\": \"{}\", \"VAULT_TOKEN\": \"root\"}}",
+                bao.addr()
+            ),
+        ),
+        ("vp.env", lines.as_str()),
+    ] {
+        Case::new()
+            .file("c.yaml", &body)
+            .file(file, text)
+            .args(["generate", "-c", file, "c.yaml"])
+            .run()
+            .success()
+            .stdout_contains("k0: \"config-value\"");
+    }
+    Case::new()
+        .file("c.yaml", &body)
+        .file(
+            "vp.env",
+            "VAULT_ADDR=http://127.0.0.1:1\nVAULT_TOKEN=root\n",
+        )
+        .env("VAULT_ADDR", bao.addr())
+        .args(["generate", "--config-path", "vp.env", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"config-value\"");
+}
+
+#[test]
+fn verbose_logs_never_print_values() {
+    let bao = OpenBao::shared();
+    let app = unique("verbose");
+    bao.put_kv2("secret", &app, json!({"a": "verbose-secret-value"}));
+    Case::new()
+        .file("c.yaml", &manifest(&[&format!("secret/data/{app}#a")]))
+        .vault(bao)
+        .secret("verbose-secret-value")
+        .secret("root")
+        .args(["generate", "--verbose-sensitive-output", "c.yaml"])
+        .run()
+        .success()
+        .stderr_contains("reading secret");
+}
