@@ -89,19 +89,19 @@ fn inline_placeholders_with_versions_and_whitespace() {
         .args(["generate", "c.yaml"])
         .run()
         .success()
-        .stdout(&format!(
+        .stdout(
             "
             ---
             apiVersion: v1
             kind: ConfigMap
-            metadata: {{name: c}}
+            metadata: {name: c}
             data:
               latest: \"new\"
               first: \"old\"
               spaced: \"new\"
               generic: <password>
-        "
-        ));
+        ",
+        );
 }
 
 #[test]
