@@ -178,8 +178,10 @@ fn collection_spans_and_empty_scalars() {
         .map(|n| n.span.clone())
         .collect();
     assert_eq!(empties, [2..2, 7..7, 19..19]);
-    // Indentless sequences start at their dash.
+    // Indentless sequences start at their dash, also when a flow collection comes first.
     assert_eq!(spans("k:\n- a\n- b\n")[3], r#""- a\n- b" seq"#);
+    assert_eq!(spans("k:\n- {}\n- [a]\nl: 1\n")[3], r#""- {}\n- [a]" seq"#);
+    assert_eq!(spans("k:\n- [a] # c\nl: 1\n")[3], r#""- [a]" seq"#);
 }
 
 #[test]

@@ -116,6 +116,22 @@ fn token_end(bytes: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+/// The end of the quoted scalar whose opening quote is at `start` (after its closing quote).
+pub(super) fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(start)?;
+    let mut at = start + 1;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' if quote == b'"' => at += 2,
+            b'\'' if quote == b'\'' && bytes.get(at + 1) == Some(&b'\'') => at += 2,
+            b if b == quote => return Some(at + 1),
+            _ => at += 1,
+        }
+    }
+    None
+}
+
 /// Start of the line holding `pos`, but not before `floor`.
 pub(super) fn line_start(text: &str, pos: usize, floor: usize) -> usize {
     text.as_bytes()[floor..pos]
@@ -207,6 +223,9 @@ mod tests {
         assert_eq!(after_marker("---", 3), 3);
         assert_eq!(skip_to_node("- ? # c\n  : |", 0), 12);
         assert_eq!(skip_to_node("-1", 0), 0);
+        assert_eq!(quoted_end(r#"'it''s' # x'"#, 0), Some(7));
+        assert_eq!(quoted_end(r#""a\"b\\" # x""#, 0), Some(8));
+        assert_eq!(quoted_end("'open", 0), None);
         assert_eq!(line_column("a\néé: x", 6), (2, 3));
     }
 }

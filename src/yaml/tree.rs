@@ -277,12 +277,12 @@ impl<'t> Builder<'t> {
                 };
                 at..at
             }
-            _ => {
-                // A quoted key's span reaches over the blanks before its `:`.
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                // The parser's span runs on over blanks and a comment after the closing quote.
                 let start = props.content.min(end);
-                let written = self.text[start..end].trim_end_matches([' ', '\t', '\r', '\n']);
-                start..start + written.len()
+                start..scan::quoted_end(self.text, start).map_or(end, |close| close.min(end))
             }
+            ScalarStyle::Plain => props.content.min(end)..end,
         };
         if has_props {
             if let Some(properties) = &mut self.properties {
@@ -416,8 +416,10 @@ impl<'t> Builder<'t> {
             }
         };
         let content = props.content;
+        // The parser's span of a flow collection's start ends with its bracket; that of a block
+        // collection is empty (or holds only properties), and may point at the first item.
         let bytes = self.text.as_bytes();
-        let flow = matches!(bytes.get(content), Some(b'[' | b'{'));
+        let flow = end > start && matches!(bytes[end - 1], b'[' | b'{');
         let node_start = if flow || mapping {
             content
         } else {
@@ -453,7 +455,12 @@ impl<'t> Builder<'t> {
             return;
         };
         let end = if open.flow {
-            self.offsets.byte(span.end.index())
+            // The parser's span of the closing bracket may run on over a comment after it.
+            let (close, end) = self.bytes(span);
+            match self.text.as_bytes().get(close) {
+                Some(b']' | b'}') => close + 1,
+                _ => end,
+            }
         } else {
             open.end
         };
