@@ -129,4 +129,6 @@ pub fn parse_stream(text: &str) -> Result<Vec<Document>, SyntaxError> {
 pub const MAX_DEPTH: usize = 1000;
 
 #[cfg(test)]
+mod edit_tests;
+#[cfg(test)]
 mod parse_tests;
