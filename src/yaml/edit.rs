@@ -1,12 +1,14 @@
 //! In-place edits of a document's text: everything not edited stays byte for byte.
-//!
-//! OWNER: helper B. Interface fixed; implementation and unit tests to be written.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use serde_json::Value;
 
-use super::ScalarStyle;
+use super::scan::{self, is_break};
+use super::tree::{self, nodes};
+use super::write;
+use super::{Node, NodeKind, ScalarStyle, SyntaxError};
 
 /// What a scalar becomes.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,7 +50,386 @@ pub struct EditError(pub String);
 
 /// Applies `edits` (any order, non-overlapping) to the document at `range` of the stream `text`
 /// and returns the document's new text.
+///
+/// - [`Edit::Scalar`] with [`Replacement::Str`] writes a JSON string (a YAML double-quoted
+///   scalar) over a plain or quoted scalar, and a literal block scalar (`|-`, `|` or `|+` by the
+///   string's trailing line breaks, at the original indentation) over a literal or folded one;
+///   strings a block scalar cannot carry (`\r`, control characters, only line breaks, empty)
+///   become JSON strings there too. [`Replacement::Typed`] writes one line of flow YAML.
+/// - [`Edit::RemoveEntry`] removes a block mapping entry's whole lines (an entry right after a
+///   `- ` is cut up to the next entry, which moves onto the dash's line), a flow mapping entry
+///   with one adjacent comma; when every entry of a mapping goes, the mapping becomes `{}`.
+///
+/// Removals and block scalars written with an indentation indicator re-read the document's
+/// text, so it must parse on its own.
+///
+/// # Errors
+///
+/// [`EditError`] for a range or span outside the text or not on character boundaries, a
+/// scalar not written in the style the edit names, an entry that is not a mapping entry of the
+/// document (or removed twice), overlapping edits, or a document that cannot be re-read for a
+/// removal. All of these are bugs in the caller.
 pub fn apply(text: &str, range: Range<usize>, edits: Vec<Edit>) -> Result<String, EditError> {
-    let _ = (text, range, edits);
-    unimplemented!("helper B")
+    if range.start > range.end
+        || range.end > text.len()
+        || !text.is_char_boundary(range.start)
+        || !text.is_char_boundary(range.end)
+    {
+        return Err(EditError(format!(
+            "document range {}..{} does not fit the text ({} bytes)",
+            range.start,
+            range.end,
+            text.len()
+        )));
+    }
+    let mut document = Reread::new(text, range.clone());
+    let mut changes = Vec::with_capacity(edits.len());
+    let mut removals = Vec::new();
+    for edit in edits {
+        match edit {
+            Edit::Scalar { span, style, with } => {
+                check_span(text, &range, &span)?;
+                changes.push(scalar_change(&mut document, span, style, with)?);
+            }
+            Edit::RemoveEntry { key, value } => {
+                check_span(text, &range, &key)?;
+                check_span(text, &range, &value)?;
+                removals.push((key, value));
+            }
+        }
+    }
+    if !removals.is_empty() {
+        changes.extend(removal_changes(&mut document, &removals)?);
+    }
+    splice(text, range, changes)
+}
+
+/// A replacement of a byte range by new text.
+type Change = (Range<usize>, String);
+
+fn check_span(text: &str, range: &Range<usize>, span: &Range<usize>) -> Result<(), EditError> {
+    if span.start < range.start
+        || span.end > range.end
+        || span.start > span.end
+        || !text.is_char_boundary(span.start)
+        || !text.is_char_boundary(span.end)
+    {
+        return Err(EditError(format!(
+            "edit at bytes {}..{} lies outside the document's bytes {}..{}",
+            span.start, span.end, range.start, range.end
+        )));
+    }
+    Ok(())
+}
+
+fn splice(text: &str, range: Range<usize>, mut changes: Vec<Change>) -> Result<String, EditError> {
+    changes.sort_by_key(|(span, _)| (span.start, span.end));
+    for pair in changes.windows(2) {
+        let (a, b) = (&pair[0].0, &pair[1].0);
+        if a.end > b.start || a == b {
+            return Err(EditError(format!(
+                "edits overlap: bytes {}..{} and {}..{}",
+                a.start, a.end, b.start, b.end
+            )));
+        }
+    }
+    let added: usize = changes.iter().map(|(_, new)| new.len()).sum();
+    let mut out = String::with_capacity(range.len() + added);
+    let mut at = range.start;
+    for (span, new) in &changes {
+        out.push_str(&text[at..span.start]);
+        out.push_str(new);
+        at = span.end;
+    }
+    out.push_str(&text[at..range.end]);
+    Ok(out)
+}
+
+fn scalar_change(
+    document: &mut Reread<'_>,
+    span: Range<usize>,
+    style: ScalarStyle,
+    with: Replacement,
+) -> Result<Change, EditError> {
+    let text = document.text;
+    let first = text
+        .as_bytes()
+        .get(span.start)
+        .copied()
+        .filter(|_| !span.is_empty());
+    let fits = match style {
+        ScalarStyle::Literal | ScalarStyle::Folded => matches!(first, Some(b'|' | b'>')),
+        ScalarStyle::SingleQuoted => first == Some(b'\''),
+        ScalarStyle::DoubleQuoted => first == Some(b'"'),
+        ScalarStyle::Plain => !matches!(first, Some(b'|' | b'>' | b'\'' | b'"')),
+    };
+    if !fits {
+        return Err(EditError(format!(
+            "the scalar at bytes {}..{} is not written in the style the edit names ({style:?})",
+            span.start, span.end
+        )));
+    }
+    let mut new = String::new();
+    if span.is_empty()
+        && span.start > 0
+        && matches!(text.as_bytes()[span.start - 1], b':' | b'-' | b'?')
+    {
+        new.push(' ');
+    }
+    match (style, with) {
+        (ScalarStyle::Literal | ScalarStyle::Folded, Replacement::Str(s))
+            if write::fits_literal_block(&s) =>
+        {
+            if let Some(change) = literal_change(document, &span, &s) {
+                return Ok(change);
+            }
+            write::json_string(&s, &mut new);
+        }
+        (_, Replacement::Str(s)) => write::json_string(&s, &mut new),
+        (_, Replacement::Typed(value)) => write::flow(&value, &mut new),
+    }
+    Ok((span, new))
+}
+
+/// A literal block scalar over the block scalar at `span`, at the indentation of its content;
+/// `None` when that indentation cannot be told (then a JSON string serves).
+fn literal_change(document: &mut Reread<'_>, span: &Range<usize>, s: &str) -> Option<Change> {
+    let text = document.text;
+    let doc_end = document.range.end;
+    let written = &text[span.clone()];
+    let eol = if written.contains("\r\n") || text[span.end..doc_end].starts_with("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let needs_indicator = write::starts_with_space(s);
+    let (indent, indicator) = match content_indent(written) {
+        Some(indent) if indent > 0 && !needs_indicator => (indent, None),
+        _ => {
+            // Two columns right of the parent collection; at the root, column 2 (where an
+            // indentation indicator counts from column 0).
+            let indent = document.parent_column(span)?.map_or(2, |column| column + 2);
+            (indent, needs_indicator.then_some(2))
+        }
+    };
+    let mut end = span.end;
+    if write::keeps_trailing_lines(s) {
+        // `|+` would keep the empty lines after the scalar as content: take them out.
+        while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
+            let line_end = scan::line_end(text, line);
+            if line_end >= doc_end || text.as_bytes()[line..line_end].iter().any(|&b| b != b' ') {
+                break;
+            }
+            end = line_end;
+        }
+    }
+    let break_follows = end < doc_end && is_break(text.as_bytes()[end]);
+    let new = write::literal_block(s, indent, indicator, eol, break_follows);
+    Some((span.start..end, new))
+}
+
+/// The indentation of the least indented content line of a written block scalar.
+fn content_indent(written: &str) -> Option<usize> {
+    written
+        .split('\n')
+        .skip(1)
+        .filter(|line| line.bytes().any(|b| b != b' ' && b != b'\r'))
+        .map(|line| line.bytes().take_while(|&b| b == b' ').count())
+        .min()
+}
+
+fn removal_changes(
+    document: &mut Reread<'_>,
+    removals: &[(Range<usize>, Range<usize>)],
+) -> Result<Vec<Change>, EditError> {
+    let (text, range) = (document.text, document.range.clone());
+    let (root, properties) = document.tree()?;
+    let mappings: Vec<&Node> = root
+        .iter()
+        .flat_map(|root| nodes(root))
+        .filter(|node| matches!(node.kind, NodeKind::Mapping(_)))
+        .collect();
+    let mut by_key = HashMap::new();
+    for (m, mapping) in mappings.iter().enumerate() {
+        for (e, (key, _)) in entries(mapping).iter().enumerate() {
+            by_key.insert((key.span.start, key.span.end), (m, e));
+        }
+    }
+    let mut removed: HashMap<usize, Vec<bool>> = HashMap::new();
+    for (key, value) in removals {
+        let found = by_key
+            .get(&(key.start, key.end))
+            .filter(|&&(m, e)| entries(mappings[m])[e].1.span == *value);
+        let Some(&(m, e)) = found else {
+            return Err(EditError(format!(
+                "no mapping entry of the document has its key at bytes {}..{} and its value at {}..{}",
+                key.start, key.end, value.start, value.end
+            )));
+        };
+        let flags = removed
+            .entry(m)
+            .or_insert_with(|| vec![false; entries(mappings[m]).len()]);
+        if std::mem::replace(&mut flags[e], true) {
+            return Err(EditError(format!(
+                "the entry with its key at bytes {}..{} is removed twice",
+                key.start, key.end
+            )));
+        }
+    }
+    let mut changes = Vec::new();
+    for (m, flags) in removed {
+        mapping_removals(text, &range, mappings[m], &flags, properties, &mut changes);
+    }
+    Ok(changes)
+}
+
+fn entries(mapping: &Node) -> &[(Node, Node)] {
+    match &mapping.kind {
+        NodeKind::Mapping(entries) => entries,
+        _ => &[],
+    }
+}
+
+/// The changes that remove the flagged entries of `mapping`.
+fn mapping_removals(
+    text: &str,
+    range: &Range<usize>,
+    mapping: &Node,
+    flags: &[bool],
+    properties: &HashMap<usize, usize>,
+    changes: &mut Vec<Change>,
+) {
+    if flags.iter().all(|&removed| removed) {
+        changes.push((mapping.span.clone(), "{}".to_owned()));
+        return;
+    }
+    let entries = entries(mapping);
+    let start = |e: usize| {
+        let key = &entries[e].0.span;
+        properties.get(&key.start).copied().unwrap_or(key.start)
+    };
+    let end = |e: usize| entries[e].0.span.end.max(entries[e].1.span.end);
+    let flow = text.as_bytes().get(mapping.span.start) == Some(&b'{');
+    let mut first = 0;
+    while first < flags.len() {
+        if !flags[first] {
+            first += 1;
+            continue;
+        }
+        let mut last = first;
+        while last + 1 < flags.len() && flags[last + 1] {
+            last += 1;
+        }
+        let next = last + 1;
+        let span = if flow {
+            // Remove each entry with the comma after it, or the last ones with the comma before.
+            if next < flags.len() {
+                start(first)..start(next)
+            } else {
+                end(first - 1)..end(last)
+            }
+        } else {
+            let line = scan::line_start(text, start(first), range.start);
+            match own_start(&text[line..start(first)]) {
+                // Something else (a sequence's `- `) leads the line: keep it and pull the next
+                // kept entry up to where the first removed one started.
+                Some(own) if next < flags.len() => {
+                    let next_line = scan::line_start(text, start(next), range.start);
+                    line + own..first_non_blank(text, next_line)
+                }
+                _ => line..scan::next_line(text, end(last)).min(range.end),
+            }
+        };
+        changes.push((span, String::new()));
+        first = next;
+    }
+}
+
+/// Where an entry's own text starts in the part of its line before its key, when that part holds
+/// more than indentation and the entry's `?`: after the last `- ` sequence indicator.
+fn own_start(prefix: &str) -> Option<usize> {
+    let bytes = prefix.as_bytes();
+    let dash = (0..bytes.len()).rev().find(|&i| {
+        bytes[i] == b'-'
+            && (i == 0 || scan::is_blank(bytes[i - 1]))
+            && bytes.get(i + 1).is_none_or(|&b| scan::is_blank(b))
+    })?;
+    let mut own = dash + 1;
+    while own < bytes.len() && scan::is_blank(bytes[own]) {
+        own += 1;
+    }
+    Some(own)
+}
+
+fn first_non_blank(text: &str, mut at: usize) -> usize {
+    while at < text.len() && scan::is_blank(text.as_bytes()[at]) {
+        at += 1;
+    }
+    at
+}
+
+/// The document's text parsed again on its own, on first need: removals and indentation
+/// indicators depend on the surrounding structure.
+struct Reread<'t> {
+    text: &'t str,
+    range: Range<usize>,
+    parsed: Option<Result<Tree, SyntaxError>>,
+}
+
+/// A document's root and, for nodes with properties, where those start.
+type Tree = (Option<Node>, HashMap<usize, usize>);
+
+impl<'t> Reread<'t> {
+    fn new(text: &'t str, range: Range<usize>) -> Self {
+        Reread {
+            text,
+            range,
+            parsed: None,
+        }
+    }
+
+    fn tree(&mut self) -> Result<(Option<&Node>, &HashMap<usize, usize>), EditError> {
+        let (text, range) = (self.text, self.range.clone());
+        let parsed = self.parsed.get_or_insert_with(|| {
+            tree::parse_piece(&text[range.clone()], range.start, 0, true).map(|parsed| {
+                let root = parsed.documents.into_iter().find_map(|doc| doc.root);
+                (root, parsed.properties)
+            })
+        });
+        match parsed {
+            Ok((root, properties)) => Ok((root.as_ref(), properties)),
+            Err(error) => {
+                let lines = text.as_bytes()[..range.start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                Err(EditError(format!(
+                    "cannot re-read the document to edit it: line {}, column {}: {}",
+                    error.line + lines,
+                    error.column,
+                    error.message
+                )))
+            }
+        }
+    }
+
+    /// The column of the collection holding the node at `span`: `Some(None)` for the root,
+    /// `None` when the document cannot be re-read or holds no such node.
+    fn parent_column(&mut self, span: &Range<usize>) -> Option<Option<usize>> {
+        let text = self.text;
+        let (root, _) = self.tree().ok()?;
+        let root = root?;
+        if root.span == *span {
+            return Some(None);
+        }
+        let parent = nodes(root).find(|node| match &node.kind {
+            NodeKind::Mapping(entries) => entries
+                .iter()
+                .any(|(key, value)| key.span == *span || value.span == *span),
+            NodeKind::Sequence(items) => items.iter().any(|item| item.span == *span),
+            NodeKind::Scalar { .. } | NodeKind::Alias(_) => false,
+        })?;
+        let start = parent.span.start;
+        Some(Some(start - scan::line_start(text, start, 0)))
+    }
 }

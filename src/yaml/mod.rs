@@ -1,11 +1,18 @@
 //! YAML streams as documents of nodes with byte spans, and in-place edits of their text.
 //!
-//! OWNER: helper B. Interface fixed; implementation and unit tests to be written.
+//! Manifests are never re-emitted from a value tree: [`parse_stream`] records where every node
+//! was written (byte ranges into the stream) and [`edit::apply`] rewrites only those ranges, so
+//! comments, quoting, key order and everything else not replaced stay byte for byte.
 
 use std::ops::Range;
 
 pub mod edit;
+mod offsets;
+mod scan;
+mod stream;
+mod tree;
 pub mod value;
+mod write;
 
 /// A YAML syntax error, positioned in the stream.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,7 +30,8 @@ pub struct SyntaxError {
 #[derive(Debug, Clone)]
 pub struct Document {
     /// Byte range of the document's own text in the stream: without its `---` marker line and
-    /// without a trailing `...` line, but with its comments.
+    /// without a trailing `...` line, but with its comments. When content follows `--- ` on the
+    /// marker's line, the range starts at that content.
     pub range: Range<usize>,
     /// The root node; `None` for an empty or comment-only document.
     pub root: Option<Node>,
@@ -98,7 +106,29 @@ impl Node {
 }
 
 /// Parses a multi-document stream. Byte offsets in the result index into `text`.
+///
+/// Every document of the stream comes back in order, with the byte range of its own text (see
+/// [`Document::range`]). A stream holding only comments yields one document without a root, so
+/// the comments have a place to live; an empty or blank stream yields none. Text outside every
+/// document's range (`---` and `...` lines, directives, a byte order mark) is not part of any
+/// document: a caller that rebuilds the stream copies it as it is.
+///
+/// Large streams are cut at their `---` lines (which no YAML scalar may contain) and the pieces
+/// parsed on several threads; the result is the same as parsing them one after the other.
+///
+/// # Errors
+///
+/// [`SyntaxError`] for the first syntax error in the stream, or for nesting deeper than
+/// [`MAX_DEPTH`] collections.
 pub fn parse_stream(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    let _ = text;
-    unimplemented!("helper B")
+    stream::parse(text)
 }
+
+/// How deeply collections may nest before [`parse_stream`] gives up (Kubernetes manifests stay
+/// far below; the limit keeps hostile input from exhausting the stack in recursive walks).
+pub const MAX_DEPTH: usize = 1000;
+
+#[cfg(test)]
+mod edit_tests;
+#[cfg(test)]
+mod parse_tests;

@@ -1,0 +1,432 @@
+//! Tests of `parse_stream`: document ranges, exact node spans, values, errors.
+
+use super::tree::{self, nodes};
+use super::{Node, NodeKind, ScalarStyle, SyntaxError, parse_stream};
+
+/// Each document's text, then every node's written text (its span) in document order with its
+/// value (scalars), name (aliases) or kind (collections).
+fn spans(text: &str) -> Vec<String> {
+    let docs = parse_stream(text).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for doc in docs {
+        out.push(format!("doc {:?}", &text[doc.range.clone()]));
+        if let Some(root) = &doc.root {
+            for node in nodes(root) {
+                let kind = match &node.kind {
+                    NodeKind::Scalar { value, .. } => format!("= {value:?}"),
+                    NodeKind::Alias(name) => format!("*{name}"),
+                    NodeKind::Mapping(_) => "map".to_owned(),
+                    NodeKind::Sequence(_) => "seq".to_owned(),
+                };
+                out.push(format!("{:?} {kind}", &text[node.span.clone()]));
+            }
+        }
+    }
+    out
+}
+
+/// Only the scalar nodes, as `written = value`.
+fn scalars(text: &str) -> Vec<String> {
+    spans(text)
+        .into_iter()
+        .filter(|line| line.contains(" = "))
+        .collect()
+}
+
+fn all_nodes(text: &str) -> Vec<Node> {
+    let docs = parse_stream(text).unwrap_or_else(|e| panic!("{e}"));
+    docs.iter()
+        .filter_map(|doc| doc.root.as_ref())
+        .flat_map(|root| nodes(root).cloned().collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn scalar_spans_cover_exactly_what_is_written() {
+    let cases: &[(&str, &[&str])] = &[
+        ("k: v", &[r#""k" = "k""#, r#""v" = "v""#]),
+        ("k: 'it''s'", &[r#""k" = "k""#, r#""'it''s'" = "it's""#]),
+        (
+            r#"k: "a\"b""#,
+            &[r#""k" = "k""#, r#""\"a\\\"b\"" = "a\"b""#],
+        ),
+        (
+            "k: two\n  words\n",
+            &[r#""k" = "k""#, r#""two\n  words" = "two words""#],
+        ),
+        (
+            "k: \"two\n  lines\"\n",
+            &[r#""k" = "k""#, r#""\"two\n  lines\"" = "two lines""#],
+        ),
+        ("\"k\" : v # c\n", &[r#""\"k\"" = "k""#, r#""v" = "v""#]),
+        (
+            "é: ü\nk: \"😀\"\n",
+            &[
+                r#""é" = "é""#,
+                r#""ü" = "ü""#,
+                r#""k" = "k""#,
+                r#""\"😀\"" = "😀""#,
+            ],
+        ),
+        (
+            "- 0644\n- \"yes\"\n- on\n",
+            &[
+                r#""0644" = "0644""#,
+                r#""\"yes\"" = "yes""#,
+                r#""on" = "on""#,
+            ],
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(scalars(text), *expected, "{text:?}");
+    }
+}
+
+#[test]
+fn block_scalar_spans_run_from_header_to_last_content_line() {
+    let cases: &[(&str, &[&str])] = &[
+        ("a: |\n  x\n  y\nb: 1\n", &[r#""|\n  x\n  y" = "x\ny\n""#]),
+        ("a: |-\n  x\n\nb: 1\n", &[r#""|-\n  x" = "x""#]),
+        ("a: |+\n  x\n\n\nb: 1\n", &[r#""|+\n  x\n\n" = "x\n\n\n""#]),
+        (
+            "a: >\n  x\n  y\n\n  z\nb: 1\n",
+            &[r#"">\n  x\n  y\n\n  z" = "x y\nz\n""#],
+        ),
+        (
+            "a: >-\n    deep\n  # not a comment? no: less indented ends it\n",
+            &[r#"">-\n    deep" = "deep""#],
+        ),
+        (
+            "a: |2\n    x\n  y\nb: 1\n",
+            &[r#""|2\n    x\n  y" = "  x\ny\n""#],
+        ),
+        ("a: | # comment\n  x\n", &[r#""| # comment\n  x" = "x\n""#]),
+        ("a: |\n  x", &[r#""|\n  x" = "x\n""#]),
+        ("a: |\nb: 1\n", &[r#""|" = """#]),
+        ("a: |", &[r#""|" = """#]),
+        (
+            "a: |\n  x\n     \nb: 1\n",
+            &[r#""|\n  x\n     " = "x\n   \n""#],
+        ),
+        (
+            "a: !!binary |\n  aGk=\nb: 1\n",
+            &[r#""|\n  aGk=" = "aGk=\n""#],
+        ),
+        ("a: &x\n  |\n   x\n", &[r#""|\n   x" = "x\n""#]),
+        (
+            "- |\n  é\n- >\n  😀\n",
+            &[r#""|\n  é" = "é\n""#, r#"">\n  😀" = "😀\n""#],
+        ),
+        ("--- |\n  t\n...\n", &[r#""|\n  t" = "t\n""#]),
+        (
+            "? |\n  k\n: |\n  v\n",
+            &[r#""|\n  k" = "k\n""#, r#""|\n  v" = "v\n""#],
+        ),
+        (
+            "a: |\r\n  x\r\n  y\r\nb: 1\r\n",
+            &[r#""|\r\n  x\r\n  y" = "x\ny\n""#],
+        ),
+    ];
+    for (text, expected) in cases {
+        let found: Vec<String> = scalars(text)
+            .into_iter()
+            .filter(|line| line.starts_with("\"|") || line.starts_with("\">"))
+            .collect();
+        assert_eq!(found, *expected, "{text:?}");
+    }
+}
+
+#[test]
+fn collection_spans_and_empty_scalars() {
+    let text = "a:\n  - x\n  -\n  - &e\n  - - y\n    - z\nb: {k: [1, 2], e}\nc:\nd: [p: q]\n- 1\n";
+    let text = &text[..text.len() - 4]; // (no trailing sequence at the root)
+    assert_eq!(
+        spans(text),
+        [
+            r#"doc "a:\n  - x\n  -\n  - &e\n  - - y\n    - z\nb: {k: [1, 2], e}\nc:\nd: [p: q]\n""#,
+            r#""a:\n  - x\n  -\n  - &e\n  - - y\n    - z\nb: {k: [1, 2], e}\nc:\nd: [p: q]" map"#,
+            r#""a" = "a""#,
+            r#""- x\n  -\n  - &e\n  - - y\n    - z" seq"#,
+            r#""x" = "x""#,
+            r#""" = """#,
+            r#""" = """#,
+            r#""- y\n    - z" seq"#,
+            r#""y" = "y""#,
+            r#""z" = "z""#,
+            r#""b" = "b""#,
+            r#""{k: [1, 2], e}" map"#,
+            r#""k" = "k""#,
+            r#""[1, 2]" seq"#,
+            r#""1" = "1""#,
+            r#""2" = "2""#,
+            r#""e" = "e""#,
+            r#""" = """#,
+            r#""c" = "c""#,
+            r#""" = """#,
+            r#""d" = "d""#,
+            r#""[p: q]" seq"#,
+            r#""p: q" map"#,
+            r#""p" = "p""#,
+            r#""q" = "q""#,
+        ]
+    );
+    // Empty scalars sit right after the indicator that introduced them.
+    let nodes = all_nodes("c:\nl:\n- # note\n- &e\n");
+    let empties: Vec<_> = nodes
+        .iter()
+        .filter(|n| n.as_scalar() == Some(""))
+        .map(|n| n.span.clone())
+        .collect();
+    assert_eq!(empties, [2..2, 7..7, 19..19]);
+    // Indentless sequences start at their dash, also when a flow collection comes first.
+    assert_eq!(spans("k:\n- a\n- b\n")[3], r#""- a\n- b" seq"#);
+    assert_eq!(spans("k:\n- {}\n- [a]\nl: 1\n")[3], r#""- {}\n- [a]" seq"#);
+    assert_eq!(spans("k:\n- [a] # c\nl: 1\n")[3], r#""- [a]" seq"#);
+}
+
+#[test]
+fn anchors_tags_and_aliases() {
+    let text = "base: &b {x: 1}\nd:\n  <<: *b\n  bin: !!binary aGk=\n  c: !custom &n 5\n  v: !<tag:yaml.org,2002:str> 7\n  s: &s\n    - 1\n";
+    let nodes = all_nodes(text);
+    let show: Vec<String> = nodes
+        .iter()
+        .filter(|n| {
+            n.anchor.is_some()
+                || matches!(
+                    &n.kind,
+                    NodeKind::Alias(_) | NodeKind::Scalar { tag: Some(_), .. }
+                )
+        })
+        .map(|n| {
+            let tag = match &n.kind {
+                NodeKind::Scalar { tag: Some(tag), .. } => tag.as_str(),
+                _ => "",
+            };
+            format!(
+                "{:?} &{} {tag}",
+                &text[n.span.clone()],
+                n.anchor.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        show,
+        [
+            r#""{x: 1}" &b "#,
+            r#""*b" & "#,
+            r#""aGk=" & !!binary"#,
+            r#""5" &n !custom"#,
+            r#""7" & !<tag:yaml.org,2002:str>"#,
+            r#""- 1" &s "#,
+        ]
+    );
+    assert!(
+        nodes
+            .iter()
+            .any(|n| matches!(&n.kind, NodeKind::Alias(name) if name == "b"))
+    );
+}
+
+#[test]
+fn document_ranges() {
+    let cases: &[(&str, &[&str])] = &[
+        ("", &[]),
+        ("\n  \n", &[]),
+        ("# only a comment\n", &["# only a comment\n"]),
+        ("a: 1", &["a: 1"]),
+        ("# lead\na: 1\n", &["# lead\na: 1\n"]),
+        ("---\na: 1\n", &["a: 1\n"]),
+        ("--- \r\na: 1\r\n", &["a: 1\r\n"]),
+        ("a: 1\n---\nb: 2\n", &["a: 1\n", "b: 2\n"]),
+        ("a: 1\n...\nb: 2\n...\n", &["a: 1\n", "b: 2\n"]),
+        (
+            "a: 1\n...\n# c\n---\n# d\nb: 2\n# tail\n",
+            &["a: 1\n", "# d\nb: 2\n# tail\n"],
+        ),
+        (
+            "--- |\n  x\n--- \"q\"\n--- # c\nk: v\n",
+            &["|\n  x\n", "\"q\"\n", "# c\nk: v\n"],
+        ),
+        ("---\n---\n# nothing\n---\nz\n", &["", "# nothing\n", "z\n"]),
+        ("\u{feff}a: 1\n", &["a: 1\n"]),
+        ("%YAML 1.2\n---\na: 1\n", &["a: 1\n"]),
+        (
+            "{\"a\": [1, 2],\n \"b\": {\"c\": null}}\n",
+            &["{\"a\": [1, 2],\n \"b\": {\"c\": null}}\n"],
+        ),
+    ];
+    for (text, expected) in cases {
+        let docs = parse_stream(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let found: Vec<&str> = docs.iter().map(|doc| &text[doc.range.clone()]).collect();
+        assert_eq!(found, *expected, "{text:?}");
+    }
+    let roots: Vec<bool> = parse_stream("---\n---\n# c\n---\n~\n---\n\"\"\n")
+        .unwrap_or_default()
+        .iter()
+        .map(|doc| doc.root.is_some())
+        .collect();
+    assert_eq!(roots, [false, false, true, true]);
+}
+
+#[test]
+fn styles_are_recorded() {
+    let text = "- a\n- 'b'\n- \"c\"\n- |\n  d\n- >\n  e\n";
+    let styles: Vec<ScalarStyle> = all_nodes(text)
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Scalar { style, .. } => Some(*style),
+            _ => None,
+        })
+        .collect();
+    use ScalarStyle::*;
+    assert_eq!(styles, [Plain, SingleQuoted, DoubleQuoted, Literal, Folded]);
+}
+
+#[test]
+fn tabs_parse() {
+    let cases: &[(&str, &[&str])] = &[
+        ("k:\tv\n", &[r#""k" = "k""#, r#""v" = "v""#]),
+        ("k:\t1\n", &[r#""k" = "k""#, r#""1" = "1""#]),
+        ("k: \tv\t# c\n", &[r#""k" = "k""#, r#""v" = "v""#]),
+        ("k: b\tc\n", &[r#""k" = "k""#, r#""b\tc" = "b\tc""#]),
+        ("{a:\tb}\n", &[r#""a" = "a""#, r#""b" = "b""#]),
+        (
+            "k:\t\"x:\ty\"\nl:\tz\n",
+            &[
+                r#""k" = "k""#,
+                r#""\"x:\ty\"" = "x:\ty""#,
+                r#""l" = "l""#,
+                r#""z" = "z""#,
+            ],
+        ),
+        (
+            "k: |\n  a:\tb\nl:\tz\n",
+            &[
+                r#""k" = "k""#,
+                r#""|\n  a:\tb" = "a:\tb\n""#,
+                r#""l" = "l""#,
+                r#""z" = "z""#,
+            ],
+        ),
+        (
+            "{\n\t\"a\": [1,\n\t\t2]\n}\n",
+            &[r#""\"a\"" = "a""#, r#""1" = "1""#, r#""2" = "2""#],
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(scalars(text), *expected, "{text:?}");
+    }
+}
+
+#[test]
+fn crlf_and_multibyte_spans_are_byte_ranges() {
+    let text = "é: 1\r\nü:\r\n  - \"😀\"\r\n  - x\r\n";
+    let nodes = all_nodes(text);
+    let found: Vec<(std::ops::Range<usize>, &str)> = nodes
+        .iter()
+        .map(|n| (n.span.clone(), &text[n.span.clone()]))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (0..29, &text[..29]),
+            (0..2, "é"),
+            (4..5, "1"),
+            (7..9, "ü"),
+            (14..29, "- \"😀\"\r\n  - x"),
+            (16..22, "\"😀\""),
+            (28..29, "x"),
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_are_positioned_and_pinned() {
+    let cases: &[(&str, SyntaxError)] = &[
+        (
+            "a: [1, 2\nb: 3\n",
+            error(2, 2, "illegal placement of ':' indicator"),
+        ),
+        (
+            "a: b: c\n",
+            error(1, 5, "mapping values are not allowed in this context"),
+        ),
+        (
+            "a: 1\n---\nb: \"unterminated\n",
+            error(
+                3,
+                4,
+                "while scanning a quoted scalar, found unexpected end of stream",
+            ),
+        ),
+        (
+            "k: *nope\n",
+            error(1, 4, "while parsing node, found unknown anchor"),
+        ),
+        (
+            "a:\n\t- x\n",
+            error(
+                2,
+                2,
+                "tabs disallowed within this context (block indentation)",
+            ),
+        ),
+        // Tabs after `:` are read as spaces; what remains wrong is reported as such.
+        (
+            "k:\t- a\n",
+            error(
+                1,
+                4,
+                "block sequence entries are not allowed in this context",
+            ),
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(
+            parse_stream(text).err().as_ref(),
+            Some(expected),
+            "{text:?}"
+        );
+    }
+    // The parser allows 255 nested flow collections; block ones stop at MAX_DEPTH.
+    let deep_flow = format!("{}{}", "[".repeat(300), "]".repeat(300));
+    assert_eq!(
+        parse_stream(&deep_flow).err(),
+        Some(error(1, 256, "recursion limit exceeded"))
+    );
+    let deep_block = format!("{}x\n", "- ".repeat(1001));
+    assert_eq!(
+        parse_stream(&deep_block).err(),
+        Some(error(1, 2001, "collections nest deeper than 1000 levels"))
+    );
+    assert!(parse_stream(&format!("{}x\n", "- ".repeat(1000))).is_ok());
+    assert_eq!(error(3, 7, "x").to_string(), "line 3, column 7: x",);
+}
+
+fn error(line: usize, column: usize, message: &str) -> SyntaxError {
+    SyntaxError {
+        line,
+        column,
+        message: message.to_owned(),
+    }
+}
+
+#[test]
+fn large_streams_parse_in_pieces_like_the_whole() {
+    let mut text = String::from("# head\n");
+    let mut n = 0;
+    while text.len() < (1 << 20) + 1000 {
+        text.push_str(&format!(
+            "---\nkind: Secret\nmetadata: {{name: s-{n}}}\ndata:\n  é: \"ü{n}\"\n  b: |\n    line\n...\n"
+        ));
+        n += 1;
+    }
+    let whole = tree::parse_piece(&text, 0, 0, false).unwrap_or_else(|e| panic!("{e}"));
+    let pieces = parse_stream(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(pieces.len(), n);
+    assert_eq!(format!("{:?}", whole.documents), format!("{pieces:?}"));
+    // An error in a later piece reports its line in the whole stream.
+    let broken = format!("{text}---\na: [\n");
+    let lines = broken.lines().count();
+    assert_eq!(parse_stream(&broken).err().map(|e| e.line), Some(lines + 1));
+}

@@ -1,0 +1,519 @@
+//! Builds documents of nodes with byte spans from saphyr-parser's events for one piece of text.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use saphyr_parser::{Event, Parser, ScalarStyle as ParserStyle, Span};
+
+use super::offsets::ByteOffsets;
+use super::scan::{self, Properties};
+use super::{Document, MAX_DEPTH, Node, NodeKind, ScalarStyle, SyntaxError};
+
+/// The documents of a piece of a stream.
+pub(super) struct Parsed {
+    pub(super) documents: Vec<Document>,
+    /// For nodes written with an anchor or tag: node span start → where the properties start
+    /// (filled only on request).
+    pub(super) properties: HashMap<usize, usize>,
+}
+
+/// saphyr-parser rejects a tab after a mapping's `:` when a letter, digit or `-` follows
+/// (`key:\tvalue`), which YAML allows and go-yaml reads.
+const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
+
+/// Parses `text`, a piece of a stream that starts at byte `base` and after `lines` line breaks.
+pub(super) fn parse_piece(
+    text: &str,
+    base: usize,
+    lines: usize,
+    record_properties: bool,
+) -> Result<Parsed, SyntaxError> {
+    match build(text, base, lines, record_properties) {
+        Err(error) if error.message == TAB_AFTER_COLON => {
+            parse_with_spaces_after_colons(text, base, lines, record_properties, error)
+        }
+        other => other,
+    }
+}
+
+/// Parses again with every `:` + tab written as `:` + space. Both have the same length, so spans
+/// stay exact; a replaced tab that turns out to sit inside a quoted or block scalar (where it is
+/// content, not separation) is put back and the piece parsed once more.
+fn parse_with_spaces_after_colons(
+    text: &str,
+    base: usize,
+    lines: usize,
+    record_properties: bool,
+    first_error: SyntaxError,
+) -> Result<Parsed, SyntaxError> {
+    let bytes = text.as_bytes();
+    let mut patched: Vec<usize> = bytes
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| pair == b":\t")
+        .map(|(i, _)| i + 1)
+        .collect();
+    for _ in 0..4 {
+        let mut copy = bytes.to_vec();
+        for &at in &patched {
+            copy[at] = b' ';
+        }
+        let Ok(copy) = String::from_utf8(copy) else {
+            break;
+        };
+        let parsed = build(&copy, base, lines, record_properties)?;
+        let inside_scalars: Vec<usize> = patched
+            .iter()
+            .copied()
+            .filter(|&at| in_written_scalar(&parsed.documents, base + at))
+            .collect();
+        if inside_scalars.is_empty() {
+            return Ok(parsed);
+        }
+        patched.retain(|at| !inside_scalars.contains(at));
+    }
+    Err(first_error)
+}
+
+fn in_written_scalar(documents: &[Document], at: usize) -> bool {
+    documents
+        .iter()
+        .filter(|doc| doc.range.contains(&at))
+        .filter_map(|doc| doc.root.as_ref())
+        .flat_map(nodes)
+        .any(|node| {
+            matches!(&node.kind, NodeKind::Scalar { style, .. } if *style != ScalarStyle::Plain)
+                && node.span.contains(&at)
+        })
+}
+
+/// Every node of the tree under `root` (itself included), parents before children.
+pub(super) fn nodes(root: &Node) -> impl Iterator<Item = &Node> {
+    let mut pending = vec![root];
+    std::iter::from_fn(move || {
+        let node = pending.pop()?;
+        match &node.kind {
+            NodeKind::Mapping(entries) => {
+                for (key, value) in entries.iter().rev() {
+                    pending.push(value);
+                    pending.push(key);
+                }
+            }
+            NodeKind::Sequence(items) => pending.extend(items.iter().rev()),
+            NodeKind::Scalar { .. } | NodeKind::Alias(_) => {}
+        }
+        Some(node)
+    })
+}
+
+fn build(
+    text: &str,
+    base: usize,
+    lines: usize,
+    record_properties: bool,
+) -> Result<Parsed, SyntaxError> {
+    let mut builder = Builder::new(text, base, record_properties);
+    let mut parser = Parser::new_from_str(text);
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|error| SyntaxError {
+            line: lines + error.marker().line(),
+            column: error.marker().col() + 1,
+            message: error.info().to_owned(),
+        })?;
+        builder.event(event, span).map_err(|error| SyntaxError {
+            line: lines + error.line,
+            ..error
+        })?;
+    }
+    Ok(Parsed {
+        documents: builder.documents,
+        properties: builder.properties.unwrap_or_default(),
+    })
+}
+
+/// A collection whose end has not been seen yet.
+struct Open {
+    start: usize,
+    anchor: Option<String>,
+    flow: bool,
+    /// End of the last child so far (piece-relative).
+    end: usize,
+    kind: OpenKind,
+}
+
+enum OpenKind {
+    Sequence(Vec<Node>),
+    Mapping {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+/// Positions inside the builder are relative to the piece; nodes get `base` added.
+struct Builder<'t> {
+    text: &'t str,
+    base: usize,
+    offsets: ByteOffsets<'t>,
+    open: Vec<Open>,
+    documents: Vec<Document>,
+    root: Option<Node>,
+    doc_start: usize,
+    /// Where an implicit document (one without `---`) starts.
+    boundary: usize,
+    /// End of the last thing read: block scalar headers are searched from here.
+    last_end: usize,
+    properties: Option<HashMap<usize, usize>>,
+}
+
+impl<'t> Builder<'t> {
+    fn new(text: &'t str, base: usize, record_properties: bool) -> Self {
+        let boundary = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        Builder {
+            text,
+            base,
+            offsets: ByteOffsets::new(text),
+            open: Vec::new(),
+            documents: Vec::new(),
+            root: None,
+            doc_start: boundary,
+            boundary,
+            last_end: boundary,
+            properties: record_properties.then(HashMap::new),
+        }
+    }
+
+    fn bytes(&mut self, span: Span) -> (usize, usize) {
+        let start = self.offsets.byte(span.start.index());
+        (start, self.offsets.byte(span.end.index()))
+    }
+
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), SyntaxError> {
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(explicit) => {
+                let start = if explicit {
+                    let marker_end = self.offsets.byte(span.end.index());
+                    scan::after_marker(self.text, marker_end)
+                } else {
+                    self.boundary
+                };
+                self.doc_start = start;
+                self.last_end = start;
+            }
+            Event::DocumentEnd => self.end_document(span),
+            Event::Alias(_) => {
+                let (start, end) = self.bytes(span);
+                let name = self.text[start..end].trim_start_matches('*').to_owned();
+                self.last_end = self.last_end.max(end);
+                self.add(
+                    Node {
+                        span: self.base + start..self.base + end,
+                        anchor: None,
+                        kind: NodeKind::Alias(name),
+                    },
+                    end,
+                );
+            }
+            Event::Scalar(value, style, anchor_id, tag) => {
+                self.scalar(value, style, anchor_id != 0 || tag.is_some(), span);
+            }
+            Event::SequenceStart(anchor_id, tag) => {
+                self.open(false, anchor_id != 0 || tag.is_some(), span)?;
+            }
+            Event::MappingStart(anchor_id, tag) => {
+                self.open(true, anchor_id != 0 || tag.is_some(), span)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => self.close(span),
+        }
+        Ok(())
+    }
+
+    fn end_document(&mut self, span: Span) {
+        let at = self.offsets.byte(span.start.index());
+        let rest = &self.text[at..];
+        let end = if rest.starts_with("...") {
+            self.boundary = scan::next_line(self.text, at);
+            at
+        } else if rest.starts_with("---") {
+            at
+        } else {
+            self.text.len()
+        };
+        let root = self.root.take().filter(|root| !is_empty_null(root));
+        self.documents.push(Document {
+            range: self.base + self.doc_start..self.base + end.max(self.doc_start),
+            root,
+        });
+    }
+
+    fn scalar(&mut self, value: Cow<'_, str>, style: ParserStyle, has_props: bool, span: Span) {
+        let (start, end) = self.bytes(span);
+        let props = if has_props {
+            scan::read_properties(self.text, start, end)
+        } else {
+            Properties {
+                end: start,
+                content: start,
+                ..Properties::default()
+            }
+        };
+        let style = match style {
+            ParserStyle::Plain => ScalarStyle::Plain,
+            ParserStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+            ParserStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+            ParserStyle::Literal => ScalarStyle::Literal,
+            ParserStyle::Folded => ScalarStyle::Folded,
+        };
+        let range = match style {
+            ScalarStyle::Literal | ScalarStyle::Folded => {
+                self.block_scalar_span(start, end, &props, has_props)
+            }
+            ScalarStyle::Plain if value.is_empty() => {
+                let at = if has_props {
+                    props.end
+                } else {
+                    self.empty_position(start)
+                };
+                at..at
+            }
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                // The parser's span runs on over blanks and a comment after the closing quote.
+                let start = props.content.min(end);
+                start..scan::quoted_end(self.text, start).map_or(end, |close| close.min(end))
+            }
+            ScalarStyle::Plain => props.content.min(end)..end,
+        };
+        if has_props {
+            if let Some(properties) = &mut self.properties {
+                properties.insert(self.base + range.start, self.base + start);
+            }
+        }
+        self.last_end = self.last_end.max(range.end);
+        let node = Node {
+            span: self.base + range.start..self.base + range.end,
+            anchor: props.anchor,
+            kind: NodeKind::Scalar {
+                value: value.into_owned(),
+                style,
+                tag: props.tag,
+            },
+        };
+        self.add(node, range.end);
+    }
+
+    /// Where an empty scalar without properties sits: a key where the parser says (before its
+    /// `:`), a value or sequence item right after the indicator that introduced it (else right
+    /// after what precedes it).
+    fn empty_position(&self, parser_start: usize) -> usize {
+        if matches!(
+            self.open.last(),
+            Some(Open {
+                kind: OpenKind::Mapping { key: None, .. },
+                ..
+            })
+        ) {
+            return parser_start;
+        }
+        let at = scan::skip_separation(self.text, self.last_end);
+        scan::indicator_end(self.text, at).unwrap_or(self.last_end)
+    }
+
+    /// The span of a literal or folded scalar: from its `|`/`>` header through the end of its
+    /// last line (before that line's break). Trailing empty lines count only with `+` chomping,
+    /// where they are content. The parser's own span starts at the content (or at the
+    /// properties) and ends after the indentation of the line that follows.
+    fn block_scalar_span(
+        &self,
+        start: usize,
+        end: usize,
+        props: &Properties,
+        has_props: bool,
+    ) -> Range<usize> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let header = if has_props {
+            props.content
+        } else {
+            scan::skip_to_node(text, self.last_end)
+        };
+        if header > end || !matches!(bytes.get(header), Some(b'|' | b'>')) {
+            return start..end;
+        }
+        let mut indicators_end = header + 1;
+        let mut keep = false;
+        while indicators_end < bytes.len()
+            && indicators_end < header + 3
+            && matches!(bytes[indicators_end], b'+' | b'-' | b'1'..=b'9')
+        {
+            keep |= bytes[indicators_end] == b'+';
+            indicators_end += 1;
+        }
+        let Some(first_line) = scan::after_break(text, scan::line_end(text, header)) else {
+            return header..indicators_end;
+        };
+        let mut lines: Vec<Range<usize>> = Vec::new();
+        let mut at = first_line;
+        while at < end {
+            let line_end = scan::line_end(text, at);
+            if line_end >= end {
+                // Either the indentation of the line after the scalar, or a last line without a
+                // line break at the end of the text.
+                if end == text.len() && at < end {
+                    lines.push(at..end);
+                }
+                break;
+            }
+            lines.push(at..line_end);
+            at = scan::after_break(text, line_end).unwrap_or(line_end);
+        }
+        let has_text = |line: &Range<usize>| bytes[line.clone()].iter().any(|&b| b != b' ');
+        let indent = if !has_props && start >= first_line {
+            start - scan::line_start(text, start, first_line)
+        } else {
+            lines
+                .iter()
+                .filter(|line| has_text(line))
+                .map(|line| {
+                    bytes[line.clone()]
+                        .iter()
+                        .take_while(|&&b| b == b' ')
+                        .count()
+                })
+                .min()
+                .unwrap_or(usize::MAX)
+        };
+        let last = if keep {
+            lines.last()
+        } else {
+            lines
+                .iter()
+                .rev()
+                .find(|line| has_text(line) || line.len() > indent)
+        };
+        match last {
+            Some(line) => header..line.end,
+            None => header..indicators_end,
+        }
+    }
+
+    fn open(&mut self, mapping: bool, has_props: bool, span: Span) -> Result<(), SyntaxError> {
+        if self.open.len() >= MAX_DEPTH {
+            return Err(SyntaxError {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+                message: format!("collections nest deeper than {MAX_DEPTH} levels"),
+            });
+        }
+        let (start, end) = self.bytes(span);
+        let props = if has_props {
+            scan::read_properties(self.text, start, end.max(start + 1))
+        } else {
+            Properties {
+                end: start,
+                content: start,
+                ..Properties::default()
+            }
+        };
+        let content = props.content;
+        // The parser's span of a flow collection's start ends with its bracket; that of a block
+        // collection is empty (or holds only properties), and may point at the first item.
+        let bytes = self.text.as_bytes();
+        let flow = end > start && matches!(bytes[end - 1], b'[' | b'{');
+        let node_start = if flow || mapping {
+            content
+        } else {
+            dash_before(self.text, content)
+        };
+        if has_props {
+            if let Some(properties) = &mut self.properties {
+                properties.insert(self.base + node_start, self.base + start);
+            }
+        }
+        self.last_end = self
+            .last_end
+            .max(if flow { node_start + 1 } else { node_start });
+        self.open.push(Open {
+            start: node_start,
+            anchor: props.anchor,
+            flow,
+            end: if flow { node_start + 1 } else { node_start },
+            kind: if mapping {
+                OpenKind::Mapping {
+                    entries: Vec::new(),
+                    key: None,
+                }
+            } else {
+                OpenKind::Sequence(Vec::new())
+            },
+        });
+        Ok(())
+    }
+
+    fn close(&mut self, span: Span) {
+        let Some(open) = self.open.pop() else {
+            return;
+        };
+        let end = if open.flow {
+            // The parser's span of the closing bracket may run on over a comment after it.
+            let (close, end) = self.bytes(span);
+            match self.text.as_bytes().get(close) {
+                Some(b']' | b'}') => close + 1,
+                _ => end,
+            }
+        } else {
+            open.end
+        };
+        self.last_end = self.last_end.max(end);
+        let kind = match open.kind {
+            OpenKind::Sequence(items) => NodeKind::Sequence(items),
+            OpenKind::Mapping { entries, .. } => NodeKind::Mapping(entries),
+        };
+        let node = Node {
+            span: self.base + open.start..self.base + end,
+            anchor: open.anchor,
+            kind,
+        };
+        self.add(node, end);
+    }
+
+    fn add(&mut self, node: Node, end: usize) {
+        let Some(open) = self.open.last_mut() else {
+            self.root = Some(node);
+            return;
+        };
+        open.end = open.end.max(end);
+        match &mut open.kind {
+            OpenKind::Sequence(items) => items.push(node),
+            OpenKind::Mapping { entries, key } => match key.take() {
+                None => *key = Some(node),
+                Some(key) => entries.push((key, node)),
+            },
+        }
+    }
+}
+
+/// A block sequence starts at its first `-`; the parser reports either that dash or, for a
+/// sequence as indented as its parent mapping, the end of the dash's line after blanks and a
+/// comment. Such a dash is the first thing on its line.
+fn dash_before(text: &str, at: usize) -> usize {
+    let bytes = text.as_bytes();
+    if bytes.get(at) == Some(&b'-') {
+        return at;
+    }
+    let mut dash = scan::line_start(text, at, 0);
+    while dash < at && scan::is_blank(bytes[dash]) {
+        dash += 1;
+    }
+    if dash < at && bytes[dash] == b'-' {
+        dash
+    } else {
+        at
+    }
+}
+
+/// The empty plain scalar the parser reports for a document without content.
+fn is_empty_null(node: &Node) -> bool {
+    node.anchor.is_none()
+        && matches!(&node.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag: None } if value.is_empty())
+}
