@@ -1,8 +1,9 @@
-//! The test harness checked against itself: the OpenBao server is up and set up as the other
+//! The test harness checked against itself: the OpenBao servers are up and set up as the other
 //! tests assume, the seeding helpers write what they say, audit counts are exact per test, and
 //! `Case` runs the built binary under the house rules.
 
 use reqwest::Method;
+use reqwest::blocking::Client;
 use serde_json::json;
 
 use crate::support::{Case, OpenBao, house_rule_violations, tool, unindent, unique};
@@ -24,6 +25,83 @@ fn openbao_is_up_with_the_mounts_and_auth_methods_tests_rely_on() {
     let auth = bao.get("sys/auth");
     assert_eq!(auth["approle/"]["type"], "approle");
     assert_eq!(auth["userpass/"]["type"], "userpass");
+}
+
+#[test]
+fn the_tls_server_is_set_up_alike_and_trusted_through_its_ca_alone() {
+    let tls = OpenBao::shared_tls();
+    let app = unique("tls");
+
+    assert!(
+        tls.addr().starts_with("https://127.0.0.1:"),
+        "{}",
+        tls.addr()
+    );
+    let pem = std::fs::read_to_string(tls.ca_cert()).expect("the CA file is readable");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert_eq!(tls.get("sys/mounts")["kv1/"]["options"]["version"], "1");
+    assert_eq!(tls.get("sys/auth")["approle/"]["type"], "approle");
+    tls.put_kv2("secret", &app, json!({ "k": "over TLS" }));
+    assert_eq!(
+        tls.get(&format!("secret/data/{app}"))["data"]["data"],
+        json!({ "k": "over TLS" })
+    );
+    assert_eq!(
+        tls.reads(&format!("secret/data/{app}")),
+        1,
+        "its own audit log"
+    );
+    let trusting_nothing = Client::builder()
+        .no_proxy()
+        .tls_certs_only([])
+        .build()
+        .expect("a client");
+    let refused = trusting_nothing
+        .get(format!("{}/v1/sys/health", tls.addr()))
+        .send()
+        .expect_err("no trusted root, no connection");
+    assert!(
+        format!("{refused:?}").contains("InvalidCertificate(UnknownIssuer)"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "serves plain HTTP: no CA")]
+fn the_plain_server_has_no_ca() {
+    let _ = OpenBao::shared().ca_cert();
+}
+
+#[test]
+fn secrets_written_in_a_namespace_are_read_only_there() {
+    let bao = OpenBao::shared();
+    let namespace = unique("ns");
+    let app = unique("ns-app");
+
+    bao.create_namespace(&namespace);
+    bao.post_in(
+        &namespace,
+        "sys/mounts/secret",
+        &json!({ "type": "kv", "options": { "version": "2" } }),
+    );
+    bao.post_in(
+        &namespace,
+        &format!("secret/data/{app}"),
+        &json!({ "data": { "k": "namespaced" } }),
+    );
+
+    // A namespace may also be named in the path; the root namespace has no such secret.
+    assert_eq!(
+        bao.get(&format!("{namespace}/secret/data/{app}"))["data"]["data"],
+        json!({ "k": "namespaced" })
+    );
+    let (status, _) = bao.request(
+        Some("root"),
+        Method::GET,
+        &format!("secret/data/{app}"),
+        None,
+    );
+    assert_eq!(status, 404);
 }
 
 #[test]

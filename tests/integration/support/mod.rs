@@ -1,4 +1,4 @@
-//! What the integration tests stand on: a real OpenBao server ([`OpenBao`]), the [`Case`]
+//! What the integration tests stand on: real OpenBao servers ([`OpenBao`]), the [`Case`]
 //! builder that runs the built binary, and the pinned tools from `scripts/install-tools`.
 
 // Each test module uses a different part of the support code; the rest is not dead.
