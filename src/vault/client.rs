@@ -175,7 +175,8 @@ impl VaultClient {
         request
     }
 
-    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff.
+    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff (but
+    /// not TLS failures, which the next attempt would only repeat).
     async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, VaultError> {
         let mut attempt = 0;
         loop {
@@ -184,7 +185,9 @@ impl VaultClient {
                 Ok(r) => {
                     r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
                 }
-                Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+                Err(e) => {
+                    (e.is_connect() || e.is_timeout() || e.is_request()) && !is_tls_failure(e)
+                }
             };
             if !retryable || attempt >= self.max_retries {
                 return outcome.map_err(|e| VaultError::Unreachable {
@@ -225,6 +228,29 @@ fn vault_errors(answer: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Whether TLS refused the connection: an untrusted or mismatched certificate, or a peer that
+/// does not speak TLS. reqwest counts these as connect errors; unlike a refused connection or
+/// a timeout they are not passing, so retrying them only delays the error (the Vault CLI does
+/// not retry an untrusted certificate either).
+fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // reqwest's chain holds rustls's error inside io::Errors (nested, in fact), and an
+        // io::Error's `source()` skips the error it wraps: look inside instead.
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// 200 ms, 400 ms, 800 ms, ... (capped at 5 s), plus up to 50% jitter.
@@ -268,6 +294,53 @@ mod tests {
                 "attempt {attempt}: {d} ms"
             );
         }
+    }
+
+    #[test]
+    fn tls_failures_are_told_from_passing_connection_errors() {
+        use std::io::{Error, ErrorKind};
+
+        /// An error that wraps another, as hyper and reqwest do.
+        #[derive(Debug)]
+        struct Wrapper(Error);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let untrusted = || {
+            Error::new(
+                ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            )
+        };
+        let not_tls = || {
+            Error::new(
+                ErrorKind::InvalidData,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+            )
+        };
+        assert!(is_tls_failure(&untrusted()));
+        // What reqwest 0.13 actually reports for an untrusted certificate.
+        assert!(is_tls_failure(&Wrapper(Error::other(untrusted()))));
+        assert!(is_tls_failure(&Wrapper(not_tls())));
+        assert!(is_tls_failure(&rustls::Error::NoCertificatesPresented));
+        for passing in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::TimedOut,
+        ] {
+            assert!(
+                !is_tls_failure(&Wrapper(Error::from(passing))),
+                "{passing:?}"
+            );
+        }
+        assert!(!is_tls_failure(&Wrapper(Error::other("closed early"))));
     }
 
     #[test]
