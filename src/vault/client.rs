@@ -46,6 +46,7 @@ impl VaultClient {
             }
             .into());
         }
+        super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
@@ -284,6 +285,27 @@ fn error_chain(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(addr: &str) -> VaultSettings {
+        VaultSettings {
+            addr: Some(addr.to_owned()),
+            namespace: None,
+            ca_cert: None,
+            skip_verify: false,
+            timeout: Duration::from_secs(5),
+            max_retries: 0,
+            auth: Auth::Token {
+                token: Some(Sensitive::new("t")),
+            },
+        }
+    }
+
+    /// Nothing else in this test process installs a crypto provider, so this fails if
+    /// `VaultClient::new` relies on someone else having done it.
+    #[test]
+    fn a_plain_http_client_needs_no_provider_installed_beforehand() {
+        assert!(VaultClient::new(&settings("http://127.0.0.1:1")).is_ok());
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
