@@ -57,7 +57,7 @@ impl VaultClient {
         }
         let http = builder
             .build()
-            .map_err(|e| VaultError::TlsSetup(error_chain(&e)))?;
+            .map_err(|e| VaultError::TlsSetup(error_chain(e)))?;
         Ok(VaultClient {
             http,
             addr,
@@ -193,7 +193,7 @@ impl VaultClient {
             if !retryable || attempt >= self.max_retries {
                 return outcome.map_err(|e| VaultError::Unreachable {
                     addr: self.addr.clone(),
-                    reason: error_chain(&e),
+                    reason: error_chain(e),
                 });
             }
             let delay = backoff(attempt);
@@ -210,7 +210,7 @@ impl VaultClient {
             .await
             .map_err(|e| VaultError::Unreachable {
                 addr: self.addr.clone(),
-                reason: error_chain(&e),
+                reason: error_chain(e),
             })?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
@@ -265,10 +265,12 @@ fn backoff(attempt: u32) -> Duration {
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
 }
 
-/// An error and its sources on one line, without the request URL.
-fn error_chain(error: &reqwest::Error) -> String {
+/// An error and its sources on one line, without the request URL (the message that quotes
+/// this names the Vault address and the secret's path already).
+fn error_chain(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let mut text = String::new();
-    let mut current: Option<&dyn std::error::Error> = Some(error);
+    let mut current: Option<&dyn std::error::Error> = Some(&error);
     while let Some(e) = current {
         let part = e.to_string();
         if !text.contains(&part) {
@@ -300,11 +302,31 @@ mod tests {
         }
     }
 
-    /// Nothing else in this test process installs a crypto provider, so this fails if
-    /// `VaultClient::new` relies on someone else having done it.
+    /// In this test process only `VaultClient::new` installs a crypto provider: whichever test
+    /// builds a client first panics if `new` relies on someone else having done it.
     #[test]
     fn a_plain_http_client_needs_no_provider_installed_beforehand() {
         assert!(VaultClient::new(&settings("http://127.0.0.1:1")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_vault_is_explained_without_the_request_url() {
+        let client = VaultClient::new(&settings("http://127.0.0.1:1")).expect("a client");
+
+        let error = client
+            .read("secret/data/app", Some(3), KvVersion::V2)
+            .await
+            .expect_err("nothing listens on port 1");
+
+        let VaultError::Unreachable { addr, reason } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(addr, "http://127.0.0.1:1");
+        assert!(
+            reason.starts_with("error sending request: client error (Connect): "),
+            "{reason}"
+        );
+        assert!(!reason.contains("secret/data/app"), "{reason}");
     }
 
     #[test]
