@@ -137,28 +137,8 @@ impl VaultClient {
             })
             .await?;
         let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
         let answer = self.answer(response).await?;
-        if !status.is_success() {
-            return Err(VaultError::ReadRefused {
-                status: status.as_u16(),
-                errors: vault_errors(&answer),
-            });
-        }
-        let pointer = match kv {
-            KvVersion::V1 => "/data",
-            KvVersion::V2 => "/data/data",
-        };
-        match answer.pointer(pointer) {
-            Some(Value::Object(map)) => Ok(Some(map.clone())),
-            Some(Value::Null) => Ok(None),
-            _ => Err(VaultError::AnswerMalformed(format!(
-                "no {pointer} object in the answer (is this a KV {} path?)",
-                if kv == KvVersion::V2 { "v2" } else { "v1" }
-            ))),
-        }
+        secret_in(status, &answer, kv)
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -213,6 +193,39 @@ impl VaultClient {
                 reason: error_chain(e),
             })?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// The secret in Vault's answer to a read. A missing secret (or a deleted KV v2 version) is a
+/// 404 without errors; a 404 that says why (`no handler for route`: no such mount;
+/// `namespace not found`) is a read that went astray, not a missing secret, and must not let
+/// `remove-missing` drop fields quietly.
+fn secret_in(
+    status: StatusCode,
+    answer: &Value,
+    kv: KvVersion,
+) -> Result<Option<Map<String, Value>>, VaultError> {
+    let errors = vault_errors(answer);
+    if status == StatusCode::NOT_FOUND && errors.is_empty() {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(VaultError::ReadRefused {
+            status: status.as_u16(),
+            errors,
+        });
+    }
+    let pointer = match kv {
+        KvVersion::V1 => "/data",
+        KvVersion::V2 => "/data/data",
+    };
+    match answer.pointer(pointer) {
+        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(Value::Null) => Ok(None),
+        _ => Err(VaultError::AnswerMalformed(format!(
+            "no {pointer} object in the answer (is this a KV {} path?)",
+            if kv == KvVersion::V2 { "v2" } else { "v1" }
+        ))),
     }
 }
 
@@ -385,6 +398,75 @@ mod tests {
             );
         }
         assert!(!is_tls_failure(&Wrapper(Error::other("closed early"))));
+    }
+
+    #[test]
+    fn read_answers() {
+        let read = |status: u16, answer: Value, kv| {
+            let status = StatusCode::from_u16(status).expect("a status");
+            match secret_in(status, &answer, kv) {
+                Ok(secret) => Ok(secret.map(Value::Object)),
+                Err(error) => Err(error.to_string()),
+            }
+        };
+        let secret = json!({"a": "1"});
+        let deleted = json!({"data": {"data": null, "metadata": {"version": 2}}});
+        type Case = (u16, Value, KvVersion, Result<Option<Value>, &'static str>);
+        let cases: &[Case] = &[
+            (
+                200,
+                json!({"data": {"data": secret}}),
+                KvVersion::V2,
+                Ok(Some(secret.clone())),
+            ),
+            (
+                200,
+                json!({"data": secret}),
+                KvVersion::V1,
+                Ok(Some(secret.clone())),
+            ),
+            (404, json!({"errors": []}), KvVersion::V2, Ok(None)),
+            (404, Value::Null, KvVersion::V1, Ok(None)),
+            (404, deleted.clone(), KvVersion::V2, Ok(None)),
+            (200, deleted, KvVersion::V2, Ok(None)),
+            (
+                404,
+                json!({"errors": ["namespace not found"]}),
+                KvVersion::V2,
+                Err("Vault answered 404: namespace not found"),
+            ),
+            (
+                404,
+                json!({"errors": ["no handler for route \"kv/data/a\". route entry not found."]}),
+                KvVersion::V2,
+                Err(
+                    "Vault answered 404: no handler for route \"kv/data/a\". route entry not found.",
+                ),
+            ),
+            (
+                403,
+                json!({"errors": ["permission denied"]}),
+                KvVersion::V2,
+                Err("Vault answered 403: permission denied"),
+            ),
+            (503, Value::Null, KvVersion::V2, Err("Vault answered 503")),
+            (
+                200,
+                json!({"data": secret}),
+                KvVersion::V2,
+                Err(
+                    "unexpected answer from Vault: no /data/data object in the answer (is this a KV v2 path?)",
+                ),
+            ),
+        ];
+        for (status, answer, kv, want) in cases {
+            let want = want.clone().map_err(str::to_owned);
+            assert_eq!(
+                read(*status, answer.clone(), *kv),
+                want,
+                "{status} {answer}"
+            );
+        }
     }
 
     #[test]
