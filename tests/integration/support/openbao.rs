@@ -24,14 +24,25 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server and ties its life to this process. Its stdin is a pipe from the test
 /// process, which the kernel closes however that process ends (return, panic, abort, kill);
-/// the watcher then stops the server and removes its directory. `wait` makes this shell exit
-/// when the server does, so a server that cannot start is seen at once.
+/// the watcher then stops the server and, once it is gone (at most 10 s, then `kill -9`),
+/// removes its directory: a server still answering a request as it stops would write its
+/// audit log again, and the file audit device recreates a missing directory. `wait` makes
+/// this shell exit when the server does, so a server that cannot start is seen at once.
 const LIFELINE: &str = r#"
 dir=$1; shift
 exec 3<&0 </dev/null
 "$@" 3<&- >"$dir/server.log" 2>&1 &
 server=$!
-{ read -r _line <&3; kill "$server" 2>/dev/null; rm -rf "$dir"; } &
+{
+  read -r _line <&3
+  kill "$server" 2>/dev/null
+  tries=0
+  while kill -0 "$server" 2>/dev/null && [ "$tries" -lt 100 ]; do
+    sleep 0.1; tries=$((tries + 1))
+  done
+  kill -0 "$server" 2>/dev/null && kill -9 "$server" 2>/dev/null
+  rm -rf "$dir"
+} &
 wait "$server"
 "#;
 
