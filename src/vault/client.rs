@@ -46,6 +46,7 @@ impl VaultClient {
             }
             .into());
         }
+        super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
@@ -56,7 +57,7 @@ impl VaultClient {
         }
         let http = builder
             .build()
-            .map_err(|e| VaultError::TlsSetup(error_chain(&e)))?;
+            .map_err(|e| VaultError::TlsSetup(error_chain(e)))?;
         Ok(VaultClient {
             http,
             addr,
@@ -136,28 +137,8 @@ impl VaultClient {
             })
             .await?;
         let status = response.status();
-        if status == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
         let answer = self.answer(response).await?;
-        if !status.is_success() {
-            return Err(VaultError::ReadRefused {
-                status: status.as_u16(),
-                errors: vault_errors(&answer),
-            });
-        }
-        let pointer = match kv {
-            KvVersion::V1 => "/data",
-            KvVersion::V2 => "/data/data",
-        };
-        match answer.pointer(pointer) {
-            Some(Value::Object(map)) => Ok(Some(map.clone())),
-            Some(Value::Null) => Ok(None),
-            _ => Err(VaultError::AnswerMalformed(format!(
-                "no {pointer} object in the answer (is this a KV {} path?)",
-                if kv == KvVersion::V2 { "v2" } else { "v1" }
-            ))),
-        }
+        secret_in(status, &answer, kv)
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -175,7 +156,8 @@ impl VaultClient {
         request
     }
 
-    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff.
+    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff (but
+    /// not TLS failures, which the next attempt would only repeat).
     async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, VaultError> {
         let mut attempt = 0;
         loop {
@@ -184,12 +166,14 @@ impl VaultClient {
                 Ok(r) => {
                     r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
                 }
-                Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
+                Err(e) => {
+                    (e.is_connect() || e.is_timeout() || e.is_request()) && !is_tls_failure(e)
+                }
             };
             if !retryable || attempt >= self.max_retries {
                 return outcome.map_err(|e| VaultError::Unreachable {
                     addr: self.addr.clone(),
-                    reason: error_chain(&e),
+                    reason: error_chain(e),
                 });
             }
             let delay = backoff(attempt);
@@ -206,9 +190,42 @@ impl VaultClient {
             .await
             .map_err(|e| VaultError::Unreachable {
                 addr: self.addr.clone(),
-                reason: error_chain(&e),
+                reason: error_chain(e),
             })?;
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+}
+
+/// The secret in Vault's answer to a read. A missing secret (or a deleted KV v2 version) is a
+/// 404 without errors; a 404 that says why (`no handler for route`: no such mount;
+/// `namespace not found`) is a read that went astray, not a missing secret, and must not let
+/// `remove-missing` drop fields quietly.
+fn secret_in(
+    status: StatusCode,
+    answer: &Value,
+    kv: KvVersion,
+) -> Result<Option<Map<String, Value>>, VaultError> {
+    let errors = vault_errors(answer);
+    if status == StatusCode::NOT_FOUND && errors.is_empty() {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(VaultError::ReadRefused {
+            status: status.as_u16(),
+            errors,
+        });
+    }
+    let pointer = match kv {
+        KvVersion::V1 => "/data",
+        KvVersion::V2 => "/data/data",
+    };
+    match answer.pointer(pointer) {
+        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(Value::Null) => Ok(None),
+        _ => Err(VaultError::AnswerMalformed(format!(
+            "no {pointer} object in the answer (is this a KV {} path?)",
+            if kv == KvVersion::V2 { "v2" } else { "v1" }
+        ))),
     }
 }
 
@@ -227,6 +244,29 @@ fn vault_errors(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether TLS refused the connection: an untrusted or mismatched certificate, or a peer that
+/// does not speak TLS. reqwest counts these as connect errors; unlike a refused connection or
+/// a timeout they are not passing, so retrying them only delays the error (the Vault CLI does
+/// not retry an untrusted certificate either).
+fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // reqwest's chain holds rustls's error inside io::Errors (nested, in fact), and an
+        // io::Error's `source()` skips the error it wraps: look inside instead.
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
+}
+
 /// 200 ms, 400 ms, 800 ms, ... (capped at 5 s), plus up to 50% jitter.
 fn backoff(attempt: u32) -> Duration {
     let base = Duration::from_millis(200)
@@ -238,10 +278,12 @@ fn backoff(attempt: u32) -> Duration {
     base + base.mul_f64(f64::from(nanos % 1000) / 2000.0)
 }
 
-/// An error and its sources on one line, without the request URL.
-fn error_chain(error: &reqwest::Error) -> String {
+/// An error and its sources on one line, without the request URL (the message that quotes
+/// this names the Vault address and the secret's path already).
+fn error_chain(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let mut text = String::new();
-    let mut current: Option<&dyn std::error::Error> = Some(error);
+    let mut current: Option<&dyn std::error::Error> = Some(&error);
     while let Some(e) = current {
         let part = e.to_string();
         if !text.contains(&part) {
@@ -259,6 +301,47 @@ fn error_chain(error: &reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    fn settings(addr: &str) -> VaultSettings {
+        VaultSettings {
+            addr: Some(addr.to_owned()),
+            namespace: None,
+            ca_cert: None,
+            skip_verify: false,
+            timeout: Duration::from_secs(5),
+            max_retries: 0,
+            auth: Auth::Token {
+                token: Some(Sensitive::new("t")),
+            },
+        }
+    }
+
+    /// In this test process only `VaultClient::new` installs a crypto provider: whichever test
+    /// builds a client first panics if `new` relies on someone else having done it.
+    #[test]
+    fn a_plain_http_client_needs_no_provider_installed_beforehand() {
+        assert!(VaultClient::new(&settings("http://127.0.0.1:1")).is_ok());
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_vault_is_explained_without_the_request_url() {
+        let client = VaultClient::new(&settings("http://127.0.0.1:1")).expect("a client");
+
+        let error = client
+            .read("secret/data/app", Some(3), KvVersion::V2)
+            .await
+            .expect_err("nothing listens on port 1");
+
+        let VaultError::Unreachable { addr, reason } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(addr, "http://127.0.0.1:1");
+        assert!(
+            reason.starts_with("error sending request: client error (Connect): "),
+            "{reason}"
+        );
+        assert!(!reason.contains("secret/data/app"), "{reason}");
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         for (attempt, low) in [(0, 200), (1, 400), (2, 800), (9, 5000)] {
@@ -266,6 +349,122 @@ mod tests {
             assert!(
                 (low..=low * 3 / 2).contains(&d),
                 "attempt {attempt}: {d} ms"
+            );
+        }
+    }
+
+    #[test]
+    fn tls_failures_are_told_from_passing_connection_errors() {
+        use std::io::{Error, ErrorKind};
+
+        /// An error that wraps another, as hyper and reqwest do.
+        #[derive(Debug)]
+        struct Wrapper(Error);
+        impl std::fmt::Display for Wrapper {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Wrapper {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let untrusted = || {
+            Error::new(
+                ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+            )
+        };
+        let not_tls = || {
+            Error::new(
+                ErrorKind::InvalidData,
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+            )
+        };
+        assert!(is_tls_failure(&untrusted()));
+        // What reqwest 0.13 actually reports for an untrusted certificate.
+        assert!(is_tls_failure(&Wrapper(Error::other(untrusted()))));
+        assert!(is_tls_failure(&Wrapper(not_tls())));
+        assert!(is_tls_failure(&rustls::Error::NoCertificatesPresented));
+        for passing in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::TimedOut,
+        ] {
+            assert!(
+                !is_tls_failure(&Wrapper(Error::from(passing))),
+                "{passing:?}"
+            );
+        }
+        assert!(!is_tls_failure(&Wrapper(Error::other("closed early"))));
+    }
+
+    #[test]
+    fn read_answers() {
+        let read = |status: u16, answer: Value, kv| {
+            let status = StatusCode::from_u16(status).expect("a status");
+            match secret_in(status, &answer, kv) {
+                Ok(secret) => Ok(secret.map(Value::Object)),
+                Err(error) => Err(error.to_string()),
+            }
+        };
+        let secret = json!({"a": "1"});
+        let deleted = json!({"data": {"data": null, "metadata": {"version": 2}}});
+        type Case = (u16, Value, KvVersion, Result<Option<Value>, &'static str>);
+        let cases: &[Case] = &[
+            (
+                200,
+                json!({"data": {"data": secret}}),
+                KvVersion::V2,
+                Ok(Some(secret.clone())),
+            ),
+            (
+                200,
+                json!({"data": secret}),
+                KvVersion::V1,
+                Ok(Some(secret.clone())),
+            ),
+            (404, json!({"errors": []}), KvVersion::V2, Ok(None)),
+            (404, Value::Null, KvVersion::V1, Ok(None)),
+            (404, deleted.clone(), KvVersion::V2, Ok(None)),
+            (200, deleted, KvVersion::V2, Ok(None)),
+            (
+                404,
+                json!({"errors": ["namespace not found"]}),
+                KvVersion::V2,
+                Err("Vault answered 404: namespace not found"),
+            ),
+            (
+                404,
+                json!({"errors": ["no handler for route \"kv/data/a\". route entry not found."]}),
+                KvVersion::V2,
+                Err(
+                    "Vault answered 404: no handler for route \"kv/data/a\". route entry not found.",
+                ),
+            ),
+            (
+                403,
+                json!({"errors": ["permission denied"]}),
+                KvVersion::V2,
+                Err("Vault answered 403: permission denied"),
+            ),
+            (503, Value::Null, KvVersion::V2, Err("Vault answered 503")),
+            (
+                200,
+                json!({"data": secret}),
+                KvVersion::V2,
+                Err(
+                    "unexpected answer from Vault: no /data/data object in the answer (is this a KV v2 path?)",
+                ),
+            ),
+        ];
+        for (status, answer, kv, want) in cases {
+            let want = want.clone().map_err(str::to_owned);
+            assert_eq!(
+                read(*status, answer.clone(), *kv),
+                want,
+                "{status} {answer}"
             );
         }
     }

@@ -11,6 +11,15 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use super::VaultError;
 use crate::config::VaultSettings;
 
+/// Makes ring the process's default crypto provider, unless one is installed already.
+///
+/// reqwest (built with `rustls-no-provider`) takes the default provider whenever a client is
+/// built, even one that only ever speaks plain HTTP, and panics if there is none.
+pub(super) fn install_default_provider() {
+    let _already_installed =
+        CryptoProvider::install_default(rustls::crypto::ring::default_provider());
+}
+
 /// Builds the TLS configuration from `VAULT_CACERT` / `VAULT_SKIP_VERIFY`.
 ///
 /// With `VAULT_CACERT` only those CAs are trusted (as the Vault CLI does); otherwise the
@@ -18,7 +27,7 @@ use crate::config::VaultSettings;
 pub(super) fn client_config(settings: &VaultSettings) -> Result<ClientConfig, VaultError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     // Anything else in the process that asks for the default provider gets the same one.
-    let _already_installed = CryptoProvider::install_default(provider.as_ref().clone());
+    install_default_provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| VaultError::TlsSetup(e.to_string()))?;

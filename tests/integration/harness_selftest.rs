@@ -1,11 +1,16 @@
-//! The test harness checked against itself: the OpenBao server is up and set up as the other
-//! tests assume, the seeding helpers write what they say, audit counts are exact per test, and
-//! `Case` runs the built binary under the house rules.
+//! The test harness checked against itself: the OpenBao servers are up and set up as the other
+//! tests assume, the seeding helpers write what they say, audit counts are exact per test,
+//! `FaultServer` fails as asked, and `Case` runs the built binary under the house rules.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::json;
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
 
-use crate::support::{Case, OpenBao, house_rule_violations, tool, unindent, unique};
+use crate::support::{Case, FaultServer, OpenBao, house_rule_violations, tool, unindent, unique};
 
 #[test]
 fn openbao_is_up_with_the_mounts_and_auth_methods_tests_rely_on() {
@@ -24,6 +29,83 @@ fn openbao_is_up_with_the_mounts_and_auth_methods_tests_rely_on() {
     let auth = bao.get("sys/auth");
     assert_eq!(auth["approle/"]["type"], "approle");
     assert_eq!(auth["userpass/"]["type"], "userpass");
+}
+
+#[test]
+fn the_tls_server_is_set_up_alike_and_trusted_through_its_ca_alone() {
+    let tls = OpenBao::shared_tls();
+    let app = unique("tls");
+
+    assert!(
+        tls.addr().starts_with("https://127.0.0.1:"),
+        "{}",
+        tls.addr()
+    );
+    let pem = std::fs::read_to_string(tls.ca_cert()).expect("the CA file is readable");
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    assert_eq!(tls.get("sys/mounts")["kv1/"]["options"]["version"], "1");
+    assert_eq!(tls.get("sys/auth")["approle/"]["type"], "approle");
+    tls.put_kv2("secret", &app, json!({ "k": "over TLS" }));
+    assert_eq!(
+        tls.get(&format!("secret/data/{app}"))["data"]["data"],
+        json!({ "k": "over TLS" })
+    );
+    assert_eq!(
+        tls.reads(&format!("secret/data/{app}")),
+        1,
+        "its own audit log"
+    );
+    let trusting_nothing = Client::builder()
+        .no_proxy()
+        .tls_certs_only([])
+        .build()
+        .expect("a client");
+    let refused = trusting_nothing
+        .get(format!("{}/v1/sys/health", tls.addr()))
+        .send()
+        .expect_err("no trusted root, no connection");
+    assert!(
+        format!("{refused:?}").contains("InvalidCertificate(UnknownIssuer)"),
+        "{refused:?}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "serves plain HTTP: no CA")]
+fn the_plain_server_has_no_ca() {
+    let _ = OpenBao::shared().ca_cert();
+}
+
+#[test]
+fn secrets_written_in_a_namespace_are_read_only_there() {
+    let bao = OpenBao::shared();
+    let namespace = unique("ns");
+    let app = unique("ns-app");
+
+    bao.create_namespace(&namespace);
+    bao.post_in(
+        &namespace,
+        "sys/mounts/secret",
+        &json!({ "type": "kv", "options": { "version": "2" } }),
+    );
+    bao.post_in(
+        &namespace,
+        &format!("secret/data/{app}"),
+        &json!({ "data": { "k": "namespaced" } }),
+    );
+
+    // A namespace may also be named in the path; the root namespace has no such secret.
+    assert_eq!(
+        bao.get(&format!("{namespace}/secret/data/{app}"))["data"]["data"],
+        json!({ "k": "namespaced" })
+    );
+    let (status, _) = bao.request(
+        Some("root"),
+        Method::GET,
+        &format!("secret/data/{app}"),
+        None,
+    );
+    assert_eq!(status, 404);
 }
 
 #[test]
@@ -288,4 +370,125 @@ fn helm_and_kubectl_are_installed_at_the_pinned_major_versions() {
     assert!(version("helm", &["version", "--template", "{{.Version}}"]).starts_with("v3."));
     assert!(version("kubectl", &["version", "--client"]).contains("Client Version: v1.32."));
     assert!(version("bao", &["version"]).starts_with("OpenBao v2."));
+}
+
+/// A plain client for talking to a `FaultServer` directly.
+fn client(timeout: Duration) -> Client {
+    // Needed even for plain HTTP; whoever installs it first wins, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .no_proxy()
+        .timeout(timeout)
+        .build()
+        .expect("a client")
+}
+
+#[test]
+fn a_fault_server_answers_every_request_with_its_status_and_counts_them() {
+    let fault = FaultServer::status(503, json!({ "errors": ["down for a test"] }));
+    let http = client(Duration::from_secs(10));
+
+    assert!(
+        fault.addr().starts_with("http://127.0.0.1:"),
+        "{}",
+        fault.addr()
+    );
+    for n in 1..=3 {
+        let response = http
+            .post(format!("{}/v1/secret/data/x", fault.addr()))
+            .json(&json!({ "data": { "a": n } }))
+            .send()
+            .expect("an answer");
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.json::<Value>().expect("a JSON body"),
+            json!({ "errors": ["down for a test"] })
+        );
+        assert_eq!(fault.requests(), n, "counted before it answers");
+    }
+}
+
+#[test]
+fn a_hanging_fault_server_never_answers_and_lets_go_when_dropped() {
+    let fault = FaultServer::hang();
+    let started = Instant::now();
+
+    let error = client(Duration::from_millis(300))
+        .get(format!("{}/v1/secret/data/x", fault.addr()))
+        .send()
+        .expect_err("no answer comes");
+
+    assert!(error.is_timeout(), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(fault.requests(), 1);
+    let host_port = fault.addr().trim_start_matches("http://").to_owned();
+    let mut waiting = TcpStream::connect(&host_port).expect("a connection");
+    waiting
+        .write_all(b"GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("a request");
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("a read timeout");
+    let asked = Instant::now();
+    while fault.requests() < 2 && asked.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(fault.requests(), 2, "the second request was read");
+    let dropping = Instant::now();
+    drop(fault);
+    assert!(
+        dropping.elapsed() < Duration::from_secs(2),
+        "dropped in {:?}",
+        dropping.elapsed()
+    );
+    let mut rest = Vec::new();
+    assert_eq!(
+        waiting
+            .read_to_end(&mut rest)
+            .expect("closed, not timed out"),
+        0,
+        "a hanging connection ends without an answer"
+    );
+    assert!(
+        TcpStream::connect(&host_port).is_err(),
+        "no longer listening"
+    );
+}
+
+#[test]
+fn fail_then_proxy_fails_the_first_requests_then_relays_openbao() {
+    let bao = OpenBao::shared();
+    let app = unique("proxied");
+    let fault = FaultServer::fail_then_proxy(2, 502, bao.addr());
+    let http = client(Duration::from_secs(10));
+    let url = format!("{}/v1/secret/data/{app}", fault.addr());
+    let read = || {
+        let response = http
+            .get(&url)
+            .header("X-Vault-Token", "root")
+            .send()
+            .expect("an answer");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().expect("a JSON body"))
+    };
+
+    assert_eq!(read(), (502, json!({ "errors": ["injected failure 1"] })));
+    assert_eq!(read(), (502, json!({ "errors": ["injected failure 2"] })));
+    let written = http
+        .post(&url)
+        .header("X-Vault-Token", "root")
+        .json(&json!({ "data": { "a": "through the proxy" } }))
+        .send()
+        .expect("an answer");
+    assert_eq!(written.status(), 200, "a body is forwarded");
+    let (status, secret) = read();
+
+    assert_eq!(status, 200);
+    assert_eq!(secret["data"]["data"], json!({ "a": "through the proxy" }));
+    assert_eq!(fault.requests(), 4);
+    assert_eq!(
+        bao.reads(&format!("secret/data/{app}")),
+        1,
+        "failed requests never reach OpenBao"
+    );
 }

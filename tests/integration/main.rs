@@ -10,3 +10,4 @@ mod inputs;
 mod placeholders;
 mod readme;
 mod vault_access;
+mod vault_transport;

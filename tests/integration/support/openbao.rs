@@ -1,5 +1,6 @@
-//! One real OpenBao dev server per test process, with helpers to seed it and to count, from
-//! its audit log, the requests a test made.
+//! Real OpenBao dev servers, one of each kind per test process (plain HTTP, and TLS with a
+//! CA of its own), with helpers to seed them and to count, from their audit logs, the requests
+//! a test made.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -7,8 +8,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use reqwest::blocking::Client;
+use reqwest::{Certificate, Method};
 use serde_json::{Value, json};
 
 use super::{tool, unique};
@@ -23,14 +24,25 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server and ties its life to this process. Its stdin is a pipe from the test
 /// process, which the kernel closes however that process ends (return, panic, abort, kill);
-/// the watcher then stops the server and removes its directory. `wait` makes this shell exit
-/// when the server does, so a server that cannot start is seen at once.
+/// the watcher then stops the server and, once it is gone (at most 10 s, then `kill -9`),
+/// removes its directory: a server still answering a request as it stops would write its
+/// audit log again, and the file audit device recreates a missing directory. `wait` makes
+/// this shell exit when the server does, so a server that cannot start is seen at once.
 const LIFELINE: &str = r#"
 dir=$1; shift
 exec 3<&0 </dev/null
 "$@" 3<&- >"$dir/server.log" 2>&1 &
 server=$!
-{ read -r _line <&3; kill "$server" 2>/dev/null; rm -rf "$dir"; } &
+{
+  read -r _line <&3
+  kill "$server" 2>/dev/null
+  tries=0
+  while kill -0 "$server" 2>/dev/null && [ "$tries" -lt 100 ]; do
+    sleep 0.1; tries=$((tries + 1))
+  done
+  kill -0 "$server" 2>/dev/null && kill -9 "$server" 2>/dev/null
+  rm -rf "$dir"
+} &
 wait "$server"
 "#;
 
@@ -40,24 +52,48 @@ wait "$server"
 pub(crate) struct OpenBao {
     addr: String,
     audit_log: PathBuf,
+    /// `vault-ca.pem` of a TLS server, which signed its certificate.
+    ca_cert: Option<PathBuf>,
+    /// Trusts only `ca_cert` on a TLS server.
     http: Client,
     /// Write end of the server's lifeline; never closed before this process ends.
     _lifeline: ChildStdin,
 }
 
 impl OpenBao {
-    /// The server of this test process, started and set up by the first caller.
+    /// The plain-HTTP server of this test process, started and set up by the first caller.
     pub(crate) fn shared() -> &'static OpenBao {
         static SHARED: OnceLock<Result<OpenBao, String>> = OnceLock::new();
-        match SHARED.get_or_init(OpenBao::start) {
+        match SHARED.get_or_init(|| OpenBao::start(Transport::Http)) {
             Ok(server) => server,
             Err(why) => panic!("{why}"),
         }
     }
 
-    /// Base URL, e.g. `http://127.0.0.1:41234`, as `VAULT_ADDR` takes it.
+    /// The TLS server of this test process (`-dev-tls`), started and set up like
+    /// [`OpenBao::shared`] by the first caller. Its certificate (for `127.0.0.1` and
+    /// `localhost`) is signed by a CA made at start-up, in [`OpenBao::ca_cert`]; nothing else
+    /// trusts it. A separate server: its secrets are not those of [`OpenBao::shared`].
+    pub(crate) fn shared_tls() -> &'static OpenBao {
+        static SHARED_TLS: OnceLock<Result<OpenBao, String>> = OnceLock::new();
+        match SHARED_TLS.get_or_init(|| OpenBao::start(Transport::Tls)) {
+            Ok(server) => server,
+            Err(why) => panic!("{why}"),
+        }
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:41234` (`https://` for [`OpenBao::shared_tls`]), as
+    /// `VAULT_ADDR` takes it.
     pub(crate) fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// The PEM file of the CA that signed the TLS server's certificate, as `VAULT_CACERT`
+    /// takes it. Panics on the plain-HTTP server, which has none.
+    pub(crate) fn ca_cert(&self) -> &Path {
+        self.ca_cert
+            .as_deref()
+            .unwrap_or_else(|| panic!("OpenBao at {} serves plain HTTP: no CA", self.addr))
     }
 
     /// Writes a new version of a KV v2 secret at `<mount>/data/<path>`; returns its version.
@@ -167,6 +203,28 @@ impl OpenBao {
         self.expect_ok(Method::POST, path, Some(body))
     }
 
+    /// Creates the namespace `name` (below the root namespace).
+    pub(crate) fn create_namespace(&self, name: &str) {
+        self.post(&format!("sys/namespaces/{name}"), &json!({}));
+    }
+
+    /// [`OpenBao::post`] inside `namespace` (sent as `X-Vault-Namespace`): `sys/mounts/...`
+    /// mounts an engine there, `<mount>/data/<path>` writes a KV v2 secret there.
+    pub(crate) fn post_in(&self, namespace: &str, path: &str, body: &Value) -> Value {
+        let (status, json) = self.call(
+            Some(ROOT_TOKEN),
+            Some(namespace),
+            Method::POST,
+            path,
+            Some(body),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "OpenBao: POST /v1/{path} in namespace {namespace} gave {status}: {json}"
+        );
+        json
+    }
+
     /// Any API call, with `token` or none; returns the status code and the JSON body, whatever
     /// the status. For tests of what a token may or may not do.
     pub(crate) fn request(
@@ -176,10 +234,24 @@ impl OpenBao {
         path: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
+        self.call(token, None, method, path, body)
+    }
+
+    fn call(
+        &self,
+        token: Option<&str>,
+        namespace: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
         let mut request = self.http.request(method.clone(), &url);
         if let Some(token) = token {
             request = request.header("X-Vault-Token", token);
+        }
+        if let Some(namespace) = namespace {
+            request = request.header("X-Vault-Namespace", namespace);
         }
         if let Some(body) = body {
             request = request.json(body);
@@ -221,23 +293,18 @@ impl OpenBao {
             .count()
     }
 
-    fn start() -> Result<OpenBao, String> {
+    fn start(transport: Transport) -> Result<OpenBao, String> {
         let started = Instant::now();
         let bao = tool("bao");
         // The rustls crypto provider must be chosen before any client is built, even for
         // plain HTTP. Another part of the process may have installed one already: fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|error| format!("building the HTTP client: {error}"))?;
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
-            match Launch::new(&bao).and_then(|launch| launch.until_ready(&http)) {
+            match Launch::new(&bao, transport).and_then(Launch::until_ready) {
                 Ok(server) => {
                     server.set_up();
-                    report_startup(started.elapsed());
+                    report_startup(transport, started.elapsed());
                     return Ok(server);
                 }
                 // Another process may take the free port between our probe and the server's
@@ -265,15 +332,25 @@ impl OpenBao {
     }
 }
 
+/// How a server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Http,
+    /// `-dev-tls`: a CA and a certificate made at start-up, written to `<dir>/tls`.
+    Tls,
+}
+
 /// One attempt at starting the server on a fresh port.
 struct Launch {
     addr: String,
     dir: PathBuf,
+    /// Where a TLS server writes `vault-ca.pem`.
+    tls_dir: Option<PathBuf>,
     wrapper: Child,
 }
 
 impl Launch {
-    fn new(bao: &Path) -> Result<Launch, String> {
+    fn new(bao: &Path, transport: Transport) -> Result<Launch, String> {
         // Removed by the lifeline once the server is stopped.
         let dir = tempfile::Builder::new()
             .prefix("vaultplate-openbao-")
@@ -287,15 +364,31 @@ impl Launch {
         );
         std::fs::write(dir.join("audit.hcl"), config)
             .map_err(|error| format!("writing audit.hcl: {error}"))?;
+        let tls_dir = match transport {
+            Transport::Http => None,
+            Transport::Tls => {
+                let tls_dir = dir.join("tls");
+                std::fs::create_dir(&tls_dir)
+                    .map_err(|error| format!("creating {}: {error}", tls_dir.display()))?;
+                Some(tls_dir)
+            }
+        };
         let port = free_port_pair()?;
-        let wrapper = Command::new("sh")
+        let mut server = Command::new("sh");
+        server
             .args(["-c", LIFELINE, "openbao-lifeline"])
             .arg(&dir)
             .arg(bao)
             .args(["server", "-dev", "-dev-no-store-token"])
             .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .arg(format!("-config={}", dir.join("audit.hcl").display()))
+            .arg(format!("-config={}", dir.join("audit.hcl").display()));
+        if let Some(tls_dir) = &tls_dir {
+            server
+                .arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", tls_dir.display()));
+        }
+        let wrapper = server
             // Nothing from the developer's environment (BAO_*, VAULT_*, proxies) reaches it.
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -305,24 +398,45 @@ impl Launch {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|error| format!("starting sh for OpenBao: {error}"))?;
+        let scheme = match transport {
+            Transport::Http => "http",
+            Transport::Tls => "https",
+        };
         Ok(Launch {
-            addr: format!("http://127.0.0.1:{port}"),
+            addr: format!("{scheme}://127.0.0.1:{port}"),
             dir,
+            tls_dir,
             wrapper,
         })
     }
 
-    fn until_ready(mut self, http: &Client) -> Result<OpenBao, String> {
+    fn until_ready(mut self) -> Result<OpenBao, String> {
         let deadline = Instant::now() + READY_TIMEOUT;
         let health = format!("{}/v1/sys/health", self.addr);
+        let ca_cert = self.tls_dir.as_ref().map(|dir| dir.join("vault-ca.pem"));
+        // A TLS server writes its CA while starting: a client that trusts it comes later.
+        let mut http = match &ca_cert {
+            None => Some(http_client(None)?),
+            Some(_) => None,
+        };
         loop {
-            if let Ok(response) = http.get(&health).send() {
-                if response.status().is_success() {
+            if http.is_none() {
+                if let Some(ca) = ca_cert.as_deref().and_then(read_ca) {
+                    http = Some(http_client(Some(ca))?);
+                }
+            }
+            if let Some(client) = &http {
+                if client
+                    .get(&health)
+                    .send()
+                    .is_ok_and(|response| response.status().is_success())
+                {
                     let lifeline = self.wrapper.stdin.take().expect("the lifeline is piped");
                     return Ok(OpenBao {
                         addr: self.addr,
                         audit_log: self.dir.join("audit.log"),
-                        http: http.clone(),
+                        ca_cert,
+                        http: client.clone(),
                         _lifeline: lifeline,
                     });
                 }
@@ -345,6 +459,28 @@ impl Launch {
     }
 }
 
+/// The harness's client: no proxy, and on a TLS server trusting its CA alone.
+fn http_client(ca: Option<Certificate>) -> Result<Client, String> {
+    let mut builder = Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30));
+    if let Some(ca) = ca {
+        builder = builder.tls_certs_only([ca]);
+    }
+    builder
+        .build()
+        .map_err(|error| format!("building the HTTP client: {}", error_chain(&error)))
+}
+
+/// The CA certificate in `path`, once the server has written all of it.
+fn read_ca(path: &Path) -> Option<Certificate> {
+    let pem = std::fs::read(path).ok()?;
+    let complete = pem
+        .windows(b"-----END CERTIFICATE-----".len())
+        .any(|window| window == b"-----END CERTIFICATE-----");
+    complete.then(|| Certificate::from_pem(&pem).ok()).flatten()
+}
+
 /// A port free on 127.0.0.1 whose successor is free too: the dev server's cluster listener
 /// takes the API port + 1.
 fn free_port_pair() -> Result<u16, String> {
@@ -364,9 +500,9 @@ fn free_port_pair() -> Result<u16, String> {
 
 /// With `VAULTPLATE_TEST_TIMINGS` set, says on stderr how long the server took to be usable.
 #[allow(clippy::print_stderr, reason = "a report asked for by the developer")]
-fn report_startup(took: Duration) {
+fn report_startup(transport: Transport, took: Duration) {
     if std::env::var_os("VAULTPLATE_TEST_TIMINGS").is_some() {
-        eprintln!("OpenBao started and set up in {took:?}");
+        eprintln!("OpenBao ({transport:?}) started and set up in {took:?}");
     }
 }
 

@@ -1,0 +1,358 @@
+//! How vaultplate reaches Vault: which certificates it trusts (`VAULT_CACERT`,
+//! `VAULT_SKIP_VERIFY`), what it retries and how often (`VAULT_MAX_RETRIES`), how long it waits
+//! for an answer (`VAULT_CLIENT_TIMEOUT`), where it reads (`VAULT_NAMESPACE`), and what it makes
+//! of an address that is not one. TLS comes from [`OpenBao::shared_tls`], outages and silence
+//! from a [`FaultServer`] that counts every attempt.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Case, FaultServer, OpenBao, unique};
+
+/// A ConfigMap `c` whose `k0` is the key `a` of the secret at `path`.
+fn config_map(path: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  k0: <path:{path}#a>\n"
+    )
+}
+
+/// The one line of stderr when reading `path` for [`config_map`] fails with `error`.
+fn read_error(path: &str, error: &str) -> String {
+    format!("error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: {error}\n")
+}
+
+#[test]
+fn vault_cacert_trusts_the_ca_that_signed_vaults_certificate() {
+    let tls = OpenBao::shared_tls();
+    let app = unique("cacert");
+    tls.put_kv2("secret", &app, json!({"a": "over-tls"}));
+    let path = format!("secret/data/{app}");
+
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .vault(tls)
+        .env("VAULT_CACERT", tls.ca_cert())
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("  k0: \"over-tls\"\n");
+    assert_eq!(tls.reads(&path), 1);
+}
+
+#[test]
+fn without_vault_cacert_a_private_ca_is_refused_at_once() {
+    let tls = OpenBao::shared_tls();
+    let app = unique("untrusted");
+    tls.put_kv2("secret", &app, json!({"a": "never-read"}));
+    let path = format!("secret/data/{app}");
+    let started = Instant::now();
+
+    // The system's roots do not include the dev server's CA.
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .vault(tls)
+        .env("VAULT_MAX_RETRIES", "10")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains(&format!(
+            "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: \
+             Vault at {} is unreachable: error sending request: ",
+            tls.addr()
+        ))
+        .stderr_contains(": invalid peer certificate: UnknownIssuer\n");
+    // Retrying would only repeat the refusal: 10 retries back off for 30 s and more.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a certificate failure must not be retried (took {:?})",
+        started.elapsed()
+    );
+    assert_eq!(tls.reads(&path), 0);
+}
+
+#[test]
+fn vault_skip_verify_accepts_an_unknown_certificate() {
+    let tls = OpenBao::shared_tls();
+    let app = unique("skip-verify");
+    tls.put_kv2("secret", &app, json!({"a": "unverified"}));
+    let path = format!("secret/data/{app}");
+
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .vault(tls)
+        .env("VAULT_SKIP_VERIFY", "true")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("  k0: \"unverified\"\n");
+}
+
+#[test]
+fn an_unusable_vault_cacert_is_named_and_nothing_is_sent() {
+    let tls = OpenBao::shared_tls();
+    let path = format!("secret/data/{}", unique("bad-cacert"));
+    let cases = [
+        (
+            "missing.pem",
+            None,
+            "I/O error: No such file or directory (os error 2)",
+        ),
+        (
+            "notes.pem",
+            Some("ask the platform team for the CA\n"),
+            "no usable CA certificate in the file",
+        ),
+    ];
+
+    for (cacert, contents, reason) in cases {
+        let mut case = Case::new().file("c.yaml", &config_map(&path));
+        if let Some(contents) = contents {
+            case = case.file(cacert, contents);
+        }
+        case.vault(tls)
+            .env("VAULT_CACERT", cacert)
+            .args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&format!(
+                "error: TLS set-up for Vault: VAULT_CACERT {cacert}: {reason}\n"
+            ));
+    }
+    assert_eq!(tls.reads(&path), 0);
+}
+
+#[test]
+fn server_errors_and_throttling_are_retried_vault_max_retries_times() {
+    // (status, VAULT_MAX_RETRIES, requests that arrive)
+    let cases = [
+        (503, Some("2"), 3),
+        (503, Some("0"), 1),
+        (503, None, 3),
+        (500, Some("1"), 2),
+        (429, None, 3),
+    ];
+
+    for (status, retries, attempts) in cases {
+        let fault = FaultServer::status(status, json!({"errors": [format!("outage {status}")]}));
+        let mut case = Case::new()
+            .file("c.yaml", &config_map("secret/data/x"))
+            .env("VAULT_ADDR", fault.addr())
+            .env("VAULT_TOKEN", "t");
+        if let Some(retries) = retries {
+            case = case.env("VAULT_MAX_RETRIES", retries);
+        }
+        case.args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&read_error(
+                "secret/data/x",
+                &format!("Vault answered {status}: outage {status}"),
+            ));
+        assert_eq!(
+            fault.requests(),
+            attempts,
+            "{status} with VAULT_MAX_RETRIES={retries:?}"
+        );
+    }
+}
+
+#[test]
+fn refusals_are_not_retried() {
+    let cases = [
+        (400, "invalid request"),
+        (403, "permission denied"),
+        // Not a missing secret either: Vault says why.
+        (404, "namespace not found"),
+    ];
+
+    for (status, why) in cases {
+        let fault = FaultServer::status(status, json!({"errors": [why]}));
+        Case::new()
+            .file("c.yaml", &config_map("secret/data/x"))
+            .env("VAULT_ADDR", fault.addr())
+            .env("VAULT_TOKEN", "t")
+            .env("VAULT_MAX_RETRIES", "10")
+            .args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&read_error(
+                "secret/data/x",
+                &format!("Vault answered {status}: {why}"),
+            ));
+        assert_eq!(fault.requests(), 1, "{status} is final");
+    }
+}
+
+#[test]
+fn a_short_outage_is_ridden_out_and_a_longer_one_reported() {
+    let bao = OpenBao::shared();
+    let app = unique("outage");
+    bao.put_kv2("secret", &app, json!({"a": "after-the-outage"}));
+    let path = format!("secret/data/{app}");
+
+    // Two failures, then OpenBao answers: the default two retries are enough.
+    let short = FaultServer::fail_then_proxy(2, 503, bao.addr());
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .env("VAULT_ADDR", short.addr())
+        .env("VAULT_TOKEN", "root")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("  k0: \"after-the-outage\"\n");
+    assert_eq!(short.requests(), 3);
+    assert_eq!(bao.reads(&path), 1);
+
+    // Three failures: the retries run out first, and OpenBao is never asked.
+    let long = FaultServer::fail_then_proxy(3, 503, bao.addr());
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .env("VAULT_ADDR", long.addr())
+        .env("VAULT_TOKEN", "root")
+        .secret("after-the-outage")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&read_error(&path, "Vault answered 503: injected failure 3"));
+    assert_eq!(long.requests(), 3);
+    assert_eq!(bao.reads(&path), 1);
+}
+
+#[test]
+fn a_vault_that_never_answers_times_out_naming_the_address() {
+    let silent = FaultServer::hang();
+    let started = Instant::now();
+
+    Case::new()
+        .file("c.yaml", &config_map("secret/data/x"))
+        .env("VAULT_ADDR", silent.addr())
+        .env("VAULT_TOKEN", "t")
+        .env("VAULT_CLIENT_TIMEOUT", "300ms")
+        .env("VAULT_MAX_RETRIES", "0")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&read_error(
+            "secret/data/x",
+            &format!(
+                "Vault at {} is unreachable: error sending request: operation timed out",
+                silent.addr()
+            ),
+        ));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "VAULT_CLIENT_TIMEOUT=300ms, yet the run took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(silent.requests(), 1);
+}
+
+#[test]
+fn a_timed_out_request_is_retried() {
+    let silent = FaultServer::hang();
+
+    Case::new()
+        .file("c.yaml", &config_map("secret/data/x"))
+        .env("VAULT_ADDR", silent.addr())
+        .env("VAULT_TOKEN", "t")
+        .env("VAULT_CLIENT_TIMEOUT", "300ms")
+        .env("VAULT_MAX_RETRIES", "1")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains(&format!("Vault at {} is unreachable: ", silent.addr()));
+    assert_eq!(silent.requests(), 2);
+}
+
+#[test]
+fn vault_namespace_selects_where_secrets_are_read() {
+    let bao = OpenBao::shared();
+    let namespace = unique("team");
+    let app = unique("namespaced");
+    bao.create_namespace(&namespace);
+    bao.post_in(
+        &namespace,
+        "sys/mounts/secret",
+        &json!({"type": "kv", "options": {"version": "2"}}),
+    );
+    bao.post_in(
+        &namespace,
+        &format!("secret/data/{app}"),
+        &json!({"data": {"a": "namespace-value"}}),
+    );
+    let path = format!("secret/data/{app}");
+
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .vault(bao)
+        .env("VAULT_NAMESPACE", &namespace)
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("  k0: \"namespace-value\"\n");
+    // The same path in the root namespace holds nothing.
+    Case::new()
+        .file("c.yaml", &config_map(&path))
+        .vault(bao)
+        .secret("namespace-value")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&format!(
+            "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: no secret at {path}\n"
+        ));
+}
+
+#[test]
+fn an_unknown_namespace_is_an_error_not_a_missing_secret() {
+    let bao = OpenBao::shared();
+    let app = unique("no-namespace");
+    bao.put_kv2("secret", &app, json!({"a": "root-value"}));
+    let path = format!("secret/data/{app}");
+
+    // Were it taken for a missing secret, remove-missing would drop k0 without a word.
+    Case::new()
+        .file(
+            "c.yaml",
+            &format!(
+                "
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: c
+                  annotations:
+                    avp.kubernetes.io/remove-missing: true
+                data:
+                  k0: <path:{path}#a>
+                "
+            ),
+        )
+        .vault(bao)
+        .env("VAULT_NAMESPACE", unique("no-such-team"))
+        .secret("root-value")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&read_error(
+            &path,
+            "Vault answered 404: namespace not found",
+        ));
+}
+
+#[test]
+fn a_vault_addr_that_is_no_http_url_is_refused_by_name() {
+    for addr in ["not a url", "ftp://x", "127.0.0.1:8200"] {
+        Case::new()
+            .file("c.yaml", &config_map("secret/data/x"))
+            .env("VAULT_ADDR", addr)
+            .env("VAULT_TOKEN", "t")
+            .args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&format!(
+                "error: setting VAULT_ADDR from the environment: {addr:?} is not an http:// or \
+                 https:// URL\n"
+            ));
+    }
+}
