@@ -27,8 +27,9 @@ pub fn generate(
     stdin: &mut dyn Read,
 ) -> Result<String, Vec<Problem>> {
     let inputs = source::load(request.path, stdin).map_err(|p| vec![p])?;
-    let parsed = parse(inputs)?;
-    let (manifests, mut problems) = manifest::select(&parsed);
+    let (parsed, mut problems) = parse(inputs);
+    let (manifests, select_problems) = manifest::select(&parsed);
+    problems.extend(select_problems);
     let options = ScanOptions {
         kv_version: config.kv_version,
         path_validation: config.path_validation.as_ref(),
@@ -66,8 +67,9 @@ pub fn generate(
     output::render(&parsed, &manifests, edits).map_err(|p| vec![p])
 }
 
-/// Parses every input, collecting the syntax errors of all of them.
-fn parse(inputs: Vec<source::Input>) -> Result<Vec<ParsedInput>, Vec<Problem>> {
+/// Parses every input; the syntax errors of all of them are collected, and the inputs that
+/// parsed are still checked, so that one run reports every problem.
+fn parse(inputs: Vec<source::Input>) -> (Vec<ParsedInput>, Vec<Problem>) {
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut problems = Vec::new();
     for input in inputs {
@@ -76,9 +78,5 @@ fn parse(inputs: Vec<source::Input>) -> Result<Vec<ParsedInput>, Vec<Problem>> {
             Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
         }
     }
-    if problems.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(problems)
-    }
+    (parsed, problems)
 }

@@ -231,17 +231,35 @@ fn secret_in(
 
 /// Vault's `errors` array.
 fn vault_errors(answer: &Value) -> Vec<String> {
-    answer
-        .get("errors")
-        .and_then(Value::as_array)
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
+    let Some(errors) = answer.get("errors").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    errors
+        .iter()
+        .filter_map(Value::as_str)
+        .flat_map(error_lines)
+        .collect()
+}
+
+/// One message per line of text: Vault and OpenBao wrap errors as
+/// `"1 error occurred:\n\t* permission denied\n\n"`; messages must stay one line each.
+fn error_lines(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let is_header = |l: &str| l.ends_with("error occurred:") || l.ends_with("errors occurred:");
+    let items: Vec<String> = lines
+        .iter()
+        .filter(|l| !is_header(l))
+        .map(|l| l.trim_start_matches("* ").to_owned())
+        .collect();
+    if items.is_empty() {
+        vec![text.trim().to_owned()]
+    } else {
+        items
+    }
 }
 
 /// Whether TLS refused the connection: an untrusted or mismatched certificate, or a peer that
@@ -467,6 +485,14 @@ mod tests {
                 "{status} {answer}"
             );
         }
+    }
+
+    #[test]
+    fn wrapped_errors_become_one_line_each() {
+        let answer = json!({"errors": ["1 error occurred:\n\t* permission denied\n\n"]});
+        assert_eq!(vault_errors(&answer), ["permission denied"]);
+        let answer = json!({"errors": ["2 errors occurred:\n\t* a\n\t* b\n\n", "plain"]});
+        assert_eq!(vault_errors(&answer), ["a", "b", "plain"]);
     }
 
     #[test]

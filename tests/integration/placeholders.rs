@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::OpenBao;
-use crate::support::{Case, unique};
+use crate::support::{Case, unindent, unique};
 
 /// Seeds a KV v2 secret under a fresh name and returns its AVP path (`secret/data/<name>`).
 fn seed(data: serde_json::Value) -> String {
@@ -136,7 +136,7 @@ fn kv_version_1_from_the_setting_the_annotation_or_the_application() {
             .args(["generate", "c.yaml"])
             .run()
             .success()
-            .stdout(&format!("\n---{}", expected(annotation)));
+            .stdout(&format!("---\n{}", unindent(&expected(annotation))));
     }
 }
 
@@ -188,8 +188,8 @@ fn a_whole_placeholder_keeps_the_value_type() {
                 metadata:
                   annotations:
                     text: \"replicas=3\"
-                    settings: {{\"pool\":{{\"size\":10}},\"hosts\":[\"a\",\"b\"]}}
-                    list: [\"x\",\"y\"]
+                    settings: {{\"pool\": {{\"size\": 10}}, \"hosts\": [\"a\", \"b\"]}}
+                    list: [\"x\", \"y\"]
                     size: \"10\"
                     hosts: \"a b\"
         "
@@ -321,7 +321,7 @@ fn configmap_values_become_text_and_maps_are_refused() {
         .args(["generate", "c.yaml"])
         .run()
         .success()
-        .stdout(&format!("\n---{}", manifest("\"3\"")));
+        .stdout(&format!("---\n{}", unindent(&manifest("\"3\""))));
     Case::new()
         .file("c.yaml", &manifest("<settings | jsonParse>"))
         .vault(OpenBao::shared())
@@ -399,7 +399,7 @@ fn ignored_manifests_are_printed_untouched_and_read_nothing() {
         .args(["generate", "s.yaml"])
         .run()
         .success()
-        .stdout(&format!("\n---{manifest}"));
+        .stdout(&format!("---\n{}", unindent(&manifest)));
     assert_eq!(OpenBao::shared().reads(&format!("secret/data/{name}")), 0);
 }
 
