@@ -113,6 +113,8 @@ pub struct Config {
     pub path_validation: Option<Regex>,
     /// Most reads in flight at once.
     pub concurrency: usize,
+    /// `VAULTPLATE_TIMEOUT`: the whole run ends with an error after this long.
+    pub deadline: Duration,
     /// Things the operator should know (ignored Application overrides, unknown keys); no values.
     pub warnings: Vec<String>,
 }
@@ -186,8 +188,11 @@ impl Config {
                 .ok_or("must be a whole number from 1 to 256")
         })?
         .unwrap_or(16);
+        let deadline = parse_with("VAULTPLATE_TIMEOUT", layers, parse_duration)?
+            .unwrap_or(Duration::from_secs(80));
         warnings.sort();
         Ok(Config {
+            deadline,
             vault,
             kv_version,
             path_validation,

@@ -8,6 +8,7 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, GenerateArgs};
 use crate::config::Config;
+use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
 use crate::problem::Problem;
 
@@ -52,14 +53,23 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    let deadline = config.deadline;
+    let gate = OutputGate::arm(deadline, move || {
+        let _ = report(&[Problem::general(format!(
+            "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
+        ))]);
+        std::process::exit(1);
+    });
     let request = Request {
         path: &args.path,
         allow_empty: args.allow_empty,
     };
-    match generate::generate(&request, &config, &mut std::io::stdin().lock()) {
+    let result = generate::generate(&request, &config, &mut std::io::stdin().lock());
+    gate.finish(|| match result {
         Ok(output) => write_stdout(&output),
         Err(problems) => report(&problems),
-    }
+    })
+    .unwrap_or(ExitCode::FAILURE)
 }
 
 fn init_logging(verbose: bool) {

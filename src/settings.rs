@@ -70,6 +70,8 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Retries of a Vault request after a connection error, 429 or 5xx."),
     setting!("VAULTPLATE_CONCURRENCY", Some("16"), app: false, sensitive: false,
         "Most Vault reads in flight at once."),
+    setting!("VAULTPLATE_TIMEOUT", Some("80s"), app: false, sensitive: false,
+        "Deadline of the whole run; below Argo CD's 90 s exec timeout so the error is ours."),
 ];
 
 /// Looks up a setting's spec by name.

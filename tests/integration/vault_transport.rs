@@ -356,3 +356,23 @@ fn a_vault_addr_that_is_no_http_url_is_refused_by_name() {
             ));
     }
 }
+
+#[test]
+fn the_whole_run_deadline_ends_a_hung_vault_with_a_clear_error() {
+    let vault = FaultServer::hang();
+    let started = Instant::now();
+    Case::new()
+        .file("c.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  k0: <path:secret/data/x#a>\n")
+        .env("VAULT_ADDR", vault.addr())
+        .env("VAULT_TOKEN", "t")
+        .env("VAULT_CLIENT_TIMEOUT", "60s")
+        .env("VAULTPLATE_TIMEOUT", "1s")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr("error: the run did not finish within 1s (VAULTPLATE_TIMEOUT); nothing was printed\n");
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "the deadline must end the run, not the 60 s request timeout"
+    );
+}
