@@ -72,6 +72,22 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// Who logs in, for telling cached tokens apart: method, mount and role or user (never a
+    /// credential).
+    pub fn identity(&self) -> String {
+        match self {
+            Auth::Token { .. } => "token".to_owned(),
+            Auth::AppRole { mount, role_id, .. } => {
+                format!("approle:{mount}:{}", role_id.as_deref().unwrap_or(""))
+            }
+            Auth::UserPass {
+                mount, username, ..
+            } => {
+                format!("userpass:{mount}:{}", username.as_deref().unwrap_or(""))
+            }
+        }
+    }
+
     /// The `AVP_AUTH_TYPE` name of the method.
     pub fn method(&self) -> &'static str {
         match self {

@@ -15,6 +15,13 @@ use super::{KvVersion, VaultError};
 use crate::config::{Auth, ConfigError, VaultSettings};
 use crate::sensitive::Sensitive;
 
+/// What a login obtained besides the token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Login {
+    /// How long the token lives, when Vault says (`None` for `VAULT_TOKEN` and root tokens).
+    pub lease: Option<Duration>,
+}
+
 /// A Vault connection: address, namespace, TLS, and the token once logged in.
 #[derive(Debug, Clone)]
 pub struct VaultClient {
@@ -67,8 +74,9 @@ impl VaultClient {
         })
     }
 
-    /// Obtains a token with the configured method (for `token`, checks that one is set).
-    pub async fn login(&mut self, auth: &Auth) -> Result<(), VaultError> {
+    /// Obtains a token with the configured method (for `token`, checks that one is set) and
+    /// uses it for every later request.
+    pub async fn login(&mut self, auth: &Auth) -> Result<Login, VaultError> {
         let missing = |name: &'static str| ConfigError::SettingMissing {
             name,
             because: format!("for AVP_AUTH_TYPE={}", auth.method()),
@@ -76,7 +84,7 @@ impl VaultClient {
         let (mount, path, body) = match auth {
             Auth::Token { token } => {
                 self.token = Some(token.clone().ok_or_else(|| missing("VAULT_TOKEN"))?);
-                return Ok(());
+                return Ok(Login { lease: None });
             }
             Auth::AppRole {
                 mount,
@@ -109,7 +117,12 @@ impl VaultClient {
         match token {
             Some(token) if status.is_success() => {
                 self.token = Some(Sensitive::new(token));
-                Ok(())
+                let lease = answer
+                    .pointer("/auth/lease_duration")
+                    .and_then(Value::as_u64);
+                Ok(Login {
+                    lease: lease.filter(|s| *s > 0).map(Duration::from_secs),
+                })
             }
             _ => Err(VaultError::LoginRefused {
                 method: auth.method(),
@@ -139,6 +152,16 @@ impl VaultClient {
         let status = response.status();
         let answer = self.answer(response).await?;
         secret_in(status, &answer, kv)
+    }
+
+    /// The token in use, once logged in (for the token cache).
+    pub fn token(&self) -> Option<&Sensitive> {
+        self.token.as_ref()
+    }
+
+    /// Uses `token` (e.g. from the token cache) instead of logging in.
+    pub fn use_token(&mut self, token: Sensitive) {
+        self.token = Some(token);
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {

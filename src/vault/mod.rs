@@ -4,7 +4,7 @@ mod client;
 mod error;
 mod tls;
 
-pub use client::VaultClient;
+pub use client::{Login, VaultClient};
 pub use error::VaultError;
 
 /// The version of a KV secrets engine, which decides the shape of a read's answer.
