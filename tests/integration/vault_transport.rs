@@ -376,3 +376,74 @@ fn the_whole_run_deadline_ends_a_hung_vault_with_a_clear_error() {
         "the deadline must end the run, not the 60 s request timeout"
     );
 }
+
+fn one_secret(value: &str) -> (String, String) {
+    let app = unique("flaky");
+    OpenBao::shared().put_kv2("secret", &app, json!({ "a": value }));
+    let manifest = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  k0: <path:secret/data/{app}#a>\n"
+    );
+    (app, manifest)
+}
+
+#[test]
+fn dropped_connections_are_retried() {
+    let (_, manifest) = one_secret("survived-drops");
+    let proxy = FaultServer::drop_then_proxy(2, OpenBao::shared().addr());
+    Case::new()
+        .file("c.yaml", &manifest)
+        .env("VAULT_ADDR", proxy.addr())
+        .env("VAULT_TOKEN", "root")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"survived-drops\"");
+    assert_eq!(proxy.requests(), 3, "two dropped, the third forwarded");
+}
+
+#[test]
+fn dropped_connections_beyond_the_retries_name_the_address() {
+    let (app, manifest) = one_secret("never-seen");
+    let proxy = FaultServer::drop_then_proxy(5, OpenBao::shared().addr());
+    Case::new()
+        .file("c.yaml", &manifest)
+        .env("VAULT_ADDR", proxy.addr())
+        .env("VAULT_TOKEN", "root")
+        .env("VAULT_MAX_RETRIES", "1")
+        .secret("never-seen")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains(&format!(
+            "error: c.yaml (ConfigMap/c): data.k0: <path:secret/data/{app}#a>: reading secret/data/{app}: Vault at {} is unreachable: ",
+            proxy.addr()
+        ));
+    assert_eq!(proxy.requests(), 2);
+}
+
+#[test]
+fn a_slow_vault_within_the_timeout_is_waited_for_and_beyond_it_is_retried() {
+    let (_, manifest) = one_secret("slow-but-fine");
+    let slow = FaultServer::delayed_proxy(Duration::from_millis(300), OpenBao::shared().addr());
+    Case::new()
+        .file("c.yaml", &manifest)
+        .env("VAULT_ADDR", slow.addr())
+        .env("VAULT_TOKEN", "root")
+        .env("VAULT_CLIENT_TIMEOUT", "5s")
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"slow-but-fine\"");
+    assert_eq!(slow.requests(), 1);
+    Case::new()
+        .file("c.yaml", &manifest)
+        .env("VAULT_ADDR", slow.addr())
+        .env("VAULT_TOKEN", "root")
+        .env("VAULT_CLIENT_TIMEOUT", "100ms")
+        .env("VAULT_MAX_RETRIES", "2")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains("is unreachable: ");
+    assert_eq!(slow.requests(), 1 + 3, "a timed-out request is retried");
+}

@@ -40,6 +40,13 @@ enum Mode {
         code: u16,
         upstream: SocketAddr,
     },
+    /// Closes the connection of the first `drops` requests without any answer, then forwards.
+    DropThenProxy { drops: usize, upstream: SocketAddr },
+    /// Forwards every request after waiting `delay`.
+    DelayedProxy {
+        delay: Duration,
+        upstream: SocketAddr,
+    },
 }
 
 /// A running fault server; it stops when dropped.
@@ -89,18 +96,27 @@ impl FaultServer {
     /// body), then forwards every request to `upstream` (an `http://127.0.0.1:PORT` address
     /// such as [`super::OpenBao::addr`] of the plain server) and relays the answer.
     pub(crate) fn fail_then_proxy(failures: usize, code: u16, upstream: &str) -> Self {
-        let upstream = upstream
-            .strip_prefix("http://")
-            .map(|rest| rest.trim_end_matches('/'))
-            .and_then(|host_port| host_port.parse::<SocketAddr>().ok())
-            .filter(|addr| addr.ip().is_loopback())
-            .unwrap_or_else(|| {
-                panic!("FaultServer forwards only to http://127.0.0.1:PORT, not {upstream:?}")
-            });
         Self::start(Mode::FailThenProxy {
             failures,
             code,
-            upstream,
+            upstream: loopback(upstream),
+        })
+    }
+
+    /// Reads the first `drops` requests and closes their connections without a word (a
+    /// crashed or restarting server, a load balancer cutting connections), then forwards.
+    pub(crate) fn drop_then_proxy(drops: usize, upstream: &str) -> Self {
+        Self::start(Mode::DropThenProxy {
+            drops,
+            upstream: loopback(upstream),
+        })
+    }
+
+    /// Forwards every request to `upstream` after `delay` (a slow network or a busy Vault).
+    pub(crate) fn delayed_proxy(delay: Duration, upstream: &str) -> Self {
+        Self::start(Mode::DelayedProxy {
+            delay,
+            upstream: loopback(upstream),
         })
     }
 
@@ -153,6 +169,29 @@ impl Drop for FaultServer {
     }
 }
 
+/// Forwards a request and returns the upstream's answer, or a 502 saying why not.
+fn relay(request: &[u8], upstream: SocketAddr) -> Vec<u8> {
+    forward(request, upstream).unwrap_or_else(|error| {
+        response(
+            502,
+            &serde_json::json!({ "errors": [format!("FaultServer: forwarding: {error}")] })
+                .to_string(),
+        )
+    })
+}
+
+/// The socket address of an `http://127.0.0.1:PORT` upstream; anything else is refused.
+fn loopback(upstream: &str) -> SocketAddr {
+    upstream
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .and_then(|host_port| host_port.parse::<SocketAddr>().ok())
+        .filter(|addr| addr.ip().is_loopback())
+        .unwrap_or_else(|| {
+            panic!("FaultServer forwards only to http://127.0.0.1:PORT, not {upstream:?}")
+        })
+}
+
 /// Accepts connections until the server stops, then waits for their threads.
 fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
     let mut connections = Vec::new();
@@ -193,14 +232,14 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
             &serde_json::json!({ "errors": [format!("injected failure {}", served + 1)] })
                 .to_string(),
         ),
-        Mode::FailThenProxy { upstream, .. } => match forward(&request, *upstream) {
-            Ok(answer) => answer,
-            Err(error) => response(
-                502,
-                &serde_json::json!({ "errors": [format!("FaultServer: forwarding: {error}")] })
-                    .to_string(),
-            ),
-        },
+        Mode::DropThenProxy { drops, .. } if served < *drops => return,
+        Mode::DelayedProxy { delay, upstream } => {
+            std::thread::sleep(*delay);
+            relay(&request, *upstream)
+        }
+        Mode::FailThenProxy { upstream, .. } | Mode::DropThenProxy { upstream, .. } => {
+            relay(&request, *upstream)
+        }
     };
     drop(stream.write_all(&answer));
     drop(stream.flush());
