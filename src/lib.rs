@@ -12,9 +12,12 @@
 //!
 //! Settings come from [`settings`] (the table and precedence) and [`config`] (validation).
 
+pub mod app_params;
+pub mod child;
 pub mod cli;
 pub mod config;
 pub mod deadline;
+pub mod discover;
 pub mod fetch;
 pub mod fill;
 pub mod generate;

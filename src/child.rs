@@ -1,0 +1,252 @@
+//! Runs helm and kustomize: an argument list (never a shell), an environment that holds no
+//! Vault address, credential or `AVP_*`/`ARGOCD_ENV_*` setting, and HOME and helm's folders in a
+//! private temporary folder. Running children are registered so that a signal or the deadline
+//! can stop them.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// A private folder (0700) for one render: the children's HOME, helm's cache/config/data, and
+/// resolved values files (0600). Removed when dropped.
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+/// Why a child could not do its job.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    /// The program is not installed.
+    #[error("{tool} was not found on PATH")]
+    NotFound {
+        /// Program name.
+        tool: String,
+    },
+    /// It ran and failed; `stderr` is what it said (masked by the caller before showing).
+    #[error("{tool} failed ({status}): {stderr}")]
+    Failed {
+        /// The command as run, without values (e.g. `helm template`).
+        tool: String,
+        /// Its exit status.
+        status: ExitStatus,
+        /// Its standard error, trimmed.
+        stderr: String,
+    },
+    /// Starting or talking to it failed.
+    #[error("running {tool}: {source}")]
+    Io {
+        /// Program name.
+        tool: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The output is not UTF-8 text.
+    #[error("{tool} printed something that is not UTF-8 text")]
+    NotText {
+        /// Program name.
+        tool: String,
+    },
+}
+
+impl Sandbox {
+    /// Creates the folder under the system temporary folder.
+    pub fn new() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("vaultplate-").tempdir()?;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        for sub in ["home", "tmp", "helm/cache", "helm/config", "helm/data"] {
+            std::fs::create_dir_all(dir.path().join(sub))?;
+        }
+        Ok(Sandbox { dir })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a private (0600) file in the sandbox and returns its path.
+    pub fn write_private(&self, name: &str, content: &str) -> std::io::Result<PathBuf> {
+        let path = self.dir.path().join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        std::io::Write::write_all(&mut file, content.as_bytes())?;
+        Ok(path)
+    }
+
+    /// The whole environment of a child: PATH from ours, everything else private.
+    fn env(&self) -> Vec<(&'static str, OsString)> {
+        let at = |sub: &str| self.dir.path().join(sub).into_os_string();
+        vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME", at("home")),
+            ("TMPDIR", at("tmp")),
+            ("HELM_CACHE_HOME", at("helm/cache")),
+            ("HELM_CONFIG_HOME", at("helm/config")),
+            ("HELM_DATA_HOME", at("helm/data")),
+            // No cluster is ever contacted by a render.
+            ("KUBECONFIG", at("no-kubeconfig")),
+        ]
+    }
+}
+
+/// Children running now, so that [`stop_all`] can end them.
+static RUNNING: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
+
+/// Kills every running child (on SIGTERM, SIGINT or the deadline).
+pub fn stop_all() {
+    let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    for child in running.iter() {
+        let _ = child.lock().unwrap_or_else(PoisonError::into_inner).kill();
+    }
+}
+
+/// Runs `program args` in `cwd` with the sandbox's environment and returns its standard output.
+/// `label` names the command in messages (e.g. `helm template`).
+pub fn run(
+    program: &str,
+    args: &[OsString],
+    cwd: &Path,
+    sandbox: &Sandbox,
+    label: &str,
+) -> Result<String, ChildError> {
+    let io = |source| ChildError::Io {
+        tool: label.to_owned(),
+        source,
+    };
+    tracing::debug!(command = label, args = args.len(), "running");
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(sandbox.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ChildError::NotFound {
+            tool: program.to_owned(),
+        },
+        _ => io(e),
+    })?;
+    let stdout = child.stdout.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    });
+    let stderr = child.stderr.take().map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    });
+    let child = Arc::new(Mutex::new(child));
+    RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Arc::clone(&child));
+    let status = wait(&child);
+    RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|c| !Arc::ptr_eq(c, &child));
+    let status = status.map_err(io)?;
+    let stdout = stdout
+        .map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())))
+        .transpose()
+        .map_err(io)?
+        .unwrap_or_default();
+    let stderr = stderr
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
+    if !status.success() {
+        return Err(ChildError::Failed {
+            tool: label.to_owned(),
+            status,
+            stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
+        });
+    }
+    String::from_utf8(stdout).map_err(|_| ChildError::NotText {
+        tool: label.to_owned(),
+    })
+}
+
+/// Waits for the child without holding its lock, so that [`stop_all`] can kill it meanwhile.
+fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
+    loop {
+        if let Some(status) = child
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .try_wait()?
+        {
+            return Ok(status);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_see_only_a_private_environment() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let out = run("env", &[], Path::new("/"), &sandbox, "env").expect("env runs");
+        let names: Vec<&str> = out
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "PATH",
+                "HOME",
+                "TMPDIR",
+                "HELM_CACHE_HOME",
+                "HELM_CONFIG_HOME",
+                "HELM_DATA_HOME",
+                "KUBECONFIG"
+            ]
+        );
+        assert!(out.contains(&sandbox.path().display().to_string()));
+    }
+
+    #[test]
+    fn failures_carry_status_and_stderr() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let args = ["-c".into(), "echo oops >&2; exit 3".into()];
+        let error = run("sh", &args, Path::new("/"), &sandbox, "sh -c").expect_err("fails");
+        assert_eq!(error.to_string(), "sh -c failed (exit status: 3): oops");
+        let missing =
+            run("no-such-tool-here", &[], Path::new("/"), &sandbox, "x").expect_err("missing");
+        assert_eq!(
+            missing.to_string(),
+            "no-such-tool-here was not found on PATH"
+        );
+    }
+
+    #[test]
+    fn private_files_are_0600_in_a_0700_folder() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let file = sandbox
+            .write_private("values.yaml", "a: 1\n")
+            .expect("write");
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        assert_eq!((mode(sandbox.path()), mode(&file)), (0o700, 0o600));
+        let root = sandbox.path().to_path_buf();
+        drop(sandbox);
+        assert!(!root.exists(), "removed when dropped");
+    }
+}
