@@ -203,23 +203,22 @@ mod tests {
     fn children_see_only_a_private_environment() {
         let sandbox = Sandbox::new().expect("sandbox");
         let out = run("env", &[], Path::new("/"), &sandbox, "env").expect("env runs");
-        let names: Vec<&str> = out
+        let mut names: Vec<&str> = out
             .lines()
             .filter_map(|l| l.split_once('='))
             .map(|(k, _)| k)
             .collect();
-        assert_eq!(
-            names,
-            [
-                "PATH",
-                "HOME",
-                "TMPDIR",
-                "HELM_CACHE_HOME",
-                "HELM_CONFIG_HOME",
-                "HELM_DATA_HOME",
-                "KUBECONFIG"
-            ]
-        );
+        names.sort_unstable();
+        let want = [
+            "HELM_CACHE_HOME",
+            "HELM_CONFIG_HOME",
+            "HELM_DATA_HOME",
+            "HOME",
+            "KUBECONFIG",
+            "PATH",
+            "TMPDIR",
+        ];
+        assert_eq!(names, want);
         assert!(out.contains(&sandbox.path().display().to_string()));
     }
 
