@@ -18,6 +18,10 @@ pub struct Cli {
 pub enum Command {
     /// Fill placeholders in manifests and print them.
     Generate(GenerateArgs),
+    /// Build an application directory (kustomize, Helm or plain), fill placeholders, print.
+    Render(RenderArgs),
+    /// Exit 0 and print the source type when DIR holds placeholders or avp annotations.
+    Discover(DiscoverArgs),
     /// Print the version and git commit.
     Version,
 }
@@ -27,7 +31,34 @@ pub enum Command {
 pub struct GenerateArgs {
     /// A file, a directory (walked for *.yaml, *.yml, *.json), or - for standard input.
     pub path: String,
-    /// Exit 0 even when the input holds no manifests (by default that is an error, so that an
+    /// Options shared with `render`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The application directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Options shared with `generate`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of `discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// The application directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Options of every command that fills placeholders.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Exit 0 even when there are no manifests (by default that is an error, so that an
     /// upstream render that printed nothing never makes Argo CD prune an application).
     #[arg(long)]
     pub allow_empty: bool,

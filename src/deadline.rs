@@ -22,16 +22,21 @@ impl OutputGate {
         let watched = gate.clone();
         std::thread::spawn(move || {
             std::thread::sleep(deadline);
-            let mut decided = watched
-                .decided
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if !*decided {
-                *decided = true;
-                expire();
-            }
+            watched.give_up(expire);
         });
         gate
+    }
+
+    /// Runs `stop` (which ends the process) unless the output was already decided; output
+    /// cannot start while it runs. Returns whether it ran.
+    pub fn give_up(&self, stop: impl FnOnce()) -> bool {
+        let mut decided = self.decided.lock().unwrap_or_else(PoisonError::into_inner);
+        if *decided {
+            return false;
+        }
+        *decided = true;
+        stop();
+        true
     }
 
     /// Runs `write` unless the deadline already expired; the watchdog waits while it runs.

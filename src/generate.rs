@@ -27,6 +27,22 @@ pub fn generate(
     stdin: &mut dyn Read,
 ) -> Result<String, Vec<Problem>> {
     let inputs = source::load(request.path, stdin).map_err(|p| vec![p])?;
+    let name = if request.path == "-" {
+        "<stdin>"
+    } else {
+        request.path
+    };
+    fill_inputs(inputs, name, request.allow_empty, config)
+}
+
+/// Fills the placeholders of `inputs` (already read or built) and returns the whole output.
+/// `name` says what they are in the message about an empty result.
+pub fn fill_inputs(
+    inputs: Vec<source::Input>,
+    name: &str,
+    allow_empty: bool,
+    config: &Config,
+) -> Result<String, Vec<Problem>> {
     let (parsed, mut problems) = parse(inputs);
     let (manifests, select_problems) = manifest::select(&parsed);
     problems.extend(select_problems);
@@ -39,12 +55,7 @@ pub fn generate(
     if !problems.is_empty() {
         return Err(problems);
     }
-    if manifests.is_empty() && !request.allow_empty {
-        let name = if request.path == "-" {
-            "<stdin>"
-        } else {
-            request.path
-        };
+    if manifests.is_empty() && !allow_empty {
         return Err(vec![Problem::at(
             name,
             "holds no Kubernetes manifests; printing nothing would make Argo CD delete the application's \

@@ -1,19 +1,23 @@
-//! The process around the library: command line, logging, stdout and exit codes.
+//! The process around the library: command line, logging, deadline, signals, stdout and exit
+//! codes.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, GenerateArgs};
+use crate::cli::{Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
 use crate::problem::Problem;
+use crate::{child, discover, render, signals};
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
-/// 0 on success, 1 when the run failed, 2 for a usage error.
+/// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by
+/// SIGTERM/SIGINT.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -28,7 +32,27 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match cli.command {
         Command::Version => write_stdout(&format!("{}\n", version())),
-        Command::Generate(args) => run_generate(&args),
+        Command::Discover(args) => {
+            if discover::wants_vaultplate(&args.dir) {
+                write_stdout(&format!("{}\n", discover::detect(&args.dir)))
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::Generate(args) => run(&args.run, |config, _env| {
+            let request = Request {
+                path: &args.path,
+                allow_empty: args.run.allow_empty,
+            };
+            generate::generate(&request, config, &mut std::io::stdin().lock())
+        }),
+        Command::Render(args) => run(&args.run, |config, env| {
+            let request = render::Request {
+                dir: args.dir.clone(),
+                allow_empty: args.run.allow_empty,
+            };
+            render::render(&request, config, env)
+        }),
     }
 }
 
@@ -41,12 +65,17 @@ pub fn version() -> String {
     )
 }
 
-fn run_generate(args: &GenerateArgs) -> ExitCode {
+/// Runs a command that fills placeholders: settings, then `job` under the deadline and the
+/// signal handlers; prints its whole output, or its problems and nothing on stdout.
+fn run(
+    args: &RunArgs,
+    job: impl FnOnce(&Config, &BTreeMap<String, String>) -> Result<String, Vec<Problem>>,
+) -> ExitCode {
     init_logging(args.verbose);
-    let env = std::env::vars_os()
+    let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let config = match Config::resolve(env, args.config_path.as_deref()) {
+    let config = match Config::resolve(env.clone(), args.config_path.as_deref()) {
         Ok(config) => config,
         Err(e) => return report(&[Problem::general(e)]),
     };
@@ -55,16 +84,23 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
     }
     let deadline = config.deadline;
     let gate = OutputGate::arm(deadline, move || {
+        child::stop_all();
         let _ = report(&[Problem::general(format!(
             "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
         ))]);
         std::process::exit(1);
     });
-    let request = Request {
-        path: &args.path,
-        allow_empty: args.allow_empty,
-    };
-    let result = generate::generate(&request, &config, &mut std::io::stdin().lock());
+    let on_signal = gate.clone();
+    signals::on_termination(move |name| {
+        on_signal.give_up(|| {
+            child::stop_all();
+            let _ = report(&[Problem::general(format!(
+                "stopped by {name}; nothing was printed"
+            ))]);
+            std::process::exit(if name == "SIGINT" { 130 } else { 143 });
+        });
+    });
+    let result = job(&config, &env);
     gate.finish(|| match result {
         Ok(output) => write_stdout(&output),
         Err(problems) => report(&problems),

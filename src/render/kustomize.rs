@@ -1,0 +1,32 @@
+//! `kustomize build`, or `kubectl kustomize` where no standalone kustomize is installed.
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::app_params::AppParams;
+use crate::child::{self, ChildError, Sandbox};
+
+/// Builds the kustomization in `dir`.
+pub(super) fn build(
+    dir: &Path,
+    params: &AppParams,
+    sandbox: &Sandbox,
+) -> Result<String, ChildError> {
+    let (program, mut args, label): (&str, Vec<OsString>, &str) = if super::on_path("kustomize") {
+        (
+            "kustomize",
+            vec!["build".into(), ".".into()],
+            "kustomize build",
+        )
+    } else {
+        (
+            "kubectl",
+            vec!["kustomize".into(), ".".into()],
+            "kubectl kustomize",
+        )
+    };
+    if params.kustomize_enable_helm {
+        args.push("--enable-helm".into());
+    }
+    child::run(program, &args, dir, sandbox, label)
+}

@@ -1,0 +1,85 @@
+//! `vaultplate render`: detect the application type, build it with helm or kustomize (or read
+//! plain manifests), fill placeholders with the `generate` engine, and print everything or
+//! nothing.
+
+mod helm;
+mod kustomize;
+mod paths;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::app_params::AppParams;
+use crate::child::{ChildError, Sandbox};
+use crate::config::Config;
+use crate::discover::{self, SourceType};
+use crate::generate;
+use crate::problem::Problem;
+use crate::source::{self, Input, Origin};
+
+/// What to render.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The application directory.
+    pub dir: PathBuf,
+    /// Succeed even when the build yields no manifests.
+    pub allow_empty: bool,
+}
+
+/// Renders the application in `request.dir` with the Application settings found in `env`.
+pub fn render(
+    request: &Request,
+    config: &Config,
+    env: &BTreeMap<String, String>,
+) -> Result<String, Vec<Problem>> {
+    let dir = &request.dir;
+    let name = dir.display().to_string();
+    if !dir.is_dir() {
+        return Err(vec![Problem::at(name, "is not a directory")]);
+    }
+    let params = AppParams::from_env(env).map_err(|e| vec![Problem::general(e)])?;
+    let kind = discover::detect(dir);
+    tracing::debug!(%kind, dir = %name, "rendering");
+    let inputs = match kind {
+        SourceType::Plain => source::load(&name, &mut std::io::empty()).map_err(|p| vec![p])?,
+        SourceType::Kustomize | SourceType::Helm => {
+            let sandbox = Sandbox::new().map_err(|e| {
+                vec![Problem::general(format!(
+                    "cannot create a private temporary folder: {e}"
+                ))]
+            })?;
+            let built = match kind {
+                SourceType::Helm => {
+                    let root = paths::repository_root(dir, env);
+                    helm::template(dir, &root, &params, env, &sandbox)?
+                }
+                _ => {
+                    kustomize::build(dir, &params, &sandbox).map_err(|e| vec![child_problem(e)])?
+                }
+            };
+            vec![Input {
+                name: format!("{kind} output"),
+                text: built,
+                origin: Origin::Stdin,
+            }]
+        }
+    };
+    generate::fill_inputs(inputs, &name, request.allow_empty, config)
+}
+
+/// A child's failure as a problem.
+fn child_problem(error: ChildError) -> Problem {
+    Problem::general(error)
+}
+
+/// Whether `program` is on PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| is_executable(&dir.join(program)))
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

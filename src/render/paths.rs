@@ -1,0 +1,129 @@
+//! Keeps files named by an Application inside the repository.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// The repository root: Argo CD unpacks the repository and runs the plugin in
+/// `<root>/<ARGOCD_APP_SOURCE_PATH>`; elsewhere the application directory itself.
+pub(super) fn repository_root(app_dir: &Path, env: &BTreeMap<String, String>) -> PathBuf {
+    let app = app_dir
+        .canonicalize()
+        .unwrap_or_else(|_| app_dir.to_path_buf());
+    let source_path = env
+        .get("ARGOCD_APP_SOURCE_PATH")
+        .map(|p| p.trim_matches('/'))
+        .filter(|p| !p.is_empty() && *p != ".");
+    if let Some(source_path) = source_path {
+        let depth = Path::new(source_path)
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .count();
+        if app.ends_with(source_path) {
+            if let Some(root) = app.ancestors().nth(depth) {
+                return root.to_path_buf();
+            }
+        }
+    }
+    app
+}
+
+/// Resolves a values-file path given by the Application: relative to the application
+/// directory, and inside the repository after following symlinks.
+pub(super) fn inside_repository(
+    app_dir: &Path,
+    root: &Path,
+    given: &str,
+) -> Result<PathBuf, String> {
+    let path = Path::new(given);
+    if path.is_absolute() {
+        return Err(format!(
+            "values file {given:?}: absolute paths are not allowed"
+        ));
+    }
+    let real = app_dir
+        .join(path)
+        .canonicalize()
+        .map_err(|e| format!("values file {given:?}: {e}"))?;
+    if !real.starts_with(root) {
+        return Err(format!("values file {given:?} is outside the repository"));
+    }
+    if !real.is_file() {
+        return Err(format!("values file {given:?} is not a file"));
+    }
+    Ok(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_found_from_the_source_path() {
+        let repo = tempfile::tempdir().expect("temp dir");
+        let app = repo.path().join("apps/shop");
+        std::fs::create_dir_all(&app).expect("mkdir");
+        let real_repo = repo.path().canonicalize().expect("canonical");
+        let env = |p: &str| BTreeMap::from([("ARGOCD_APP_SOURCE_PATH".to_owned(), p.to_owned())]);
+        assert_eq!(repository_root(&app, &env("apps/shop")), real_repo);
+        assert_eq!(repository_root(&app, &env("/apps/shop/")), real_repo);
+        assert_eq!(
+            repository_root(&app, &env("elsewhere")),
+            real_repo.join("apps/shop")
+        );
+        assert_eq!(
+            repository_root(&app, &BTreeMap::new()),
+            real_repo.join("apps/shop")
+        );
+    }
+
+    #[test]
+    fn values_files_stay_inside_the_repository() {
+        let outside = tempfile::tempdir().expect("temp dir");
+        std::fs::write(outside.path().join("secret.yaml"), "a: 1").expect("write");
+        let repo = tempfile::tempdir().expect("temp dir");
+        let root = repo.path().canonicalize().expect("canonical");
+        let app = root.join("apps/shop");
+        std::fs::create_dir_all(&app).expect("mkdir");
+        std::fs::write(app.join("values.yaml"), "a: 1").expect("write");
+        std::fs::write(root.join("common.yaml"), "a: 1").expect("write");
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), app.join("link.yaml"))
+            .expect("symlink");
+        assert!(inside_repository(&app, &root, "values.yaml").is_ok());
+        assert!(inside_repository(&app, &root, "../../common.yaml").is_ok());
+        let refused = [
+            (
+                "/etc/passwd",
+                "values file \"/etc/passwd\": absolute paths are not allowed",
+            ),
+            (
+                "../../../x.yaml",
+                "values file \"../../../x.yaml\": No such file or directory (os error 2)",
+            ),
+            (
+                "link.yaml",
+                "values file \"link.yaml\" is outside the repository",
+            ),
+            (".", "values file \".\" is not a file"),
+        ];
+        for (given, want) in refused {
+            assert_eq!(
+                inside_repository(&app, &root, given),
+                Err(want.to_owned()),
+                "{given}"
+            );
+        }
+        let escape = format!(
+            "../../../{}/secret.yaml",
+            outside
+                .path()
+                .file_name()
+                .and_then(|n| n.to_str())
+                .expect("name")
+        );
+        assert!(
+            inside_repository(&app, &root, &escape)
+                .expect_err("refused")
+                .ends_with("is outside the repository")
+        );
+    }
+}
