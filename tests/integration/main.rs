@@ -9,5 +9,6 @@ mod harness_selftest;
 mod inputs;
 mod placeholders;
 mod readme;
+mod render;
 mod vault_access;
 mod vault_transport;

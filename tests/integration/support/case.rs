@@ -47,6 +47,7 @@ pub(crate) struct Case {
     files: Vec<(PathBuf, String)>,
     stdin: Option<String>,
     secrets: Vec<String>,
+    subdir: Option<PathBuf>,
 }
 
 impl Case {
@@ -57,7 +58,15 @@ impl Case {
             files: Vec::new(),
             stdin: None,
             secrets: Vec::new(),
+            subdir: None,
         }
+    }
+
+    /// Runs in `dir` (relative to the case's directory, where [`Case::file`] writes) instead
+    /// of the case's directory itself, as Argo CD runs a plugin in the application's folder.
+    pub(crate) fn cwd(mut self, dir: &str) -> Self {
+        self.subdir = Some(PathBuf::from(dir));
+        self
     }
 
     pub(crate) fn args<I, S>(mut self, args: I) -> Self
@@ -130,7 +139,11 @@ impl Case {
         let mut command = Command::new(binary);
         command
             .args(&self.args)
-            .current_dir(&cwd)
+            .current_dir(
+                self.subdir
+                    .as_ref()
+                    .map_or_else(|| cwd.clone(), |sub| cwd.join(sub)),
+            )
             .env_clear()
             .env("PATH", path_with_tools())
             .env("HOME", &home)

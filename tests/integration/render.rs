@@ -1,0 +1,319 @@
+//! `vaultplate render` and `discover` with the real helm and kubectl (kustomize), the way Argo
+//! CD runs a plugin: in the application's folder of a repository copy, with `ARGOCD_APP_*`,
+//! `KUBE_*`, `PARAM_*` and `ARGOCD_ENV_*` variables.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::json;
+
+use crate::support::{Case, OpenBao, tool, unique};
+
+/// A secret for one test: `secret/data/<name>` with a user and a password.
+fn seed() -> String {
+    let name = unique("render");
+    OpenBao::shared().put_kv2(
+        "secret",
+        &name,
+        json!({"user": "render-user", "password": "render-Pa55"}),
+    );
+    format!("secret/data/{name}")
+}
+
+const CHART: &str = "apiVersion: v2\nname: shop\nversion: 0.1.0\n";
+
+#[test]
+fn plain_manifests_render_like_generate() {
+    let path = seed();
+    Case::new()
+        .file("repo/app/cm.yaml", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#user>\n"))
+        .file("repo/app/values.yaml", "not: a manifest\n")
+        .vault(OpenBao::shared())
+        .cwd("repo/app")
+        .args(["render"])
+        .run()
+        .success()
+        .stdout("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  u: \"render-user\"\n");
+}
+
+#[test]
+fn kustomize_secret_generator_output_is_filled() {
+    let path = seed();
+    let out = Case::new()
+        .file("app/kustomization.yaml", &format!(
+            "resources: [cm.yaml]\nsecretGenerator:\n  - name: db\n    literals:\n      - password=<path:{path}#password>\ngeneratorOptions: {{disableNameSuffixHash: true}}\n"
+        ))
+        .file("app/cm.yaml", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#user>\n"))
+        .vault(OpenBao::shared())
+        .secret("render-Pa55")
+        .cwd("app")
+        .args(["render"])
+        .run();
+    out.success().stdout_contains("  u: \"render-user\"\n");
+    let encoded = BASE64.encode("render-Pa55");
+    out.stdout_contains(&format!("  password: \"{encoded}\"\n"));
+}
+
+#[test]
+fn helm_gets_release_namespace_versions_values_and_set_from_argo_cd() {
+    let path = seed();
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  api: {{ .Capabilities.APIVersions.Has \"example.com/v9\" | quote }}\n  color: {{ .Values.color | quote }}\n  size: {{ .Values.size | quote }}\n  tag: {{ .Values.image.tag | quote }}\n  user: {{ .Values.user | quote }}\n";
+    Case::new()
+        .file("repo/apps/shop/Chart.yaml", CHART)
+        .file("repo/apps/shop/values.yaml", "color: red\nsize: s\nimage: {tag: latest}\nuser: nobody\n")
+        .file("repo/apps/shop/prod.yaml", "color: blue\n")
+        .file("repo/apps/shop/templates/cm.yaml", template)
+        .file("repo/apps/shop/crds/crd.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\n")
+        .vault(OpenBao::shared())
+        .cwd("repo/apps/shop")
+        .env("ARGOCD_APP_NAME", "shop")
+        .env("ARGOCD_APP_NAMESPACE", "prod")
+        .env("ARGOCD_APP_SOURCE_PATH", "apps/shop")
+        .env("KUBE_VERSION", "1.31.0")
+        .env("KUBE_API_VERSIONS", "v1,example.com/v9")
+        .env("ARGOCD_APP_PARAMETERS", &json!([
+            {"name": "values-files", "array": ["prod.yaml"]},
+            {"name": "values", "string": "size: l\n"},
+            {"name": "set", "map": {"image.tag": "1.2.3"}},
+        ]).to_string())
+        .env("PARAM_VALUES", "ignored: the JSON wins")
+        .env("ARGOCD_ENV_HELM_VALUES", format!("user: <path:{path}#user>\n"))
+        .args(["render"])
+        .run()
+        .success()
+        .stdout_contains("kind: CustomResourceDefinition")
+        .stdout_contains("  name: shop\n  namespace: prod\n")
+        .stdout_contains("  kube: \"v1.31.0\"\n  api: \"true\"\n  color: \"blue\"\n  size: \"l\"\n  tag: \"1.2.3\"\n  user: \"nobody\"\n");
+}
+
+#[test]
+fn crds_can_be_left_out() {
+    Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file("app/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
+        .file("app/crds/crd.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: w.example.com}\n")
+        .env("PARAM_INCLUDE_CRDS", "false")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .success()
+        .stdout("---\n# Source: shop/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+}
+
+#[test]
+fn chart_dependencies_are_built_when_charts_is_missing() {
+    Case::new()
+        .file("repo/app/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../lib\n")
+        .file("repo/app/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: parent}\n")
+        .file("repo/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+        .file("repo/lib/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-dependency}\n")
+        .cwd("repo/app")
+        .args(["render"])
+        .run()
+        .success()
+        .stdout_contains("metadata: {name: from-dependency}")
+        .stdout_contains("metadata: {name: parent}");
+}
+
+#[test]
+fn a_failing_helm_fails_the_run_with_its_message() {
+    Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file("app/templates/cm.yaml", "{{ fail \"the chart refuses\" }}\n")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stderr_contains("error: helm template failed (exit status: 1): Error: execution error at (shop/templates/cm.yaml:1:3): the chart refuses");
+}
+
+#[test]
+fn a_failing_kustomize_fails_the_run_with_its_message() {
+    Case::new()
+        .file("app/kustomization.yaml", "resources: [missing.yaml]\n")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stderr_contains("error: kubectl kustomize failed (exit status: 1): ")
+        .stderr_contains("missing.yaml");
+}
+
+#[test]
+fn values_files_must_stay_inside_the_repository() {
+    let case = || {
+        Case::new()
+            .file("repo/app/Chart.yaml", CHART)
+            .file(
+                "repo/app/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+            )
+            .file("outside.yaml", "a: 1\n")
+            .cwd("repo/app")
+            .env("ARGOCD_APP_SOURCE_PATH", "app")
+    };
+    for (given, why) in [
+        ("/etc/hostname", "absolute paths are not allowed"),
+        ("../../outside.yaml", "is outside the repository"),
+    ] {
+        case()
+            .env("PARAM_VALUES_FILES_0", given)
+            .args(["render"])
+            .run()
+            .failure()
+            .stderr_contains(&format!(
+                "error: Application parameter values-files: values file {given:?}"
+            ))
+            .stderr_contains(why);
+    }
+}
+
+#[test]
+fn children_never_see_vault_settings() {
+    let dump = tempfile::tempdir().expect("temp dir");
+    let env_file = dump.path().join("helm-env");
+    let real_helm = tool("helm");
+    let wrapper = format!(
+        "#!/bin/sh\nenv > '{}'\nexec '{}' \"$@\"\n",
+        env_file.display(),
+        real_helm.display()
+    );
+    let bin = dump.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::write(bin.join("helm"), wrapper).expect("write");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("helm"))
+        .status()
+        .expect("chmod");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file(
+            "app/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .env("VAULT_ADDR", OpenBao::shared().addr())
+        .env("VAULT_TOKEN", "tok-must-not-leak")
+        .env("PATH", path)
+        .env("AVP_AUTH_TYPE", "token")
+        .env("AVP_SECRET_ID", "should-not-leak")
+        .env("ARGOCD_ENV_SOMETHING", "x")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .success();
+    let seen = std::fs::read_to_string(env_file).expect("the wrapper ran");
+    let names: Vec<&str> = seen
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
+    for forbidden in ["VAULT_", "AVP_", "ARGOCD_"] {
+        assert!(
+            !names.iter().any(|n| n.starts_with(forbidden)),
+            "{forbidden}* reached helm: {names:?}"
+        );
+    }
+    assert!(
+        !seen.contains("tok-must-not-leak") && !seen.contains("should-not-leak"),
+        "a credential reached helm"
+    );
+}
+
+#[test]
+fn discover_answers_only_for_applications_with_placeholders() {
+    Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file("app/values.yaml", "password: <path:secret/data/x#y>\n")
+        .args(["discover", "app"])
+        .run()
+        .success()
+        .stdout("helm\n");
+    Case::new()
+        .file("app/kustomization.yaml", "resources: [s.yaml]\n")
+        .file(
+            "app/s.yaml",
+            "metadata:\n  annotations:\n    avp.kubernetes.io/path: secret/data/x\n",
+        )
+        .cwd("app")
+        .args(["discover"])
+        .run()
+        .success()
+        .stdout("kustomize\n");
+    Case::new()
+        .file(
+            "app/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .args(["discover", "app"])
+        .run()
+        .code(1)
+        .stdout("")
+        .stderr("");
+}
+
+#[test]
+fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(app.join("templates")).expect("mkdir");
+    std::fs::write(app.join("Chart.yaml"), CHART).expect("write");
+    // About ten seconds of template work, in constant memory.
+    let slow = "{{- range $i := until 3000 }}{{- range $j := until 20000 }}{{- end }}{{- end }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+    std::fs::write(app.join("templates/cm.yaml"), slow).expect("write");
+    let tools = tool("helm").parent().expect("tools dir").to_path_buf();
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultplate"))
+        .arg("render")
+        .current_dir(&app)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vaultplate starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    let signalled = Instant::now();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let out = loop {
+        if child.try_wait().expect("wait").is_some() {
+            break child.wait_with_output().expect("output");
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "vaultplate did not stop promptly"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(out.status.code(), Some(143));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: stopped by SIGTERM; nothing was printed\n"
+    );
+    let ps = Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .expect("ps");
+    let helm = tool("helm").display().to_string();
+    let alive = String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter(|l| l.starts_with(&helm) || l.starts_with("helm template"))
+        .count();
+    assert_eq!(alive, 0, "helm must be stopped with vaultplate");
+}
