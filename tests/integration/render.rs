@@ -73,7 +73,7 @@ fn helm_gets_release_namespace_versions_values_and_set_from_argo_cd() {
         .env("ARGOCD_APP_SOURCE_PATH", "apps/shop")
         .env("KUBE_VERSION", "1.31.0")
         .env("KUBE_API_VERSIONS", "v1,example.com/v9")
-        .env("ARGOCD_APP_PARAMETERS", &json!([
+        .env("ARGOCD_APP_PARAMETERS", json!([
             {"name": "values-files", "array": ["prod.yaml"]},
             {"name": "values", "string": "size: l\n"},
             {"name": "set", "map": {"image.tag": "1.2.3"}},
