@@ -23,6 +23,7 @@ pub mod fill;
 pub mod generate;
 pub mod jsonpath;
 pub mod manifest;
+pub mod mask;
 pub mod modifier;
 pub mod output;
 pub mod placeholder;

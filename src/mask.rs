@@ -1,0 +1,76 @@
+//! Masks secret values in text that vaultplate did not write itself (a child's stderr): helm
+//! can echo a value it failed on, and that text reaches Argo CD's UI, logs and Redis.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+/// What a masked value is shown as.
+pub const MASK: &str = "<redacted>";
+
+/// Values shorter than this are not masked: they would turn every message into noise, and
+/// they are not secrets worth the name.
+const SHORTEST: usize = 3;
+
+/// The values to hide, longest first so that a value containing another is hidden whole.
+#[derive(Debug, Default, Clone)]
+pub struct Masker {
+    needles: Vec<String>,
+}
+
+impl Masker {
+    /// Adds a value and its base64 form.
+    pub fn add(&mut self, value: &str) {
+        if value.chars().count() < SHORTEST {
+            return;
+        }
+        self.needles.push(value.to_owned());
+        self.needles.push(BASE64.encode(value));
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        self.needles.dedup();
+    }
+
+    /// Adds every string (and the text of every number and bool) inside a JSON value.
+    pub fn add_value(&mut self, value: &Value) {
+        match value {
+            Value::String(s) => self.add(s),
+            Value::Number(n) => self.add(&n.to_string()),
+            Value::Array(items) => items.iter().for_each(|v| self.add_value(v)),
+            Value::Object(map) => map.values().for_each(|v| self.add_value(v)),
+            Value::Bool(_) | Value::Null => {}
+        }
+    }
+
+    /// `text` with every known value replaced by [`MASK`].
+    pub fn mask(&self, text: &str) -> String {
+        self.needles
+            .iter()
+            .fold(text.to_owned(), |text, needle| text.replace(needle, MASK))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn values_and_their_base64_are_hidden() {
+        let mut masker = Masker::default();
+        masker.add_value(&json!({"password": "hunter2", "nested": {"list": ["tok-abc"]}, "port": 5432, "x": "ab"}));
+        let text = "bad password hunter2 (aHVudGVyMg==) token tok-abc port 5432 ab";
+        assert_eq!(
+            masker.mask(text),
+            "bad password <redacted> (<redacted>) token <redacted> port <redacted> ab"
+        );
+    }
+
+    #[test]
+    fn a_value_containing_another_is_hidden_whole() {
+        let mut masker = Masker::default();
+        masker.add("abc");
+        masker.add("abcdef");
+        assert_eq!(masker.mask("x abcdef y abc"), "x <redacted> y <redacted>");
+    }
+}
