@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod credential;
 pub mod deadline;
 pub mod fetch;
 pub mod fill;

@@ -13,6 +13,7 @@ use tracing::debug;
 
 use super::{KvVersion, VaultError};
 use crate::config::{Auth, ConfigError, VaultSettings};
+use crate::credential::Credential;
 use crate::sensitive::Sensitive;
 
 /// What a login obtained besides the token.
@@ -26,6 +27,11 @@ pub struct Login {
 #[derive(Debug, Clone)]
 pub struct VaultClient {
     http: reqwest::Client,
+    /// Where requests go: `VAULT_ADDR`, or its `VAULT_TLS_SERVER_NAME` form.
+    base: String,
+    /// The `Host` header when `base` is not `VAULT_ADDR`.
+    host: Option<String>,
+    /// `VAULT_ADDR`, as errors name it.
     addr: String,
     namespace: Option<String>,
     token: Option<Sensitive>,
@@ -44,29 +50,39 @@ impl VaultClient {
             })?;
         let url = reqwest::Url::parse(&addr)
             .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        if url.is_none_or(|u| u.host().is_none()) {
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let Some(url) = url else {
             return Err(ConfigError::SettingInvalid {
                 name: "VAULT_ADDR",
                 origin: crate::settings::Origin::Environment,
                 reason: format!("{addr:?} is not an http:// or https:// URL"),
             }
             .into());
-        }
+        };
         super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .no_proxy()
             .user_agent(concat!("vaultplate/", env!("CARGO_PKG_VERSION")));
-        if addr.starts_with("https://") {
+        let route = super::tls::route(&url, settings.tls_server_name.as_deref());
+        if url.scheme() == "https" {
             builder = builder.tls_backend_preconfigured(super::tls::client_config(settings)?);
+        }
+        if let Some(route) = &route {
+            builder = builder.dns_resolver(route.resolver.clone());
         }
         let http = builder
             .build()
             .map_err(|e| VaultError::TlsSetup(error_chain(e)))?;
+        let (base, host) = match route {
+            Some(route) => (route.base, Some(route.host)),
+            None => (addr.clone(), None),
+        };
         Ok(VaultClient {
             http,
+            base,
+            host,
             addr,
             namespace: settings.namespace.clone(),
             token: None,
@@ -75,15 +91,24 @@ impl VaultClient {
     }
 
     /// Obtains a token with the configured method (for `token`, checks that one is set) and
-    /// uses it for every later request.
+    /// uses it for every later request. Credential files are read here, on every run: a
+    /// rotated file is picked up by the next run.
     pub async fn login(&mut self, auth: &Auth) -> Result<Login, VaultError> {
         let missing = |name: &'static str| ConfigError::SettingMissing {
             name,
             because: format!("for AVP_AUTH_TYPE={}", auth.method()),
         };
+        // A required credential: the setting is set, and its file (if any) holds one.
+        let load = |credential: Option<&Credential>, name| {
+            credential
+                .map(Credential::load)
+                .transpose()
+                .map(Option::flatten)?
+                .ok_or_else(|| missing(name))
+        };
         let (mount, path, body) = match auth {
             Auth::Token { token } => {
-                self.token = Some(token.clone().ok_or_else(|| missing("VAULT_TOKEN"))?);
+                self.token = Some(load(token.as_ref(), "VAULT_TOKEN")?);
                 return Ok(Login { lease: None });
             }
             Auth::AppRole {
@@ -92,7 +117,7 @@ impl VaultClient {
                 secret_id,
             } => {
                 let role_id = role_id.as_ref().ok_or_else(|| missing("AVP_ROLE_ID"))?;
-                let secret_id = secret_id.as_ref().ok_or_else(|| missing("AVP_SECRET_ID"))?;
+                let secret_id = load(secret_id.as_ref(), "AVP_SECRET_ID")?;
                 let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
                 (mount, format!("auth/{mount}/login"), body)
             }
@@ -105,6 +130,40 @@ impl VaultClient {
                 let password = password.as_ref().ok_or_else(|| missing("AVP_PASSWORD"))?;
                 let body = json!({ "password": password.expose() });
                 (mount, format!("auth/{mount}/login/{username}"), body)
+            }
+            Auth::Kubernetes { mount, role, jwt } => {
+                let role = role.as_ref().ok_or_else(|| missing("AVP_K8S_ROLE"))?;
+                let jwt = load(Some(jwt), "AVP_K8S_TOKEN_PATH")?;
+                let body = json!({ "role": role, "jwt": jwt.expose() });
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::GitHub { mount, token } => {
+                let token = token.as_ref().ok_or_else(|| missing("AVP_GITHUB_TOKEN"))?;
+                let body = json!({ "token": token.expose() });
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::Cert {
+                mount,
+                role,
+                client_cert,
+            } => {
+                // The certificate itself is presented by TLS (see `tls::client_config`).
+                client_cert
+                    .as_ref()
+                    .ok_or_else(|| missing("VAULT_CLIENT_CERT"))?;
+                let body = match role {
+                    Some(role) => json!({ "name": role }),
+                    None => json!({}),
+                };
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::Jwt { mount, role, jwt } => {
+                let jwt = load(jwt.as_ref(), "AVP_JWT_TOKEN_PATH")?;
+                let mut body = json!({ "jwt": jwt.expose() });
+                if let Some(role) = role {
+                    body["role"] = json!(role);
+                }
+                (mount, format!("auth/{mount}/login"), body)
             }
         };
         debug!(method = auth.method(), mount = %mount, "logging in to Vault");
@@ -165,11 +224,14 @@ impl VaultClient {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
         let mut request = self
             .http
             .request(method, url)
             .header("X-Vault-Request", "true");
+        if let Some(host) = &self.host {
+            request = request.header(reqwest::header::HOST, host);
+        }
         if let Some(ns) = &self.namespace {
             request = request.header("X-Vault-Namespace", ns);
         }
@@ -347,11 +409,14 @@ mod tests {
             addr: Some(addr.to_owned()),
             namespace: None,
             ca_cert: None,
+            ca_path: None,
             skip_verify: false,
+            tls_server_name: None,
+            client_cert: None,
             timeout: Duration::from_secs(5),
             max_retries: 0,
             auth: Auth::Token {
-                token: Some(Sensitive::new("t")),
+                token: Some(Credential::Value(Sensitive::new("t"))),
             },
         }
     }
