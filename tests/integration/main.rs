@@ -4,6 +4,7 @@
 
 mod support;
 
+mod auth_methods;
 mod errors;
 mod harness_selftest;
 mod inputs;
