@@ -402,6 +402,8 @@ fn error_chain(error: reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn settings(addr: &str) -> VaultSettings {
@@ -446,6 +448,112 @@ mod tests {
             "{reason}"
         );
         assert!(!reason.contains("secret/data/app"), "{reason}");
+    }
+
+    /// What a TLS server of the test's saw of one request.
+    #[derive(Debug)]
+    struct Seen {
+        sni: Option<String>,
+        host: Option<String>,
+        client_certificates: usize,
+    }
+
+    /// One HTTPS request to a server whose certificate holds only `vault.internal` and that
+    /// demands a client certificate: `VAULT_TLS_SERVER_NAME` goes out as SNI and is what the
+    /// certificate is checked against, the `Host` header stays `VAULT_ADDR`'s (as the Vault CLI
+    /// sends it), and the client certificate goes with a plain read, not only a cert login.
+    #[tokio::test]
+    async fn the_server_name_is_sent_as_sni_and_the_client_certificate_with_every_request() {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::{Read, Write};
+
+        let ca = {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertifiedIssuer::self_signed(params, KeyPair::generate().expect("a key")).expect("a CA")
+        };
+        let issue = |name: &str| {
+            let key = KeyPair::generate().expect("a key");
+            let params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+            let cert = params.signed_by(&key, &ca).expect("a certificate");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_cert, server_key) = issue("vault.internal");
+        let (client_cert, client_key) = issue("vaultplate");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = |name: &str, pem: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).expect("writing a PEM file");
+            path
+        };
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("the CA as a root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("a client verifier");
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(server_cert.as_bytes()).expect("a cert")],
+                PrivateKeyDer::from_pem_slice(server_key.as_bytes()).expect("a key"),
+            )
+            .expect("a server configuration");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let serving = std::thread::spawn(move || {
+            let (socket, _) = listener.accept().expect("a connection");
+            let connection = rustls::ServerConnection::new(Arc::new(server)).expect("TLS");
+            let mut tls = rustls::StreamOwned::new(connection, socket);
+            let mut head = Vec::new();
+            let mut byte = [0_u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                tls.read_exact(&mut byte).expect("the request");
+                head.push(byte[0]);
+            }
+            let body = r#"{"data":{"data":{"a":"1"}}}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            tls.write_all(answer.as_bytes()).expect("the answer");
+            tls.flush().expect("the answer");
+            let head = String::from_utf8_lossy(&head).into_owned();
+            Seen {
+                sni: tls.conn.server_name().map(str::to_owned),
+                host: head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("host: ").map(str::to_owned)),
+                client_certificates: tls.conn.peer_certificates().map_or(0, <[_]>::len),
+            }
+        });
+
+        let mut settings = settings(&format!("https://127.0.0.1:{port}"));
+        settings.ca_cert = Some(file("ca.pem", &ca.pem()));
+        settings.tls_server_name = Some("vault.internal".to_owned());
+        settings.client_cert = Some(crate::config::ClientCert {
+            cert: file("client.pem", &client_cert),
+            key: file("client-key.pem", &client_key),
+        });
+        let client = VaultClient::new(&settings).expect("a client");
+        let secret = client.read("secret/data/app", None, KvVersion::V2).await;
+
+        let seen = serving.join().expect("the server thread");
+        assert_eq!(
+            secret.expect("a read").map(Value::Object),
+            Some(json!({"a": "1"}))
+        );
+        assert_eq!(seen.sni.as_deref(), Some("vault.internal"));
+        assert_eq!(seen.host, Some(format!("127.0.0.1:{port}")));
+        assert_eq!(seen.client_certificates, 1);
     }
 
     #[test]

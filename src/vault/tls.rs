@@ -65,6 +65,12 @@ pub(super) fn client_config(settings: &VaultSettings) -> Result<ClientConfig, Va
         Some(client) => {
             let (chain, key) = client_identity(client)?;
             builder.with_client_auth_cert(chain, key).map_err(|e| {
+                let e = match e {
+                    rustls::Error::InconsistentKeys(_) => {
+                        format!("not the key of VAULT_CLIENT_CERT {}", client.cert.display())
+                    }
+                    e => e.to_string(),
+                };
                 VaultError::TlsSetup(format!("VAULT_CLIENT_KEY {}: {e}", client.key.display()))
             })
         }

@@ -11,4 +11,5 @@ mod inputs;
 mod placeholders;
 mod readme;
 mod vault_access;
+mod vault_tls;
 mod vault_transport;
