@@ -2,8 +2,8 @@
 //! replaced between runs (a Vault Agent token sink, a projected service-account token, a
 //! rotated secret-id) is picked up by the next run.
 
-use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
 
 use crate::config::ConfigError;
 use crate::sensitive::Sensitive;
@@ -43,7 +43,10 @@ impl Credential {
             path: path.clone(),
             problem,
         };
-        let bytes = match std::fs::read(path) {
+        let bytes = match read_at_most(path, MAX_SIZE + 1) {
+            Ok(bytes) if bytes.len() > MAX_SIZE => {
+                return Err(unusable("is larger than 64 KiB: not a credential".into()));
+            }
             Ok(bytes) => bytes,
             Err(e) if optional && e.kind() == ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(unusable(format!("cannot be read: {e}"))),
@@ -58,12 +61,24 @@ impl Credential {
     }
 
     /// The file, if the credential is read from one.
-    pub fn path(&self) -> Option<&std::path::Path> {
+    pub fn path(&self) -> Option<&Path> {
         match self {
             Credential::Value(_) => None,
             Credential::File { path, .. } => Some(path),
         }
     }
+}
+
+/// The most a credential file may hold: JWTs are a few KiB; a path that names a log or a
+/// device by mistake must not be read whole.
+const MAX_SIZE: usize = 64 * 1024;
+
+fn read_at_most(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(u64::try_from(limit).unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -132,6 +147,23 @@ mod tests {
         let error = load(&file(&dir, "binary", true)).expect_err("not UTF-8");
         assert!(error.ends_with("binary is not UTF-8 text"), "{error}");
         assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn a_file_too_large_for_a_credential_is_not_read_whole() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(dir.path().join("log"), "x".repeat(MAX_SIZE + 1)).expect("writing");
+        let error = load(&file(&dir, "log", false)).expect_err("too large");
+        assert!(
+            error.ends_with("log is larger than 64 KiB: not a credential"),
+            "{error}"
+        );
+        let zeros = Credential::File {
+            setting: "AVP_JWT_TOKEN_PATH",
+            path: "/dev/zero".into(),
+            optional: false,
+        };
+        assert!(load(&zeros).is_err());
     }
 
     #[test]

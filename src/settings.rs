@@ -47,7 +47,7 @@ pub const SETTINGS: &[SettingSpec] = &[
     setting!("AVP_AUTH_TYPE", Some("token"), app: false, sensitive: false,
         "Vault login method: `token`, `approle`, `userpass`, `k8s`, `github`, `cert` or `jwt` (see [Logging in](#logging-in))."),
     setting!("AVP_MOUNT_PATH", None, app: false, sensitive: false,
-        "Mount of the auth method, with or without `auth/` (default: the method's name)."),
+        "Mount of the auth method, with or without `auth/` (default: the method's name; `kubernetes` for `k8s`)."),
     setting!("AVP_ROLE_ID", None, app: false, sensitive: false, "AppRole role-id."),
     setting!("AVP_SECRET_ID", None, app: false, sensitive: true, "AppRole secret-id."),
     setting!("AVP_USERNAME", None, app: false, sensitive: false, "Userpass user name."),

@@ -114,7 +114,7 @@ fn k8s_logs_in_once_with_the_service_account_token() {
         .env("AVP_K8S_MOUNT_PATH", format!("auth/{mount}"))
         .env("AVP_K8S_TOKEN_PATH", "serviceaccount/token")
         .secret(&jwt)
-        .args(["generate", "c.yaml"])
+        .args(["generate", "--verbose", "c.yaml"])
         .run()
         .success()
         .stdout_contains("  k0: \"k8s-value\"\n");
@@ -167,7 +167,7 @@ fn github_logs_in_once_with_a_personal_access_token() {
         .env("AVP_AUTH_TYPE", "github")
         .env("AVP_GITHUB_TOKEN", "ghp_accepted0123456789")
         .secret("ghp_accepted0123456789")
-        .args(["generate", "c.yaml"])
+        .args(["generate", "--verbose", "c.yaml"])
         .run()
         .success()
         .stdout_contains("  k0: \"github-value\"\n");
@@ -311,7 +311,7 @@ fn jwt_logs_in_once_with_a_jwt_from_a_file() {
         .env("AVP_JWT_ROLE", "deploy")
         .env("AVP_JWT_TOKEN_PATH", "jwt")
         .secret(&jwt)
-        .args(["generate", "c.yaml"])
+        .args(["generate", "--verbose", "c.yaml"])
         .run()
         .success()
         .stdout_contains("  k0: \"jwt-value\"\n");
