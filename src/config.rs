@@ -8,6 +8,7 @@ use std::time::Duration;
 use regex::Regex;
 use serde_json::Value;
 
+use crate::credential::Credential;
 use crate::sensitive::Sensitive;
 use crate::settings::{Layers, Origin, RawValue};
 use crate::vault::KvVersion;
@@ -33,6 +34,25 @@ pub enum ConfigError {
         /// Why it is needed, e.g. "for AVP_AUTH_TYPE=approle".
         because: String,
     },
+    /// Two settings that exclude each other are both set.
+    #[error("settings {first} and {second} are both set; set only one of them")]
+    SettingsConflict {
+        /// The setting that comes first in the table.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+    },
+    /// A file named by a setting (a token, secret-id or JWT file) cannot be used. Never
+    /// quotes what the file holds.
+    #[error("setting {name}: {} {problem}", path.display())]
+    SettingFileUnusable {
+        /// The setting naming the file.
+        name: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, e.g. "is empty".
+        problem: String,
+    },
     /// The config file cannot be read or parsed.
     #[error("config file {}: {reason}", path.display())]
     FileUnreadable {
@@ -46,10 +66,11 @@ pub enum ConfigError {
 /// How vaultplate logs in to Vault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
-    /// A ready token (`VAULT_TOKEN`).
+    /// A ready token: `VAULT_TOKEN`, else the file `VAULT_TOKEN_FILE` (by default
+    /// `~/.vault-token`, where a Vault Agent or `vault login` may have left one).
     Token {
-        /// The token.
-        token: Option<Sensitive>,
+        /// The token or its file; `None` without either (and without `HOME`).
+        token: Option<Credential>,
     },
     /// AppRole login at `auth/<mount>`.
     AppRole {
@@ -57,8 +78,8 @@ pub enum Auth {
         mount: String,
         /// `AVP_ROLE_ID`.
         role_id: Option<String>,
-        /// `AVP_SECRET_ID`.
-        secret_id: Option<Sensitive>,
+        /// `AVP_SECRET_ID`, or the file `AVP_SECRET_ID_FILE`.
+        secret_id: Option<Credential>,
     },
     /// Userpass login at `auth/<mount>`.
     UserPass {
@@ -69,21 +90,81 @@ pub enum Auth {
         /// `AVP_PASSWORD`.
         password: Option<Sensitive>,
     },
+    /// Kubernetes login at `auth/<mount>` with the pod's service-account token.
+    Kubernetes {
+        /// `AVP_K8S_MOUNT_PATH`, else `AVP_MOUNT_PATH`, without `auth/`.
+        mount: String,
+        /// `AVP_K8S_ROLE`.
+        role: Option<String>,
+        /// The file `AVP_K8S_TOKEN_PATH`.
+        jwt: Credential,
+    },
+    /// GitHub login at `auth/<mount>` with a personal access token.
+    GitHub {
+        /// Mount name without `auth/`.
+        mount: String,
+        /// `AVP_GITHUB_TOKEN`.
+        token: Option<Sensitive>,
+    },
+    /// TLS client-certificate login at `auth/<mount>` (the certificate is part of the TLS
+    /// settings, [`VaultSettings::client_cert`]).
+    Cert {
+        /// Mount name without `auth/`.
+        mount: String,
+        /// `AVP_CERT_ROLE`: the certificate role to log in with; any matching one without it.
+        role: Option<String>,
+        /// `VAULT_CLIENT_CERT`, the certificate that logs in.
+        client_cert: Option<PathBuf>,
+    },
+    /// JWT login at `auth/<mount>` (Vault's JWT/OIDC method) with a JWT from a file.
+    Jwt {
+        /// Mount name without `auth/`.
+        mount: String,
+        /// `AVP_JWT_ROLE`; the mount's `default_role` without it.
+        role: Option<String>,
+        /// The file `AVP_JWT_TOKEN_PATH`.
+        jwt: Option<Credential>,
+    },
 }
 
 impl Auth {
-    /// Who logs in, for telling cached tokens apart: method, mount and role or user (never a
-    /// credential).
+    /// Who logs in, for telling cached tokens apart: method, mount and role or user, and where
+    /// the credential comes from when that decides who it is (a token file's path, a GitHub
+    /// token's fingerprint). Never a credential.
     pub fn identity(&self) -> String {
+        let or_empty = |text: &Option<String>| text.clone().unwrap_or_default();
+        let file = |jwt: Option<&Credential>| {
+            jwt.and_then(Credential::path)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
         match self {
             Auth::Token { .. } => "token".to_owned(),
             Auth::AppRole { mount, role_id, .. } => {
-                format!("approle:{mount}:{}", role_id.as_deref().unwrap_or(""))
+                format!("approle:{mount}:{}", or_empty(role_id))
             }
             Auth::UserPass {
                 mount, username, ..
+            } => format!("userpass:{mount}:{}", or_empty(username)),
+            Auth::Kubernetes { mount, role, jwt } => {
+                format!("k8s:{mount}:{}:{}", or_empty(role), file(Some(jwt)))
+            }
+            Auth::GitHub { mount, token } => {
+                format!(
+                    "github:{mount}:{}",
+                    token.as_ref().map(fingerprint).unwrap_or_default()
+                )
+            }
+            Auth::Cert {
+                mount,
+                role,
+                client_cert,
             } => {
-                format!("userpass:{mount}:{}", username.as_deref().unwrap_or(""))
+                let cert = client_cert.as_ref().map(|p| p.display().to_string());
+                format!("cert:{mount}:{}:{}", or_empty(role), or_empty(&cert))
+            }
+            Auth::Jwt { mount, role, jwt } => {
+                format!("jwt:{mount}:{}:{}", or_empty(role), file(jwt.as_ref()))
             }
         }
     }
@@ -94,8 +175,30 @@ impl Auth {
             Auth::Token { .. } => "token",
             Auth::AppRole { .. } => "approle",
             Auth::UserPass { .. } => "userpass",
+            Auth::Kubernetes { .. } => "k8s",
+            Auth::GitHub { .. } => "github",
+            Auth::Cert { .. } => "cert",
+            Auth::Jwt { .. } => "jwt",
         }
     }
+}
+
+/// The first 16 hex digits of the SHA-256 of a credential: tells two GitHub tokens apart,
+/// and tells nothing about either.
+fn fingerprint(credential: &Sensitive) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(credential.expose().as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A TLS client certificate and its key (`VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`), read when
+/// the Vault client is built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCert {
+    /// PEM file of the certificate, optionally followed by its intermediates.
+    pub cert: PathBuf,
+    /// PEM file of the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// Everything needed to talk to Vault. Required values are checked when Vault is first needed,
@@ -108,8 +211,14 @@ pub struct VaultSettings {
     pub namespace: Option<String>,
     /// `VAULT_CACERT`.
     pub ca_cert: Option<PathBuf>,
+    /// `VAULT_CAPATH`: a directory of PEM files of CA certificates.
+    pub ca_path: Option<PathBuf>,
     /// `VAULT_SKIP_VERIFY`.
     pub skip_verify: bool,
+    /// `VAULT_TLS_SERVER_NAME`: sent as SNI and checked against Vault's certificate.
+    pub tls_server_name: Option<String>,
+    /// `VAULT_CLIENT_CERT` and `VAULT_CLIENT_KEY`, presented on every TLS connection.
+    pub client_cert: Option<ClientCert>,
     /// `VAULT_CLIENT_TIMEOUT`, per request.
     pub timeout: Duration,
     /// `VAULT_MAX_RETRIES`.
@@ -171,7 +280,10 @@ impl Config {
             addr: get("VAULT_ADDR").map(|v| v.text.trim_end_matches('/').to_owned()),
             namespace: get("VAULT_NAMESPACE").map(|v| v.text),
             ca_cert: get("VAULT_CACERT").map(|v| PathBuf::from(v.text)),
+            ca_path: get("VAULT_CAPATH").map(|v| PathBuf::from(v.text)),
             skip_verify: parse_with("VAULT_SKIP_VERIFY", layers, parse_bool)?.unwrap_or(false),
+            tls_server_name: parse_with("VAULT_TLS_SERVER_NAME", layers, parse_server_name)?,
+            client_cert: resolve_client_cert(layers)?,
             timeout: parse_with("VAULT_CLIENT_TIMEOUT", layers, parse_duration)?
                 .unwrap_or(Duration::from_secs(15)),
             max_retries: parse_with("VAULT_MAX_RETRIES", layers, |t| {
@@ -221,15 +333,25 @@ impl Config {
 fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
     let text = |name| layers.get(name).map(|v| v.text);
     let secret = |name| text(name).map(Sensitive::new);
-    let mount = |default: &str| {
-        text("AVP_MOUNT_PATH")
+    let file = |name| {
+        text(name).map(|path| Credential::File {
+            setting: name,
+            path: PathBuf::from(path),
+            optional: false,
+        })
+    };
+    // The first of `names` that is set, else `default`.
+    let mount = |names: &[&'static str], default: &str| {
+        names
+            .iter()
+            .filter_map(|name| text(name))
             .map(|m| {
                 m.trim_matches('/')
                     .trim_start_matches("auth/")
                     .trim_matches('/')
                     .to_owned()
             })
-            .filter(|m| !m.is_empty())
+            .find(|m| !m.is_empty())
             .unwrap_or_else(|| default.to_owned())
     };
     let Some(method) = layers.get("AVP_AUTH_TYPE") else {
@@ -237,24 +359,106 @@ fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
     };
     match method.text.as_str() {
         "token" => Ok(Auth::Token {
-            token: secret("VAULT_TOKEN"),
+            token: secret("VAULT_TOKEN")
+                .map(Credential::Value)
+                .or_else(|| token_file(layers)),
         }),
         "approle" => Ok(Auth::AppRole {
-            mount: mount("approle"),
+            mount: mount(&["AVP_MOUNT_PATH"], "approle"),
             role_id: text("AVP_ROLE_ID"),
-            secret_id: secret("AVP_SECRET_ID"),
+            secret_id: one_of(
+                (
+                    "AVP_SECRET_ID",
+                    secret("AVP_SECRET_ID").map(Credential::Value),
+                ),
+                ("AVP_SECRET_ID_FILE", file("AVP_SECRET_ID_FILE")),
+            )?,
         }),
         "userpass" => Ok(Auth::UserPass {
-            mount: mount("userpass"),
+            mount: mount(&["AVP_MOUNT_PATH"], "userpass"),
             username: text("AVP_USERNAME"),
             password: secret("AVP_PASSWORD"),
+        }),
+        "k8s" => Ok(Auth::Kubernetes {
+            mount: mount(&["AVP_K8S_MOUNT_PATH", "AVP_MOUNT_PATH"], "kubernetes"),
+            role: text("AVP_K8S_ROLE"),
+            jwt: file("AVP_K8S_TOKEN_PATH").unwrap_or_else(|| unreachable!("it has a default")),
+        }),
+        "github" => Ok(Auth::GitHub {
+            mount: mount(&["AVP_MOUNT_PATH"], "github"),
+            token: secret("AVP_GITHUB_TOKEN"),
+        }),
+        "cert" => Ok(Auth::Cert {
+            mount: mount(&["AVP_MOUNT_PATH"], "cert"),
+            role: text("AVP_CERT_ROLE"),
+            client_cert: text("VAULT_CLIENT_CERT").map(PathBuf::from),
+        }),
+        "jwt" => Ok(Auth::Jwt {
+            mount: mount(&["AVP_MOUNT_PATH"], "jwt"),
+            role: text("AVP_JWT_ROLE"),
+            jwt: file("AVP_JWT_TOKEN_PATH"),
         }),
         _ => Err(invalid(
             "AVP_AUTH_TYPE",
             &method,
-            "must be one of token, approle, userpass",
+            "must be one of token, approle, userpass, k8s, github, cert, jwt",
         )),
     }
+}
+
+/// `VAULT_TOKEN_FILE`; its default `~/.vault-token` is optional (and absent without `HOME`).
+fn token_file(layers: &Layers) -> Option<Credential> {
+    let raw = layers.get("VAULT_TOKEN_FILE")?;
+    let (path, optional) = match raw.origin {
+        Origin::Default => {
+            let home = layers.env.get("HOME").filter(|h| !h.is_empty())?;
+            let name = raw.text.strip_prefix("~/").unwrap_or(&raw.text);
+            (Path::new(home).join(name), true)
+        }
+        _ => (PathBuf::from(raw.text), false),
+    };
+    Some(Credential::File {
+        setting: "VAULT_TOKEN_FILE",
+        path,
+        optional,
+    })
+}
+
+/// The credential of whichever of two exclusive settings is set; both set is an error.
+fn one_of(
+    first: (&'static str, Option<Credential>),
+    second: (&'static str, Option<Credential>),
+) -> Result<Option<Credential>, ConfigError> {
+    match (first, second) {
+        ((first, Some(_)), (second, Some(_))) => {
+            Err(ConfigError::SettingsConflict { first, second })
+        }
+        ((_, a), (_, b)) => Ok(a.or(b)),
+    }
+}
+
+/// `VAULT_CLIENT_CERT` and `VAULT_CLIENT_KEY` go together.
+fn resolve_client_cert(layers: &Layers) -> Result<Option<ClientCert>, ConfigError> {
+    let path = |name| layers.get(name).map(|v| PathBuf::from(v.text));
+    match (path("VAULT_CLIENT_CERT"), path("VAULT_CLIENT_KEY")) {
+        (Some(cert), Some(key)) => Ok(Some(ClientCert { cert, key })),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::SettingMissing {
+            name: "VAULT_CLIENT_KEY",
+            because: "with VAULT_CLIENT_CERT".into(),
+        }),
+        (None, Some(_)) => Err(ConfigError::SettingMissing {
+            name: "VAULT_CLIENT_CERT",
+            because: "with VAULT_CLIENT_KEY".into(),
+        }),
+    }
+}
+
+/// A name Vault's certificate can hold: a DNS name or an IP address.
+fn parse_server_name(text: &str) -> Result<String, &'static str> {
+    rustls::pki_types::ServerName::try_from(text)
+        .map(|_| text.to_owned())
+        .map_err(|_| "is not a DNS name or IP address")
 }
 
 fn parse_with<T>(
@@ -422,8 +626,28 @@ mod tests {
                 r#"setting AVP_TYPE from the environment: "awssecretsmanager" only `vault` is supported"#,
             ),
             (
-                &[("AVP_AUTH_TYPE", "github")],
-                r#"setting AVP_AUTH_TYPE from the environment: "github" must be one of token, approle, userpass"#,
+                &[("AVP_AUTH_TYPE", "oidc")],
+                r#"setting AVP_AUTH_TYPE from the environment: "oidc" must be one of token, approle, userpass, k8s, github, cert, jwt"#,
+            ),
+            (
+                &[
+                    ("AVP_AUTH_TYPE", "approle"),
+                    ("AVP_SECRET_ID", "s"),
+                    ("AVP_SECRET_ID_FILE", "f"),
+                ],
+                "settings AVP_SECRET_ID and AVP_SECRET_ID_FILE are both set; set only one of them",
+            ),
+            (
+                &[("VAULT_CLIENT_CERT", "c.pem")],
+                "setting VAULT_CLIENT_KEY is required with VAULT_CLIENT_CERT",
+            ),
+            (
+                &[("VAULT_CLIENT_KEY", "k.pem")],
+                "setting VAULT_CLIENT_CERT is required with VAULT_CLIENT_KEY",
+            ),
+            (
+                &[("VAULT_TLS_SERVER_NAME", "vault example")],
+                r#"setting VAULT_TLS_SERVER_NAME from the environment: "vault example" is not a DNS name or IP address"#,
             ),
             (
                 &[("AVP_KV_VERSION", "3")],
@@ -456,6 +680,193 @@ mod tests {
         assert!(error(&[("AVP_PATH_VALIDATION", "(")]).starts_with(
             r#"setting AVP_PATH_VALIDATION from the environment: "(" not a valid regular expression"#
         ));
+    }
+
+    #[test]
+    fn auth_methods_mounts_and_roles() {
+        const SA_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+        let github = format!("github:github:{}", fingerprint(&Sensitive::new("ghp_x")));
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[], "token"),
+            (
+                &[("AVP_AUTH_TYPE", "approle"), ("AVP_ROLE_ID", "r")],
+                "approle:approle:r",
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "userpass"), ("AVP_USERNAME", "u")],
+                "userpass:userpass:u",
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "k8s")],
+                &format!("k8s:kubernetes::{SA_TOKEN}"),
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "k8s"), ("AVP_K8S_ROLE", "app")],
+                &format!("k8s:kubernetes:app:{SA_TOKEN}"),
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "k8s"), ("AVP_MOUNT_PATH", "auth/k8s-a")],
+                &format!("k8s:k8s-a::{SA_TOKEN}"),
+            ),
+            (
+                &[
+                    ("AVP_AUTH_TYPE", "k8s"),
+                    ("AVP_MOUNT_PATH", "a"),
+                    ("AVP_K8S_MOUNT_PATH", "auth/b/"),
+                ],
+                &format!("k8s:b::{SA_TOKEN}"),
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "k8s"), ("AVP_K8S_TOKEN_PATH", "/run/sa")],
+                "k8s:kubernetes::/run/sa",
+            ),
+            (&[("AVP_AUTH_TYPE", "github")], "github:github:"),
+            (
+                &[("AVP_AUTH_TYPE", "github"), ("AVP_GITHUB_TOKEN", "ghp_x")],
+                &github,
+            ),
+            (
+                &[("AVP_AUTH_TYPE", "github"), ("AVP_MOUNT_PATH", "gh")],
+                "github:gh:",
+            ),
+            (&[("AVP_AUTH_TYPE", "cert")], "cert:cert::"),
+            (
+                &[
+                    ("AVP_AUTH_TYPE", "cert"),
+                    ("AVP_CERT_ROLE", "web"),
+                    ("VAULT_CLIENT_CERT", "c.pem"),
+                    ("VAULT_CLIENT_KEY", "k.pem"),
+                ],
+                "cert:cert:web:c.pem",
+            ),
+            (&[("AVP_AUTH_TYPE", "jwt")], "jwt:jwt::"),
+            (
+                &[
+                    ("AVP_AUTH_TYPE", "jwt"),
+                    ("AVP_JWT_ROLE", "ci"),
+                    ("AVP_JWT_TOKEN_PATH", "/run/jwt"),
+                    ("AVP_MOUNT_PATH", "gitlab"),
+                ],
+                "jwt:gitlab:ci:/run/jwt",
+            ),
+        ];
+        for (env, identity) in cases {
+            let auth = config(env).expect("valid").vault.auth;
+            assert_eq!(auth.identity(), *identity, "{env:?}");
+        }
+    }
+
+    #[test]
+    fn where_credentials_come_from() {
+        let file = |path: &str, optional| {
+            Some(Credential::File {
+                setting: "VAULT_TOKEN_FILE",
+                path: PathBuf::from(path),
+                optional,
+            })
+        };
+        let token = |env: &[(&str, &str)]| match config(env).expect("valid").vault.auth {
+            Auth::Token { token } => token,
+            other => panic!("{other:?}"),
+        };
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<Credential>);
+        let cases: &[Case<'_>] = &[
+            (&[], None),
+            (&[("HOME", "")], None),
+            (
+                &[("HOME", "/home/argocd")],
+                file("/home/argocd/.vault-token", true),
+            ),
+            (
+                &[
+                    ("HOME", "/home/argocd"),
+                    ("VAULT_TOKEN_FILE", "/run/vault/token"),
+                ],
+                file("/run/vault/token", false),
+            ),
+            (
+                &[
+                    ("VAULT_TOKEN", "s.x"),
+                    ("VAULT_TOKEN_FILE", "/run/vault/token"),
+                ],
+                Some(Credential::Value(Sensitive::new("s.x"))),
+            ),
+        ];
+        for (env, want) in cases {
+            assert_eq!(token(env), *want, "{env:?}");
+        }
+
+        let secret_id = |env: &[(&str, &str)]| match config(env).expect("valid").vault.auth {
+            Auth::AppRole { secret_id, .. } => secret_id,
+            other => panic!("{other:?}"),
+        };
+        let approle = ("AVP_AUTH_TYPE", "approle");
+        assert_eq!(
+            secret_id(&[approle, ("AVP_SECRET_ID_FILE", "/run/secret-id")]),
+            Some(Credential::File {
+                setting: "AVP_SECRET_ID_FILE",
+                path: PathBuf::from("/run/secret-id"),
+                optional: false
+            })
+        );
+        assert_eq!(
+            secret_id(&[approle, ("AVP_SECRET_ID", "s")]),
+            Some(Credential::Value(Sensitive::new("s")))
+        );
+    }
+
+    #[test]
+    fn tls_settings() {
+        let c = config(&[
+            ("VAULT_CAPATH", "/etc/vault/ca"),
+            ("VAULT_TLS_SERVER_NAME", "vault.example"),
+            ("VAULT_CLIENT_CERT", "c.pem"),
+            ("VAULT_CLIENT_KEY", "k.pem"),
+        ])
+        .expect("valid");
+        assert_eq!(c.vault.ca_path, Some(PathBuf::from("/etc/vault/ca")));
+        assert_eq!(c.vault.tls_server_name.as_deref(), Some("vault.example"));
+        assert_eq!(
+            c.vault.client_cert,
+            Some(ClientCert {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        let ip = config(&[("VAULT_TLS_SERVER_NAME", "127.0.0.1")]).expect("valid");
+        assert_eq!(ip.vault.tls_server_name.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[test]
+    fn credentials_stay_out_of_debug_output_and_identities() {
+        let credentials = [
+            "s.vault-token",
+            "approle-secret",
+            "ghp_github",
+            "userpass-pw",
+        ];
+        let envs: &[&[(&str, &str)]] = &[
+            &[("VAULT_TOKEN", credentials[0])],
+            &[
+                ("AVP_AUTH_TYPE", "approle"),
+                ("AVP_SECRET_ID", credentials[1]),
+            ],
+            &[
+                ("AVP_AUTH_TYPE", "github"),
+                ("AVP_GITHUB_TOKEN", credentials[2]),
+            ],
+            &[
+                ("AVP_AUTH_TYPE", "userpass"),
+                ("AVP_PASSWORD", credentials[3]),
+            ],
+        ];
+        for env in envs {
+            let c = config(env).expect("valid");
+            let shown = format!("{c:?} {}", c.vault.auth.identity());
+            for credential in credentials {
+                assert!(!shown.contains(credential), "{shown}");
+            }
+        }
     }
 
     #[test]

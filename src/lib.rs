@@ -16,6 +16,7 @@ pub mod app_params;
 pub mod child;
 pub mod cli;
 pub mod config;
+pub mod credential;
 pub mod deadline;
 pub mod discover;
 pub mod fetch;

@@ -13,6 +13,7 @@ use tracing::debug;
 
 use super::{KvVersion, VaultError};
 use crate::config::{Auth, ConfigError, VaultSettings};
+use crate::credential::Credential;
 use crate::sensitive::Sensitive;
 
 /// What a login obtained besides the token.
@@ -26,6 +27,11 @@ pub struct Login {
 #[derive(Debug, Clone)]
 pub struct VaultClient {
     http: reqwest::Client,
+    /// Where requests go: `VAULT_ADDR`, or its `VAULT_TLS_SERVER_NAME` form.
+    base: String,
+    /// The `Host` header when `base` is not `VAULT_ADDR`.
+    host: Option<String>,
+    /// `VAULT_ADDR`, as errors name it.
     addr: String,
     namespace: Option<String>,
     token: Option<Sensitive>,
@@ -44,29 +50,39 @@ impl VaultClient {
             })?;
         let url = reqwest::Url::parse(&addr)
             .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https"));
-        if url.is_none_or(|u| u.host().is_none()) {
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        let Some(url) = url else {
             return Err(ConfigError::SettingInvalid {
                 name: "VAULT_ADDR",
                 origin: crate::settings::Origin::Environment,
                 reason: format!("{addr:?} is not an http:// or https:// URL"),
             }
             .into());
-        }
+        };
         super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .no_proxy()
             .user_agent(concat!("vaultplate/", env!("CARGO_PKG_VERSION")));
-        if addr.starts_with("https://") {
+        let route = super::tls::route(&url, settings.tls_server_name.as_deref());
+        if url.scheme() == "https" {
             builder = builder.tls_backend_preconfigured(super::tls::client_config(settings)?);
+        }
+        if let Some(route) = &route {
+            builder = builder.dns_resolver(route.resolver.clone());
         }
         let http = builder
             .build()
             .map_err(|e| VaultError::TlsSetup(error_chain(e)))?;
+        let (base, host) = match route {
+            Some(route) => (route.base, Some(route.host)),
+            None => (addr.clone(), None),
+        };
         Ok(VaultClient {
             http,
+            base,
+            host,
             addr,
             namespace: settings.namespace.clone(),
             token: None,
@@ -75,15 +91,24 @@ impl VaultClient {
     }
 
     /// Obtains a token with the configured method (for `token`, checks that one is set) and
-    /// uses it for every later request.
+    /// uses it for every later request. Credential files are read here, on every run: a
+    /// rotated file is picked up by the next run.
     pub async fn login(&mut self, auth: &Auth) -> Result<Login, VaultError> {
         let missing = |name: &'static str| ConfigError::SettingMissing {
             name,
             because: format!("for AVP_AUTH_TYPE={}", auth.method()),
         };
+        // A required credential: the setting is set, and its file (if any) holds one.
+        let load = |credential: Option<&Credential>, name| {
+            credential
+                .map(Credential::load)
+                .transpose()
+                .map(Option::flatten)?
+                .ok_or_else(|| missing(name))
+        };
         let (mount, path, body) = match auth {
             Auth::Token { token } => {
-                self.token = Some(token.clone().ok_or_else(|| missing("VAULT_TOKEN"))?);
+                self.token = Some(load(token.as_ref(), "VAULT_TOKEN")?);
                 return Ok(Login { lease: None });
             }
             Auth::AppRole {
@@ -92,7 +117,7 @@ impl VaultClient {
                 secret_id,
             } => {
                 let role_id = role_id.as_ref().ok_or_else(|| missing("AVP_ROLE_ID"))?;
-                let secret_id = secret_id.as_ref().ok_or_else(|| missing("AVP_SECRET_ID"))?;
+                let secret_id = load(secret_id.as_ref(), "AVP_SECRET_ID")?;
                 let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
                 (mount, format!("auth/{mount}/login"), body)
             }
@@ -105,6 +130,40 @@ impl VaultClient {
                 let password = password.as_ref().ok_or_else(|| missing("AVP_PASSWORD"))?;
                 let body = json!({ "password": password.expose() });
                 (mount, format!("auth/{mount}/login/{username}"), body)
+            }
+            Auth::Kubernetes { mount, role, jwt } => {
+                let role = role.as_ref().ok_or_else(|| missing("AVP_K8S_ROLE"))?;
+                let jwt = load(Some(jwt), "AVP_K8S_TOKEN_PATH")?;
+                let body = json!({ "role": role, "jwt": jwt.expose() });
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::GitHub { mount, token } => {
+                let token = token.as_ref().ok_or_else(|| missing("AVP_GITHUB_TOKEN"))?;
+                let body = json!({ "token": token.expose() });
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::Cert {
+                mount,
+                role,
+                client_cert,
+            } => {
+                // The certificate itself is presented by TLS (see `tls::client_config`).
+                client_cert
+                    .as_ref()
+                    .ok_or_else(|| missing("VAULT_CLIENT_CERT"))?;
+                let body = match role {
+                    Some(role) => json!({ "name": role }),
+                    None => json!({}),
+                };
+                (mount, format!("auth/{mount}/login"), body)
+            }
+            Auth::Jwt { mount, role, jwt } => {
+                let jwt = load(jwt.as_ref(), "AVP_JWT_TOKEN_PATH")?;
+                let mut body = json!({ "jwt": jwt.expose() });
+                if let Some(role) = role {
+                    body["role"] = json!(role);
+                }
+                (mount, format!("auth/{mount}/login"), body)
             }
         };
         debug!(method = auth.method(), mount = %mount, "logging in to Vault");
@@ -165,11 +224,14 @@ impl VaultClient {
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let url = format!("{}/v1/{}", self.addr, path.trim_start_matches('/'));
+        let url = format!("{}/v1/{}", self.base, path.trim_start_matches('/'));
         let mut request = self
             .http
             .request(method, url)
             .header("X-Vault-Request", "true");
+        if let Some(host) = &self.host {
+            request = request.header(reqwest::header::HOST, host);
+        }
         if let Some(ns) = &self.namespace {
             request = request.header("X-Vault-Namespace", ns);
         }
@@ -340,6 +402,8 @@ fn error_chain(error: reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     fn settings(addr: &str) -> VaultSettings {
@@ -347,11 +411,14 @@ mod tests {
             addr: Some(addr.to_owned()),
             namespace: None,
             ca_cert: None,
+            ca_path: None,
             skip_verify: false,
+            tls_server_name: None,
+            client_cert: None,
             timeout: Duration::from_secs(5),
             max_retries: 0,
             auth: Auth::Token {
-                token: Some(Sensitive::new("t")),
+                token: Some(Credential::Value(Sensitive::new("t"))),
             },
         }
     }
@@ -381,6 +448,112 @@ mod tests {
             "{reason}"
         );
         assert!(!reason.contains("secret/data/app"), "{reason}");
+    }
+
+    /// What a TLS server of the test's saw of one request.
+    #[derive(Debug)]
+    struct Seen {
+        sni: Option<String>,
+        host: Option<String>,
+        client_certificates: usize,
+    }
+
+    /// One HTTPS request to a server whose certificate holds only `vault.internal` and that
+    /// demands a client certificate: `VAULT_TLS_SERVER_NAME` goes out as SNI and is what the
+    /// certificate is checked against, the `Host` header stays `VAULT_ADDR`'s (as the Vault CLI
+    /// sends it), and the client certificate goes with a plain read, not only a cert login.
+    #[tokio::test]
+    async fn the_server_name_is_sent_as_sni_and_the_client_certificate_with_every_request() {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::io::{Read, Write};
+
+        let ca = {
+            let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            CertifiedIssuer::self_signed(params, KeyPair::generate().expect("a key")).expect("a CA")
+        };
+        let issue = |name: &str| {
+            let key = KeyPair::generate().expect("a key");
+            let params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+            let cert = params.signed_by(&key, &ca).expect("a certificate");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_cert, server_key) = issue("vault.internal");
+        let (client_cert, client_key) = issue("vaultplate");
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = |name: &str, pem: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, pem).expect("writing a PEM file");
+            path
+        };
+
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("the CA as a root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("a client verifier");
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(server_cert.as_bytes()).expect("a cert")],
+                PrivateKeyDer::from_pem_slice(server_key.as_bytes()).expect("a key"),
+            )
+            .expect("a server configuration");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let serving = std::thread::spawn(move || {
+            let (socket, _) = listener.accept().expect("a connection");
+            let connection = rustls::ServerConnection::new(Arc::new(server)).expect("TLS");
+            let mut tls = rustls::StreamOwned::new(connection, socket);
+            let mut head = Vec::new();
+            let mut byte = [0_u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                tls.read_exact(&mut byte).expect("the request");
+                head.push(byte[0]);
+            }
+            let body = r#"{"data":{"data":{"a":"1"}}}"#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            tls.write_all(answer.as_bytes()).expect("the answer");
+            tls.flush().expect("the answer");
+            let head = String::from_utf8_lossy(&head).into_owned();
+            Seen {
+                sni: tls.conn.server_name().map(str::to_owned),
+                host: head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("host: ").map(str::to_owned)),
+                client_certificates: tls.conn.peer_certificates().map_or(0, <[_]>::len),
+            }
+        });
+
+        let mut settings = settings(&format!("https://127.0.0.1:{port}"));
+        settings.ca_cert = Some(file("ca.pem", &ca.pem()));
+        settings.tls_server_name = Some("vault.internal".to_owned());
+        settings.client_cert = Some(crate::config::ClientCert {
+            cert: file("client.pem", &client_cert),
+            key: file("client-key.pem", &client_key),
+        });
+        let client = VaultClient::new(&settings).expect("a client");
+        let secret = client.read("secret/data/app", None, KvVersion::V2).await;
+
+        let seen = serving.join().expect("the server thread");
+        assert_eq!(
+            secret.expect("a read").map(Value::Object),
+            Some(json!({"a": "1"}))
+        );
+        assert_eq!(seen.sni.as_deref(), Some("vault.internal"));
+        assert_eq!(seen.host, Some(format!("127.0.0.1:{port}")));
+        assert_eq!(seen.client_certificates, 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod auth_methods;
 mod errors;
 mod harness_selftest;
 mod inputs;
@@ -11,4 +12,5 @@ mod placeholders;
 mod readme;
 mod render;
 mod vault_access;
+mod vault_tls;
 mod vault_transport;

@@ -1,13 +1,18 @@
 //! What the integration tests stand on: real OpenBao servers ([`OpenBao`]), the [`Case`]
-//! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]), and
-//! the pinned tools from `scripts/install-tools`.
+//! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]),
+//! stand-ins for what OpenBao calls or lacks ([`StandIn`]), keys and certificates made in the
+//! test ([`TestCa`], [`JwtKey`]), and the pinned tools from `scripts/install-tools`.
 
 // Each test module uses a different part of the support code; the rest is not dead.
 #![allow(dead_code, reason = "helpers for test modules that come and go")]
 
 mod case;
 mod fault;
+mod github_login;
+mod kubernetes_api;
 mod openbao;
+mod pki;
+mod standin;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,7 +24,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use case::Outcome;
 pub(crate) use case::{Case, house_rule_violations, unindent};
 pub(crate) use fault::FaultServer;
+pub(crate) use github_login::github_login;
+pub(crate) use kubernetes_api::{ServiceAccount, token_review_api};
 pub(crate) use openbao::OpenBao;
+pub(crate) use pki::{JwtKey, TestCa, now};
+pub(crate) use standin::StandIn;
 
 /// Directory holding `bao`, `helm` and `kubectl`: `$VAULTPLATE_TOOLS` (set by `scripts/test`),
 /// else `.tools/bin` in this checkout (where `scripts/install-tools` puts them).
