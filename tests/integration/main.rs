@@ -8,6 +8,7 @@ mod auth_methods;
 mod errors;
 mod harness_selftest;
 mod inputs;
+mod packaging;
 mod placeholders;
 mod readme;
 mod render;
