@@ -482,6 +482,7 @@ fn argocd_applications_select_the_plugin_with_announced_parameters() {
         assert_eq!(app["kind"], "Application", "{file}");
         let source = &app["spec"]["source"];
         assert_eq!(source["path"], path, "{file}");
+        assert!(repo().join(path).is_dir(), "{file}: {path} exists");
         assert_eq!(
             source["plugin"]["name"], plugin["metadata"]["name"],
             "{file}"
@@ -507,6 +508,38 @@ fn argocd_applications_select_the_plugin_with_announced_parameters() {
             .as_array()
             .is_some_and(|p| p.len() >= 3),
         "the Helm example shows several parameters"
+    );
+}
+
+#[test]
+fn plugin_yaml_announces_exactly_what_render_reads() {
+    let plugin = yaml_file("plugin.yaml");
+    let announced: Vec<(String, String, Option<String>)> = plugin["spec"]["parameters"]["static"]
+        .as_array()
+        .expect("static parameters")
+        .iter()
+        .map(|p| {
+            let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+            (
+                text(&p["name"]).expect("name"),
+                text(&p["collectionType"]).expect("type"),
+                text(&p["string"]),
+            )
+        })
+        .collect();
+    let read: Vec<(String, String, Option<String>)> = vaultplate::app_params::PARAMS
+        .iter()
+        .map(|p| {
+            (
+                p.name.to_owned(),
+                p.collection.to_owned(),
+                p.default.map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        announced, read,
+        "plugin.yaml and src/app_params.rs must list the same parameters"
     );
 }
 
