@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::manifest::{self, ParsedInput};
 use crate::problem::Problem;
 use crate::scan::{self, ScanOptions};
+use crate::token_cache::TokenCache;
 use crate::{fetch, fill, output, source, yaml};
 
 /// What to generate from.
@@ -15,6 +16,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// Succeed even when there is no manifest at all.
     pub allow_empty: bool,
+    /// Where Vault tokens are kept between runs (or why not).
+    pub token_cache: &'a TokenCache,
 }
 
 /// Runs the stages in order and returns the complete output, or every problem found.
@@ -61,7 +64,7 @@ pub fn generate(
     let answers = if secrets.is_empty() {
         Default::default()
     } else {
-        fetch::fetch(config, secrets).map_err(|e| vec![Problem::general(e)])?
+        fetch::fetch(config, secrets, request.token_cache).map_err(|e| vec![Problem::general(e)])?
     };
     let edits = fill::fill(&manifests, &sites, &answers)?;
     output::render(&parsed, &manifests, edits).map_err(|p| vec![p])

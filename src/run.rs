@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
 use crate::problem::Problem;
+use crate::token_cache::TokenCache;
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
 /// 0 on success, 1 when the run failed, 2 for a usage error.
@@ -60,9 +61,11 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
         ))]);
         std::process::exit(1);
     });
+    let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
     let request = Request {
         path: &args.path,
         allow_empty: args.allow_empty,
+        token_cache: &token_cache,
     };
     let result = generate::generate(&request, &config, &mut std::io::stdin().lock());
     gate.finish(|| match result {

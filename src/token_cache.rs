@@ -182,11 +182,15 @@ impl fmt::Display for Miss {
         match self {
             Miss::Absent => f.write_str("no cached token"),
             Miss::Expired => f.write_str("cached token expired"),
-            Miss::ExpiresSoon(left) => {
-                write!(f, "cached token expires in {}s, too soon", left.as_secs())
+            Miss::ExpiresSoon(left) => write!(
+                f,
+                "cached token too close to expiry ({}s left)",
+                left.as_secs()
+            ),
+            Miss::ClockTurnedBack => {
+                f.write_str("cached token ignored (the clock was turned back)")
             }
-            Miss::ClockTurnedBack => f.write_str("cached token ignored: the clock was turned back"),
-            Miss::Unusable(why) => write!(f, "cached token ignored: {why}"),
+            Miss::Unusable(why) => write!(f, "cached token ignored ({why})"),
         }
     }
 }
@@ -919,15 +923,15 @@ mod tests {
             (Miss::Expired, "cached token expired"),
             (
                 Miss::ExpiresSoon(Duration::from_millis(59_900)),
-                "cached token expires in 59s, too soon",
+                "cached token too close to expiry (59s left)",
             ),
             (
                 Miss::ClockTurnedBack,
-                "cached token ignored: the clock was turned back",
+                "cached token ignored (the clock was turned back)",
             ),
             (
                 Miss::Unusable("the file is corrupt".into()),
-                "cached token ignored: the file is corrupt",
+                "cached token ignored (the file is corrupt)",
             ),
         ];
         for (miss, want) in cases {
