@@ -9,5 +9,6 @@ mod harness_selftest;
 mod inputs;
 mod placeholders;
 mod readme;
+mod token_cache;
 mod vault_access;
 mod vault_transport;
