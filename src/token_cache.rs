@@ -222,7 +222,11 @@ impl Slot {
     pub fn load(&self, now: SystemTime) -> Lookup {
         match self.read() {
             Ok(Some(entry)) => {
-                let expires_at = UNIX_EPOCH + Duration::from_secs(entry.expires_at);
+                let Some(expires_at) =
+                    UNIX_EPOCH.checked_add(Duration::from_secs(entry.expires_at))
+                else {
+                    return Lookup::Miss(Miss::Unusable("the file is corrupt".into()));
+                };
                 let lease = Duration::from_secs(entry.lease_seconds);
                 match freshness(expires_at, lease, now) {
                     Ok(left) => Lookup::Hit {
@@ -525,6 +529,11 @@ mod tests {
         }
     }
 
+    fn expires_at_of(entry: &str) -> u64 {
+        let value: serde_json::Value = serde_json::from_str(entry).expect("JSON");
+        value["expires_at"].as_u64().expect("a number")
+    }
+
     /// A cache in a fresh folder, and a slot in it for `who`.
     fn slot(who: &str) -> (tempfile::TempDir, Slot) {
         let root = tempfile::tempdir().expect("a temp dir");
@@ -683,6 +692,11 @@ mod tests {
             corrupt(good.replace("\"version\":1", "\"version\":2").as_bytes()),
             unusable("format version 2 is not 1")
         );
+        let far = good.replace(
+            &format!("\"expires_at\":{}", expires_at_of(&good)),
+            &format!("\"expires_at\":{}", u64::MAX),
+        );
+        assert_eq!(corrupt(far.as_bytes()), unusable("the file is corrupt"));
         assert_eq!(
             corrupt(&vec![b' '; 70_000]),
             unusable("the file is too large")
