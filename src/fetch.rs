@@ -1,14 +1,20 @@
-//! Reads every distinct secret exactly once: one login, then concurrent reads with a bound.
+//! Reads every distinct secret exactly once: one login (or a cached token), then concurrent
+//! reads with a bound; a cached token Vault refuses is replaced and its reads retried once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::debug;
 
-use crate::config::Config;
+use crate::config::{Auth, Config, VaultSettings};
+use crate::credential::Credential;
 use crate::scan::{Part, SecretRef, Site};
+use crate::sensitive::Sensitive;
+use crate::token_cache::{Identity, Lookup, Slot, TokenCache};
 use crate::vault::{VaultClient, VaultError};
 
 /// The answer for one secret: its key/value map, `None` when Vault has nothing at the path, or
@@ -28,49 +34,228 @@ pub fn plan(sites: &[Site<'_>]) -> Vec<SecretRef> {
     refs.into_iter().cloned().collect()
 }
 
-/// Logs in once and reads `refs` concurrently (at most `config.concurrency` at a time).
+/// A run's access to Vault: it logs in (or takes this identity's cached token, see
+/// [`crate::token_cache`]) when the first secret is needed, reads each distinct secret once,
+/// and keeps every answer, so that stages of one run (Helm values before the build, manifests
+/// after it) share one login and never read a secret twice.
 ///
-/// An error here (settings, TLS, login) concerns the whole run; a failed read is kept in the
-/// map so that it can be reported against the placeholders that needed it.
-pub fn fetch(
-    config: &Config,
-    refs: Vec<SecretRef>,
-) -> Result<HashMap<SecretRef, SecretAnswer>, VaultError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| VaultError::Unreachable {
-            addr: String::new(),
-            reason: format!("cannot start the runtime: {e}"),
-        })?;
-    runtime.block_on(async {
-        let mut client = VaultClient::new(&config.vault)?;
-        client.login(&config.vault.auth).await?;
-        tracing::debug!(
-            secrets = refs.len(),
-            concurrency = config.concurrency,
-            "reading secrets"
-        );
-        let limit = Arc::new(Semaphore::new(config.concurrency));
-        let mut reads = JoinSet::new();
-        for secret in refs {
-            let client = client.clone();
-            let limit = Arc::clone(&limit);
-            reads.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let answer = client
-                    .read(&secret.path, secret.version, secret.kv)
-                    .await
-                    .map_err(Arc::new);
-                (secret, answer)
+/// An error from [`Session::read`] (settings, TLS, login) concerns the whole run; a failed read
+/// is kept in [`Session::answers`] so that it can be reported against the placeholders that
+/// needed it. The cache never fails a run: when it cannot be read or written the run goes on
+/// without it.
+pub struct Session<'a> {
+    config: &'a Config,
+    cache: &'a TokenCache,
+    connection: Option<Connection>,
+    answers: HashMap<SecretRef, SecretAnswer>,
+}
+
+/// The part of a session that exists once Vault was needed.
+struct Connection {
+    runtime: tokio::runtime::Runtime,
+    client: VaultClient,
+    /// The cache entry whose token is in use, until Vault refuses it once.
+    cached: Option<Slot>,
+}
+
+impl<'a> Session<'a> {
+    /// A session that has not contacted Vault yet.
+    pub fn new(config: &'a Config, cache: &'a TokenCache) -> Self {
+        Session {
+            config,
+            cache,
+            connection: None,
+            answers: HashMap::new(),
+        }
+    }
+
+    /// Every answer read so far.
+    pub fn answers(&self) -> &HashMap<SecretRef, SecretAnswer> {
+        &self.answers
+    }
+
+    /// Reads the secrets of `refs` that were not read yet, concurrently (at most
+    /// `concurrency` at a time); logs in first if this is the first read of the run.
+    pub fn read(&mut self, refs: &[SecretRef]) -> Result<(), VaultError> {
+        let missing: Vec<SecretRef> = refs
+            .iter()
+            .filter(|r| !self.answers.contains_key(*r))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let config = self.config;
+        if self.connection.is_none() {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| VaultError::Unreachable {
+                    addr: String::new(),
+                    reason: format!("cannot start the runtime: {e}"),
+                })?;
+            let mut client = VaultClient::new(&config.vault)?;
+            let slot = cache_slot(&config.vault, self.cache);
+            let in_use =
+                runtime.block_on(sign_in(&mut client, &config.vault.auth, slot.as_ref()))?;
+            let cached = if in_use { slot } else { None };
+            self.connection = Some(Connection {
+                runtime,
+                client,
+                cached,
             });
         }
-        let mut answers = HashMap::new();
-        while let Some(joined) = reads.join_next().await {
-            let (secret, answer) = joined
-                .map_err(|e| VaultError::AnswerMalformed(format!("read task failed: {e}")))?;
-            answers.insert(secret, answer);
+        let Some(connection) = self.connection.as_mut() else {
+            unreachable!("connected above")
+        };
+        let answers = connection.runtime.block_on(async {
+            let mut answers = read_all(&connection.client, missing, config.concurrency).await?;
+            if let Some(slot) = connection
+                .cached
+                .take()
+                .filter(|_| answers.values().any(is_denied))
+            {
+                // A cached token can be revoked, or its policies changed, before it expires:
+                // forget it, log in once more and retry what it was refused. Only once: a
+                // fresh token's refusal is the answer.
+                debug!(
+                    "Vault refused the cached token for {}; logging in again",
+                    slot.identity().short()
+                );
+                if let Err(e) = slot.remove() {
+                    debug!("cannot remove the refused token from the cache: {e}");
+                }
+                // A new client, so that the login does not carry the refused token along.
+                connection.client = VaultClient::new(&config.vault)?;
+                log_in(&mut connection.client, &config.vault.auth, Some(&slot)).await?;
+                let denied: Vec<SecretRef> = answers
+                    .iter()
+                    .filter(|(_, a)| is_denied(a))
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                answers.extend(read_all(&connection.client, denied, config.concurrency).await?);
+            }
+            Ok::<_, VaultError>(answers)
+        })?;
+        self.answers.extend(answers);
+        Ok(())
+    }
+}
+
+/// The cache entry of this login, or `None` when its token is not cached: the cache is off,
+/// the method is `token` (a ready `VAULT_TOKEN`, nothing to save), or a credential is missing
+/// (the login will say which).
+///
+/// Every login method must be listed here with the credential it proves itself with: an entry
+/// is used only by a run holding the credential that obtained it, so that knowing a role or
+/// user name is not enough to get its token.
+fn cache_slot(vault: &VaultSettings, cache: &TokenCache) -> Option<Slot> {
+    // A credential that cannot be loaded gets no entry; the login will report why.
+    let loaded = |credential: &Credential| credential.load().ok().flatten();
+    let credential: Sensitive = match &vault.auth {
+        // A ready token needs no login; a certificate login has no secret to bind the entry to.
+        Auth::Token { .. } | Auth::Cert { .. } => return None,
+        Auth::AppRole { secret_id, .. } => loaded(secret_id.as_ref()?)?,
+        Auth::UserPass { password, .. } => password.clone()?,
+        Auth::Kubernetes { jwt, .. } => loaded(jwt)?,
+        Auth::GitHub { token, .. } => token.clone()?,
+        Auth::Jwt { jwt, .. } => loaded(jwt.as_ref()?)?,
+    };
+    let identity = Identity::new(
+        vault.addr.as_deref()?,
+        vault.namespace.as_deref(),
+        &vault.auth.identity(),
+        credential.expose(),
+    );
+    cache
+        .slot(identity)
+        .inspect_err(|why| debug!("working without the token cache: {why}"))
+        .ok()
+}
+
+/// Uses the cached token when it has comfortable time left, else logs in. Returns whether the
+/// cached token is the one in use.
+async fn sign_in(
+    client: &mut VaultClient,
+    auth: &Auth,
+    slot: Option<&Slot>,
+) -> Result<bool, VaultError> {
+    if let Some(slot) = slot {
+        let id = slot.identity().short();
+        match slot.load(SystemTime::now()) {
+            Lookup::Hit { token, left } => {
+                debug!(
+                    "using cached token for {id} (expires in {}s)",
+                    left.as_secs()
+                );
+                client.use_token(token);
+                return Ok(true);
+            }
+            Lookup::Miss(why) => debug!("{why} for {id}; logging in"),
         }
-        Ok(answers)
-    })
+    }
+    log_in(client, auth, slot).await?;
+    Ok(false)
+}
+
+/// Logs in and, with a cache entry, saves the new token there (one without a lease, which
+/// would never expire, is not written down).
+async fn log_in(
+    client: &mut VaultClient,
+    auth: &Auth,
+    slot: Option<&Slot>,
+) -> Result<(), VaultError> {
+    let started = SystemTime::now();
+    let login = client.login(auth).await?;
+    let (Some(slot), Some(token)) = (slot, client.token()) else {
+        return Ok(());
+    };
+    let id = slot.identity().short();
+    let saved = match login.lease {
+        Some(lease) => slot.store(token, started, lease).map(|()| {
+            debug!("cached the new token for {id} ({}s lease)", lease.as_secs());
+        }),
+        None => slot.remove().map(|()| {
+            debug!("the token for {id} has no lease: not caching it");
+        }),
+    };
+    if let Err(e) = saved {
+        debug!("cannot write the token cache for {id}: {e}; going on without it");
+    }
+    Ok(())
+}
+
+/// Reads `refs` concurrently, at most `concurrency` at a time.
+async fn read_all(
+    client: &VaultClient,
+    refs: Vec<SecretRef>,
+    concurrency: usize,
+) -> Result<HashMap<SecretRef, SecretAnswer>, VaultError> {
+    debug!(secrets = refs.len(), concurrency, "reading secrets");
+    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut reads = JoinSet::new();
+    for secret in refs {
+        let client = client.clone();
+        let limit = Arc::clone(&limit);
+        reads.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let answer = client
+                .read(&secret.path, secret.version, secret.kv)
+                .await
+                .map_err(Arc::new);
+            (secret, answer)
+        });
+    }
+    let mut answers = HashMap::new();
+    while let Some(joined) = reads.join_next().await {
+        let (secret, answer) =
+            joined.map_err(|e| VaultError::AnswerMalformed(format!("read task failed: {e}")))?;
+        answers.insert(secret, answer);
+    }
+    Ok(answers)
+}
+
+/// Vault answered 403: the token may not read this (or is no longer valid).
+fn is_denied(answer: &SecretAnswer) -> bool {
+    matches!(answer, Err(e) if matches!(**e, VaultError::ReadRefused { status: 403, .. }))
 }

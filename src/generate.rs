@@ -3,9 +3,11 @@
 use std::io::Read;
 
 use crate::config::Config;
+use crate::fetch::Session;
 use crate::manifest::{self, ParsedInput};
 use crate::problem::Problem;
 use crate::scan::{self, ScanOptions};
+use crate::token_cache::TokenCache;
 use crate::{fetch, fill, output, source, yaml};
 
 /// What to generate from.
@@ -15,6 +17,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// Succeed even when there is no manifest at all.
     pub allow_empty: bool,
+    /// Where Vault tokens are kept between runs (or why not).
+    pub token_cache: &'a TokenCache,
 }
 
 /// Runs the stages in order and returns the complete output, or every problem found.
@@ -32,7 +36,8 @@ pub fn generate(
     } else {
         request.path
     };
-    fill_inputs(inputs, name, request.allow_empty, config)
+    let mut session = Session::new(config, request.token_cache);
+    fill_inputs(inputs, name, request.allow_empty, config, &mut session)
 }
 
 /// Fills the placeholders of `inputs` (already read or built) and returns the whole output.
@@ -42,6 +47,7 @@ pub fn fill_inputs(
     name: &str,
     allow_empty: bool,
     config: &Config,
+    session: &mut Session<'_>,
 ) -> Result<String, Vec<Problem>> {
     let (parsed, mut problems) = parse(inputs);
     let (manifests, select_problems) = manifest::select(&parsed);
@@ -69,12 +75,10 @@ pub fn fill_inputs(
         secrets = secrets.len(),
         "scanned"
     );
-    let answers = if secrets.is_empty() {
-        Default::default()
-    } else {
-        fetch::fetch(config, secrets).map_err(|e| vec![Problem::general(e)])?
-    };
-    let edits = fill::fill(&manifests, &sites, &answers)?;
+    session
+        .read(&secrets)
+        .map_err(|e| vec![Problem::general(e)])?;
+    let edits = fill::fill(&manifests, &sites, session.answers())?;
     output::render(&parsed, &manifests, edits).map_err(|p| vec![p])
 }
 

@@ -6,7 +6,8 @@
 //! 2. [`yaml`]: parse each stream into documents of nodes with byte spans;
 //! 3. [`manifest`]: pick the Kubernetes objects and read their `avp.kubernetes.io/*` annotations;
 //! 4. [`scan`]: find placeholders ([`placeholder`], [`modifier`]) and what secret each reads;
-//! 5. [`fetch`]: log in once and read each distinct secret once, concurrently ([`vault`]);
+//! 5. [`fetch`]: log in once (or reuse a token from [`token_cache`]) and read each distinct
+//!    secret once, concurrently ([`vault`]);
 //! 6. [`fill`]: compute the new value of every placeholder-holding scalar;
 //! 7. [`output`]: edit those scalars in place and print all documents, or nothing.
 //!
@@ -36,6 +37,7 @@ pub mod sensitive;
 pub mod settings;
 pub mod signals;
 pub mod source;
+pub mod token_cache;
 pub mod vault;
 pub mod yaml;
 

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
 use crate::problem::Problem;
+use crate::token_cache::TokenCache;
 use crate::{child, discover, render, signals};
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
@@ -39,19 +40,20 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Generate(args) => run(&args.run, |config, _env| {
+        Command::Generate(args) => run(&args.run, |config, _env, token_cache| {
             let request = Request {
                 path: &args.path,
                 allow_empty: args.run.allow_empty,
+                token_cache,
             };
             generate::generate(&request, config, &mut std::io::stdin().lock())
         }),
-        Command::Render(args) => run(&args.run, |config, env| {
+        Command::Render(args) => run(&args.run, |config, env, token_cache| {
             let request = render::Request {
                 dir: args.dir.clone(),
                 allow_empty: args.run.allow_empty,
             };
-            render::render(&request, config, env)
+            render::render(&request, config, env, token_cache)
         }),
     }
 }
@@ -69,7 +71,7 @@ pub fn version() -> String {
 /// signal handlers; prints its whole output, or its problems and nothing on stdout.
 fn run(
     args: &RunArgs,
-    job: impl FnOnce(&Config, &BTreeMap<String, String>) -> Result<String, Vec<Problem>>,
+    job: impl FnOnce(&Config, &BTreeMap<String, String>, &TokenCache) -> Result<String, Vec<Problem>>,
 ) -> ExitCode {
     init_logging(args.verbose);
     let env: BTreeMap<String, String> = std::env::vars_os()
@@ -100,7 +102,8 @@ fn run(
             std::process::exit(if name == "SIGINT" { 130 } else { 143 });
         });
     });
-    let result = job(&config, &env);
+    let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
+    let result = job(&config, &env, &token_cache);
     gate.finish(|| match result {
         Ok(output) => write_stdout(&output),
         Err(problems) => report(&problems),

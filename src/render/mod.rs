@@ -13,9 +13,11 @@ use crate::app_params::AppParams;
 use crate::child::{ChildError, Sandbox};
 use crate::config::Config;
 use crate::discover::{self, SourceType};
+use crate::fetch::Session;
 use crate::generate;
 use crate::problem::Problem;
 use crate::source::{self, Input, Origin};
+use crate::token_cache::TokenCache;
 
 /// What to render.
 #[derive(Debug, Clone)]
@@ -31,6 +33,7 @@ pub fn render(
     request: &Request,
     config: &Config,
     env: &BTreeMap<String, String>,
+    token_cache: &TokenCache,
 ) -> Result<String, Vec<Problem>> {
     let dir = &request.dir;
     let name = dir.display().to_string();
@@ -64,7 +67,8 @@ pub fn render(
             }]
         }
     };
-    generate::fill_inputs(inputs, &name, request.allow_empty, config)
+    let mut session = Session::new(config, token_cache);
+    generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
 }
 
 /// A child's failure as a problem.

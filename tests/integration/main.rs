@@ -12,6 +12,7 @@ mod packaging;
 mod placeholders;
 mod readme;
 mod render;
+mod token_cache;
 mod vault_access;
 mod vault_tls;
 mod vault_transport;
