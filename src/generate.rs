@@ -5,9 +5,12 @@ use std::io::Read;
 use crate::config::Config;
 use crate::fetch::Session;
 use crate::manifest::{self, ParsedInput};
+use crate::manifest::{Annotations, Manifest};
+use crate::mask::Masker;
 use crate::problem::Problem;
 use crate::scan::{self, ScanOptions};
 use crate::token_cache::TokenCache;
+use crate::yaml::edit::{Edit, Replacement};
 use crate::{fetch, fill, output, source, yaml};
 
 /// What to generate from.
@@ -94,4 +97,77 @@ fn parse(inputs: Vec<source::Input>) -> (Vec<ParsedInput>, Vec<Problem>) {
         }
     }
     (parsed, problems)
+}
+
+/// Fills the inline placeholders of a YAML text that is not a manifest (Helm values) and
+/// returns the filled text, or `None` when it holds no placeholder. Every value written is
+/// added to `masker`, so that a child's messages about it can be masked.
+pub fn fill_values(
+    name: &str,
+    text: &str,
+    config: &Config,
+    session: &mut Session<'_>,
+    masker: &mut Masker,
+) -> Result<Option<String>, Vec<Problem>> {
+    let documents = yaml::parse_stream(text)
+        .map_err(|e| vec![Problem::at(name, format!("invalid YAML at {e}"))])?;
+    let numbered = documents.len() > 1;
+    let manifests: Vec<Manifest<'_>> = documents
+        .iter()
+        .enumerate()
+        .filter_map(|(n, document)| {
+            let root = document.root.as_ref()?;
+            let place = if numbered {
+                format!("{name}: document {}", n + 1)
+            } else {
+                name.to_owned()
+            };
+            Some(Manifest {
+                input: 0,
+                document,
+                root,
+                kind: "",
+                annotations: Annotations::default(),
+                place,
+            })
+        })
+        .collect();
+    let options = ScanOptions {
+        kv_version: config.kv_version,
+        path_validation: config.path_validation.as_ref(),
+    };
+    let (sites, problems) = scan::scan(&manifests, options);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if sites.is_empty() {
+        return Ok(None);
+    }
+    session
+        .read(&fetch::plan(&sites))
+        .map_err(|e| vec![Problem::general(e)])?;
+    let edits = fill::fill(&manifests, &sites, session.answers())?;
+    let mut out = String::new();
+    for (manifest, edits) in manifests.iter().zip(edits) {
+        for edit in &edits {
+            match edit {
+                Edit::Scalar {
+                    with: Replacement::Str(s),
+                    ..
+                } => masker.add(s),
+                Edit::Scalar {
+                    with: Replacement::Typed(v),
+                    ..
+                } => masker.add_value(v),
+                Edit::RemoveEntry { .. } => {}
+            }
+        }
+        let filled = yaml::edit::apply(text, manifest.document.range.clone(), edits)
+            .map_err(|e| vec![Problem::at(&manifest.place, e)])?;
+        if !out.is_empty() {
+            out.push_str("---\n");
+        }
+        out.push_str(&filled);
+    }
+    Ok(Some(out))
 }

@@ -1,9 +1,14 @@
 //! `helm template` with the Application's release name, namespace, Kubernetes version, values
 //! and `--set` pairs, and `helm dependency build` for charts whose `charts/` folder is missing.
+//!
+//! Placeholders in values (the chart's `values.yaml`, the Application's values files, inline
+//! values and `set` values) are filled before helm runs, into private files, so that templates
+//! that `b64enc`, hash, validate or branch on a value see the real value. A filled value never
+//! goes on a command line.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -12,6 +17,15 @@ use crate::app_params::AppParams;
 use crate::child::{self, Sandbox};
 use crate::problem::Problem;
 
+/// Fills the placeholders of Helm values before the build, and masks what helm says.
+pub(super) trait Values {
+    /// The filled text of the values `text` named `name`, or `None` when it holds no
+    /// placeholder.
+    fn fill(&mut self, name: &str, text: &str) -> Result<Option<String>, Vec<Problem>>;
+    /// `text` with every value filled so far masked.
+    fn mask(&self, text: &str) -> String;
+}
+
 /// Renders the chart in `dir`.
 pub(super) fn template(
     dir: &Path,
@@ -19,14 +33,15 @@ pub(super) fn template(
     params: &AppParams,
     env: &BTreeMap<String, String>,
     sandbox: &Sandbox,
+    values: &mut dyn Values,
 ) -> Result<String, Vec<Problem>> {
-    let args = arguments(dir, root, params, env, sandbox)?;
+    let args = arguments(dir, root, params, env, sandbox, values)?;
+    let failed = |e: child::ChildError| vec![Problem::general(values.mask(&e.to_string()))];
     if needs_dependency_build(dir)? {
         let build = ["dependency".into(), "build".into(), ".".into()];
-        child::run("helm", &build, dir, sandbox, "helm dependency build")
-            .map_err(|e| vec![Problem::general(e)])?;
+        child::run("helm", &build, dir, sandbox, "helm dependency build").map_err(failed)?;
     }
-    child::run("helm", &args, dir, sandbox, "helm template").map_err(|e| vec![Problem::general(e)])
+    child::run("helm", &args, dir, sandbox, "helm template").map_err(failed)
 }
 
 /// The `helm template` argument list. Every value is its own argument; nothing the Application
@@ -37,6 +52,7 @@ fn arguments(
     params: &AppParams,
     env: &BTreeMap<String, String>,
     sandbox: &Sandbox,
+    values: &mut dyn Values,
 ) -> Result<Vec<OsString>, Vec<Problem>> {
     let mut args: Vec<OsString> = vec!["template".into()];
     if let Some(release) = &params.release_name {
@@ -53,43 +69,65 @@ fn arguments(
     if let Some(version) = env.get("KUBE_VERSION").filter(|v| !v.is_empty()) {
         flag("--kube-version", version.into());
     }
-    for api in env
+    let apis = env
         .get("KUBE_API_VERSIONS")
         .into_iter()
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-    {
+        .flat_map(|v| v.split(','));
+    for api in apis.map(str::trim).filter(|v| !v.is_empty()) {
         flag("--api-versions", api.into());
     }
     let mut problems = Vec::new();
-    for given in &params.values_files {
-        match paths::inside_repository(dir, root, given) {
+    // The chart's own values.yaml first, so that the Application's files still override it.
+    let defaults = dir.join("values.yaml");
+    let mut files: Vec<Result<PathBuf, Problem>> = Vec::new();
+    if defaults.is_file() {
+        files.push(Ok(defaults));
+    }
+    files.extend(params.values_files.iter().map(|given| {
+        paths::inside_repository(dir, root, given)
+            .map_err(|m| Problem::general(format!("Application parameter values-files: {m}")))
+    }));
+    for (n, file) in files.into_iter().enumerate() {
+        match file
+            .map_err(|p| vec![p])
+            .and_then(|path| values_file(root, &path, n, sandbox, values))
+        {
             Ok(path) => flag("--values", path.into_os_string()),
-            Err(message) => problems.push(Problem::general(format!(
-                "Application parameter values-files: {message}"
-            ))),
+            Err(found) => problems.extend(found),
         }
     }
-    if let Some(values) = &params.values {
-        match sandbox.write_private("inline-values.yaml", values) {
+    if let Some(inline) = &params.values {
+        let filled = values.fill("Application parameter values", inline);
+        match filled.and_then(|f| {
+            private(
+                sandbox,
+                "inline-values.yaml",
+                f.as_deref().unwrap_or(inline),
+            )
+        }) {
             Ok(path) => flag("--values", path.into_os_string()),
-            Err(e) => problems.push(Problem::general(format!(
-                "cannot write the inline values: {e}"
-            ))),
+            Err(found) => problems.extend(found),
         }
     }
-    for (key, value) in &params.set {
+    for (n, (key, value)) in params.set.iter().enumerate() {
         if key.is_empty() || key.contains(['=', ',']) || key.starts_with('-') {
             problems.push(Problem::general(format!(
                 "Application parameter set: {key:?} is not a values key"
             )));
             continue;
         }
-        flag(
-            "--set",
-            format!("{key}={}", value.replace(',', "\\,")).into(),
-        );
+        if !value.contains("<path:") {
+            flag(
+                "--set",
+                format!("{key}={}", value.replace(',', "\\,")).into(),
+            );
+            continue;
+        }
+        match set_value(values, key, value).and_then(|v| private(sandbox, &format!("set-{n}"), &v))
+        {
+            Ok(path) => flag("--set-file", format!("{key}={}", path.display()).into()),
+            Err(found) => problems.extend(found),
+        }
     }
     args.push(
         if params.include_crds {
@@ -104,6 +142,49 @@ fn arguments(
     } else {
         Err(problems)
     }
+}
+
+/// The values file helm should read: `path` itself, or a private filled copy.
+fn values_file(
+    root: &Path,
+    path: &Path,
+    n: usize,
+    sandbox: &Sandbox,
+    values: &mut dyn Values,
+) -> Result<PathBuf, Vec<Problem>> {
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Problem::at(&name, format!("cannot read: {e}"))])?;
+    match values.fill(&name, &text)? {
+        Some(filled) => private(sandbox, &format!("values-{n}.yaml"), &filled),
+        None => Ok(path.to_path_buf()),
+    }
+}
+
+/// Fills the placeholders of one `set` value (read as the YAML string it is) and returns it.
+fn set_value(values: &mut dyn Values, key: &str, value: &str) -> Result<String, Vec<Problem>> {
+    let text = format!("value: {}\n", Value::String(value.to_owned()));
+    let filled = values
+        .fill(&format!("Application parameter set {key}"), &text)?
+        .unwrap_or(text);
+    let parsed = crate::yaml::value::parse_value(&filled).map_err(|e| vec![Problem::general(e)])?;
+    Ok(match &parsed["value"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    })
+}
+
+/// Writes a private (0600) file in the sandbox.
+fn private(sandbox: &Sandbox, name: &str, text: &str) -> Result<PathBuf, Vec<Problem>> {
+    sandbox.write_private(name, text).map_err(|e| {
+        vec![Problem::general(format!(
+            "cannot write a private values file: {e}"
+        ))]
+    })
 }
 
 /// A chart with dependencies and no `charts/` folder needs `helm dependency build` first.
@@ -134,6 +215,18 @@ fn needs_dependency_build(dir: &Path) -> Result<bool, Vec<Problem>> {
 mod tests {
     use super::*;
 
+    /// Values with no placeholders: nothing to fill, nothing to mask.
+    struct Plain;
+
+    impl Values for Plain {
+        fn fill(&mut self, _: &str, _: &str) -> Result<Option<String>, Vec<Problem>> {
+            Ok(None)
+        }
+        fn mask(&self, text: &str) -> String {
+            text.to_owned()
+        }
+    }
+
     fn args_for(params: &AppParams, env: &[(&str, &str)]) -> Vec<String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path().canonicalize().expect("canonical");
@@ -143,7 +236,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let args = arguments(&root, &root, params, &env, &sandbox).expect("valid");
+        let args = arguments(&root, &root, params, &env, &sandbox, &mut Plain).expect("valid");
         let text = |a: &OsString| {
             a.to_string_lossy()
                 .replace(&root.display().to_string(), "<app>")
@@ -232,8 +325,15 @@ mod tests {
             };
             let dir = tempfile::tempdir().expect("temp dir");
             let sandbox = Sandbox::new().expect("sandbox");
-            let problems = arguments(dir.path(), dir.path(), &p, &BTreeMap::new(), &sandbox)
-                .expect_err("refused");
+            let problems = arguments(
+                dir.path(),
+                dir.path(),
+                &p,
+                &BTreeMap::new(),
+                &sandbox,
+                &mut Plain,
+            )
+            .expect_err("refused");
             assert_eq!(
                 problems[0].to_string(),
                 format!("Application parameter set: {key:?} is not a values key")

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::app_params::AppParams;
-use crate::child::{ChildError, Sandbox};
+use crate::child::Sandbox;
 use crate::config::Config;
 use crate::discover::{self, SourceType};
 use crate::fetch::Session;
 use crate::generate;
+use crate::mask::Masker;
 use crate::problem::Problem;
 use crate::source::{self, Input, Origin};
 use crate::token_cache::TokenCache;
@@ -43,6 +44,7 @@ pub fn render(
     let params = AppParams::from_env(env).map_err(|e| vec![Problem::general(e)])?;
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
+    let mut session = Session::new(config, token_cache);
     let inputs = match kind {
         SourceType::Plain => source::load(&name, &mut std::io::empty()).map_err(|p| vec![p])?,
         SourceType::Kustomize | SourceType::Helm => {
@@ -51,14 +53,16 @@ pub fn render(
                     "cannot create a private temporary folder: {e}"
                 ))]
             })?;
-            let built = match kind {
-                SourceType::Helm => {
-                    let root = paths::repository_root(dir, env);
-                    helm::template(dir, &root, &params, env, &sandbox)?
-                }
-                _ => {
-                    kustomize::build(dir, &params, &sandbox).map_err(|e| vec![child_problem(e)])?
-                }
+            let built = if kind == SourceType::Helm {
+                let root = paths::repository_root(dir, env);
+                let mut values = SessionValues {
+                    config,
+                    session: &mut session,
+                    masker: Masker::default(),
+                };
+                helm::template(dir, &root, &params, env, &sandbox, &mut values)?
+            } else {
+                kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
             };
             vec![Input {
                 name: format!("{kind} output"),
@@ -67,13 +71,31 @@ pub fn render(
             }]
         }
     };
-    let mut session = Session::new(config, token_cache);
     generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
 }
 
-/// A child's failure as a problem.
-fn child_problem(error: ChildError) -> Problem {
-    Problem::general(error)
+/// Fills Helm values through the run's Vault session and masks every value it has seen.
+struct SessionValues<'s, 'c> {
+    config: &'c Config,
+    session: &'s mut Session<'c>,
+    masker: Masker,
+}
+
+impl helm::Values for SessionValues<'_, '_> {
+    fn fill(&mut self, name: &str, text: &str) -> Result<Option<String>, Vec<Problem>> {
+        let filled =
+            generate::fill_values(name, text, self.config, self.session, &mut self.masker)?;
+        for answer in self.session.answers().values() {
+            if let Ok(Some(secret)) = answer {
+                secret.values().for_each(|v| self.masker.add_value(v));
+            }
+        }
+        Ok(filled)
+    }
+
+    fn mask(&self, text: &str) -> String {
+        self.masker.mask(text)
+    }
 }
 
 /// Whether `program` is on PATH.

@@ -317,3 +317,104 @@ fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
         .count();
     assert_eq!(alive, 0, "helm must be stopped with vaultplate");
 }
+
+#[test]
+fn helm_values_are_filled_before_helm_runs() {
+    let bao = OpenBao::shared();
+    let name = unique("values");
+    bao.put_kv2(
+        "secret",
+        &name,
+        json!({"password": "v4lues-Pa55", "replicas": 3, "flag": "on"}),
+    );
+    let path = format!("secret/data/{name}");
+    let template = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    checksum: {{ .Values.password | sha256sum | quote }}\n    replicas: {{ .Values.replicas | quote }}\n    mode: {{ if eq .Values.flag \"on\" }}enabled{{ else }}disabled{{ end }}\n    set: {{ .Values.fromSet | quote }}\n    inline: {{ .Values.inline | quote }}\ndata:\n  password: {{ .Values.password | b64enc }}\n  again: <path:PATH#password | base64encode>\n";
+    let schema =
+        r#"{"type": "object", "properties": {"replicas": {"type": "integer", "minimum": 1}}}"#;
+    let out = Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file("app/values.schema.json", schema)
+        .file(
+            "app/values.yaml",
+            &format!("password: <path:{path}#password>\nreplicas: <path:{path}#replicas>\n"),
+        )
+        .file("app/prod.yaml", &format!("flag: <path:{path}#flag>\n"))
+        .file("app/templates/s.yaml", &template.replace("PATH", &path))
+        .vault(bao)
+        .secret("v4lues-Pa55")
+        .env("PARAM_VALUES_FILES_0", "prod.yaml")
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            json!([
+                {"name": "values", "string": format!("inline: <path:{path}#flag | sha256sum>\n")},
+                {"name": "set", "map": {"fromSet": format!("pw=<path:{path}#password>")}},
+            ])
+            .to_string(),
+        )
+        .cwd("app")
+        .args(["render", "--verbose"])
+        .run();
+    let sha = |text: &str| {
+        use sha2::Digest as _;
+        format!("{:x}", sha2::Sha256::digest(text.as_bytes()))
+    };
+    out.success()
+        .stdout_contains(&format!("    checksum: \"{}\"\n", sha("v4lues-Pa55")))
+        .stdout_contains("    replicas: \"3\"\n    mode: enabled\n")
+        .stdout_contains("    set: \"pw=v4lues-Pa55\"\n")
+        .stdout_contains(&format!("    inline: \"{}\"\n", sha("on")))
+        .stdout_contains(&format!("  password: {}\n", BASE64.encode("v4lues-Pa55")))
+        .stdout_contains(&format!("  again: \"{}\"\n", BASE64.encode("v4lues-Pa55")));
+    // Values and manifests share one login, and the secret is read once for both.
+    assert_eq!(bao.reads(&path), 1);
+}
+
+#[test]
+fn a_secret_helm_fails_on_never_reaches_stderr() {
+    let bao = OpenBao::shared();
+    let name = unique("masked");
+    bao.put_kv2("secret", &name, json!({"password": "leaky-Pa55"}));
+    Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file("app/values.yaml", &format!("password: <path:secret/data/{name}#password>\n"))
+        .file("app/templates/s.yaml", "{{ fail (printf \"password %s is too weak (%s)\" .Values.password (.Values.password | b64enc)) }}\n")
+        .vault(bao)
+        .secret("leaky-Pa55")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stderr_contains("password <redacted> is too weak (<redacted>)");
+}
+
+#[test]
+fn the_helm_example_gets_its_password_through_values() {
+    let bao = OpenBao::shared();
+    let name = unique("example");
+    bao.put_kv2("secret", &name, json!({"password": "ex4mple-Pa55"}));
+    bao.put_kv1("kv1", &name, json!({"api-key": "example-key"}));
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/helm");
+    let read = |file: &str| {
+        std::fs::read_to_string(example.join(file))
+            .expect("example file")
+            .replace("secret/data/demo/db", &format!("secret/data/{name}"))
+            .replace("kv1/demo", &format!("kv1/{name}"))
+    };
+    Case::new()
+        .file("app/Chart.yaml", &read("Chart.yaml"))
+        .file("app/values.yaml", &read("values.yaml"))
+        .file("app/templates/secret.yaml", &read("templates/secret.yaml"))
+        .file(
+            "app/templates/configmap.yaml",
+            &read("templates/configmap.yaml"),
+        )
+        .vault(bao)
+        .secret("ex4mple-Pa55")
+        .env("ARGOCD_APP_NAME", "demo")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .success()
+        .stdout_contains(&format!("  password: {}\n", BASE64.encode("ex4mple-Pa55")))
+        .stdout_contains("  api-key: \"example-key\"\n");
+}
