@@ -5,6 +5,7 @@
 mod support;
 
 mod auth_methods;
+mod cmp;
 mod errors;
 mod harness_selftest;
 mod inputs;

@@ -418,3 +418,56 @@ fn the_helm_example_gets_its_password_through_values() {
         .stdout_contains(&format!("  password: {}\n", BASE64.encode("ex4mple-Pa55")))
         .stdout_contains("  api-key: \"example-key\"\n");
 }
+
+#[test]
+fn the_ci_script_writes_one_file_per_successful_render() {
+    let bao = OpenBao::shared();
+    let path = seed();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_vaultplate"))
+        .parent()
+        .expect("bin dir")
+        .to_path_buf();
+    let tools = tool("helm").parent().expect("tools").to_path_buf();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/render.sh");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("apps/good");
+    let bad = dir.path().join("apps/bad");
+    std::fs::create_dir_all(&good).expect("mkdir");
+    std::fs::create_dir_all(&bad).expect("mkdir");
+    std::fs::write(good.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#user>\n")).expect("write");
+    std::fs::write(bad.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#nope>\n")).expect("write");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(dir.path().join("out"))
+        .arg(&good)
+        .arg(&bad)
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{}:{}:/usr/bin:/bin", bin.display(), tools.display()),
+        )
+        .env("HOME", dir.path())
+        .env("VAULT_ADDR", bao.addr())
+        .env("VAULT_TOKEN", "root")
+        .output()
+        .expect("bash runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("FAILED: ") && stderr.contains("key \"nope\" not found"),
+        "{stderr}"
+    );
+    let rendered = std::fs::read_to_string(dir.path().join("out/good.yaml")).expect("good.yaml");
+    assert!(rendered.contains("  u: \"render-user\"\n"), "{rendered}");
+    assert!(
+        !dir.path().join("out/bad.yaml").exists()
+            && !dir.path().join("out/bad.yaml.partial").exists()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("out/good.yaml"))
+        .expect("meta")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+}
