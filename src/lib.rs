@@ -19,6 +19,7 @@ pub mod fetch;
 pub mod fill;
 pub mod generate;
 pub mod jsonpath;
+pub mod kube_secret;
 pub mod manifest;
 pub mod modifier;
 pub mod output;
