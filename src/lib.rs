@@ -10,7 +10,8 @@
 //! 6. [`fill`]: compute the new value of every placeholder-holding scalar;
 //! 7. [`output`]: edit those scalars in place and print all documents, or nothing.
 //!
-//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation).
+//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation),
+//! which reads the config file and the Kubernetes Secret ([`kube_secret`]).
 
 pub mod cli;
 pub mod config;

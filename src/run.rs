@@ -46,7 +46,8 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
     let env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let config = match Config::resolve(env, args.config_path.as_deref()) {
+    let config = match Config::resolve(env, args.config_path.as_deref(), args.secret_name.as_ref())
+    {
         Ok(config) => config,
         Err(e) => return report(&[Problem::general(e)]),
     };
