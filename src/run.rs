@@ -3,6 +3,7 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 
@@ -42,6 +43,7 @@ pub fn version() -> String {
 }
 
 fn run_generate(args: &GenerateArgs) -> ExitCode {
+    let started = Instant::now();
     init_logging(args.verbose);
     let env = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -55,7 +57,8 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
         tracing::warn!("{warning}");
     }
     let deadline = config.deadline;
-    let gate = OutputGate::arm(deadline, move || {
+    // Reading the Kubernetes Secret took part of the run's time already.
+    let gate = OutputGate::arm(deadline.saturating_sub(started.elapsed()), move || {
         let _ = report(&[Problem::general(format!(
             "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
         ))]);
