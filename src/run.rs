@@ -76,18 +76,27 @@ fn run_generate(args: &GenerateArgs) -> ExitCode {
     .unwrap_or(ExitCode::FAILURE)
 }
 
+/// Logs vaultplate's own events only: libraries report through our errors, not log lines of
+/// their own (kube logs an `ERROR` line for every failed request, ahead of our one line).
 fn init_logging(verbose: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let level = if verbose {
         tracing::Level::DEBUG
     } else {
         tracing::Level::WARN
     };
-    let _ = tracing_subscriber::fmt()
+    let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_target(false)
         .without_time()
-        .with_ansi(false)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(
+            tracing_subscriber::filter::Targets::new().with_target(env!("CARGO_CRATE_NAME"), level),
+        )
         .try_init();
 }
 
