@@ -7,6 +7,7 @@ mod support;
 mod errors;
 mod harness_selftest;
 mod inputs;
+mod kube_secret;
 mod placeholders;
 mod readme;
 mod vault_access;

@@ -1,12 +1,14 @@
 //! What the integration tests stand on: real OpenBao servers ([`OpenBao`]), the [`Case`]
-//! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]), and
-//! the pinned tools from `scripts/install-tools`.
+//! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]), a
+//! stand-in for the Kubernetes API's Secret reads ([`KubeApi`]), and the pinned tools from
+//! `scripts/install-tools`.
 
 // Each test module uses a different part of the support code; the rest is not dead.
 #![allow(dead_code, reason = "helpers for test modules that come and go")]
 
 mod case;
 mod fault;
+mod kube_api;
 mod openbao;
 
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use case::Outcome;
 pub(crate) use case::{Case, house_rule_violations, unindent};
 pub(crate) use fault::FaultServer;
+pub(crate) use kube_api::{KUBE_TOKEN, KubeApi, kubeconfig_for};
 pub(crate) use openbao::OpenBao;
 
 /// Directory holding `bao`, `helm` and `kubectl`: `$VAULTPLATE_TOOLS` (set by `scripts/test`),
