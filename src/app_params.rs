@@ -117,15 +117,15 @@ impl AppParams {
             })
         };
         let mut values_files = source.array("values-files");
-        if values_files.is_empty() {
-            if let Some(list) = env.get("ARGOCD_ENV_VALUES_FILES") {
-                values_files = list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-            }
+        if values_files.is_empty()
+            && let Some(list) = env.get("ARGOCD_ENV_VALUES_FILES")
+        {
+            values_files = list
+                .split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect();
         }
         Ok(AppParams {
             release_name: source

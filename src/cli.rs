@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::kube_secret::SecretRef;
+
 /// Fills Vault-backed placeholders in Kubernetes manifests (argocd-vault-plugin compatible).
 #[derive(Debug, Parser)]
 #[command(name = "vaultplate", version, about, long_about = None, disable_help_subcommand = true)]
@@ -65,6 +67,10 @@ pub struct RunArgs {
     /// A config file: YAML or JSON mapping of settings, or KEY=value lines.
     #[arg(short = 'c', long, value_name = "FILE")]
     pub config_path: Option<PathBuf>,
+    /// Settings from this Kubernetes Secret's data (namespace `argocd` unless given); the
+    /// environment and the config file take precedence over it.
+    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = SecretRef::parse)]
+    pub secret_name: Option<SecretRef>,
     /// Never read or write a cached Vault token.
     #[arg(long)]
     pub disable_token_cache: bool,

@@ -1,17 +1,22 @@
-//! Resolves the raw settings into a typed, validated [`Config`]: reads the config file, applies
-//! the precedence of [`crate::settings`], and checks every value before anything else happens.
+//! Resolves the raw settings into a typed, validated [`Config`]: reads the config file and the
+//! Kubernetes Secret, applies the precedence of [`crate::settings`], and checks every value
+//! before anything else happens.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use regex::Regex;
 use serde_json::Value;
 
 use crate::credential::Credential;
+use crate::kube_secret::{self, SecretRef};
 use crate::sensitive::Sensitive;
-use crate::settings::{Layers, Origin, RawValue};
+use crate::settings::{Layers, Origin, RawValue, SecretLayer};
 use crate::vault::KvVersion;
+
+/// `VAULTPLATE_TIMEOUT`'s default (the table says `80s` too).
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(80);
 
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +65,14 @@ pub enum ConfigError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// The Kubernetes Secret of `--secret-name` cannot be read.
+    #[error("Kubernetes Secret {secret}: {cause}")]
+    SecretUnreadable {
+        /// The Secret.
+        secret: SecretRef,
+        /// What went wrong.
+        cause: kube_secret::ReadError,
     },
 }
 
@@ -245,16 +258,47 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the config file (if any) and resolves every setting from `env` and the file.
+    /// Reads the config file and the Kubernetes Secret (each if named), once, and resolves
+    /// every setting from `env`, the file and the Secret.
+    ///
+    /// The Secret is read within [`kube_secret::READ_TIMEOUT`], or within `VAULTPLATE_TIMEOUT`
+    /// if the environment or the file make that shorter (they outrank the Secret, so the
+    /// deadline they set is the run's).
     pub fn resolve(
         env: BTreeMap<String, String>,
         file: Option<&Path>,
+        secret: Option<&SecretRef>,
     ) -> Result<Self, ConfigError> {
         let file = match file {
             Some(path) => read_config_file(path)?,
             None => BTreeMap::new(),
         };
-        Self::from_layers(&Layers { env, file })
+        let mut layers = Layers {
+            env,
+            file,
+            secret: None,
+        };
+        if let Some(secret) = secret {
+            let deadline = parse_with("VAULTPLATE_TIMEOUT", &layers, parse_duration)?
+                .unwrap_or(DEFAULT_DEADLINE);
+            let started = Instant::now();
+            let entries = kube_secret::read(secret, kube_secret::READ_TIMEOUT.min(deadline))
+                .map_err(|cause| ConfigError::SecretUnreadable {
+                    secret: secret.clone(),
+                    cause,
+                })?;
+            tracing::debug!(
+                secret = %secret,
+                keys = ?entries.keys().collect::<Vec<_>>(),
+                elapsed = ?started.elapsed(),
+                "read the Kubernetes Secret"
+            );
+            layers.secret = Some(SecretLayer {
+                source: secret.clone(),
+                entries,
+            });
+        }
+        Self::from_layers(&layers)
     }
 
     /// Resolves every setting from already loaded layers. No I/O.
@@ -270,6 +314,14 @@ impl Config {
                 .into_iter()
                 .map(|k| format!("ignoring unknown setting {k} in the config file")),
         );
+        if let Some(secret) = &layers.secret {
+            warnings.extend(layers.unknown_secret_keys().into_iter().map(|k| {
+                format!(
+                    "ignoring unknown setting {k} in the Kubernetes Secret {}",
+                    secret.source
+                )
+            }));
+        }
 
         let get = |name: &'static str| layers.get(name);
         if let Some(kind) = get("AVP_TYPE").filter(|v| v.text != "vault") {
@@ -316,8 +368,8 @@ impl Config {
                 .ok_or("must be a whole number from 1 to 256")
         })?
         .unwrap_or(16);
-        let deadline = parse_with("VAULTPLATE_TIMEOUT", layers, parse_duration)?
-            .unwrap_or(Duration::from_secs(80));
+        let deadline =
+            parse_with("VAULTPLATE_TIMEOUT", layers, parse_duration)?.unwrap_or(DEFAULT_DEADLINE);
         warnings.sort();
         Ok(Config {
             deadline,
@@ -587,7 +639,7 @@ mod tests {
             .collect();
         Config::from_layers(&Layers {
             env,
-            file: BTreeMap::new(),
+            ..Layers::default()
         })
     }
 
@@ -900,6 +952,46 @@ mod tests {
         assert_eq!(
             c.warnings,
             ["ignoring ARGOCD_ENV_VAULT_ADDR: an Argo CD Application may not change this setting"]
+        );
+    }
+
+    #[test]
+    fn values_from_the_secret_are_checked_and_named() {
+        let secret = SecretRef::parse("team:avp").expect("valid");
+        let entries = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let layers = |pairs: &[(&str, &str)]| Layers {
+            secret: Some(SecretLayer {
+                source: secret.clone(),
+                entries: entries(pairs),
+            }),
+            ..Layers::default()
+        };
+        let error = Config::from_layers(&layers(&[("AVP_KV_VERSION", "3")]))
+            .expect_err("refused")
+            .to_string();
+        assert_eq!(
+            error,
+            r#"setting AVP_KV_VERSION from the Kubernetes Secret team/avp: "3" must be 1 or 2"#
+        );
+        let c = Config::from_layers(&layers(&[
+            ("VAULT_ADDR", "http://vault/"),
+            ("VAULT_TOKEN", "t"),
+            ("vault_addr", "x"),
+            ("AVP_ROLEID", "x"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.vault.addr.as_deref(), Some("http://vault"));
+        assert_eq!(
+            c.warnings,
+            [
+                "ignoring unknown setting AVP_ROLEID in the Kubernetes Secret team/avp",
+                "ignoring unknown setting vault_addr in the Kubernetes Secret team/avp",
+            ]
         );
     }
 

@@ -11,7 +11,8 @@
 //! 6. [`fill`]: compute the new value of every placeholder-holding scalar;
 //! 7. [`output`]: edit those scalars in place and print all documents, or nothing.
 //!
-//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation).
+//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation),
+//! which reads the config file and the Kubernetes Secret ([`kube_secret`]).
 
 pub mod app_params;
 pub mod child;
@@ -24,6 +25,7 @@ pub mod fetch;
 pub mod fill;
 pub mod generate;
 pub mod jsonpath;
+pub mod kube_secret;
 pub mod manifest;
 pub mod mask;
 pub mod modifier;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use clap::Parser;
 
@@ -73,11 +74,16 @@ fn run(
     args: &RunArgs,
     job: impl FnOnce(&Config, &BTreeMap<String, String>, &TokenCache) -> Result<String, Vec<Problem>>,
 ) -> ExitCode {
+    let started = Instant::now();
     init_logging(args.verbose);
     let env: BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let config = match Config::resolve(env.clone(), args.config_path.as_deref()) {
+    let config = match Config::resolve(
+        env.clone(),
+        args.config_path.as_deref(),
+        args.secret_name.as_ref(),
+    ) {
         Ok(config) => config,
         Err(e) => return report(&[Problem::general(e)]),
     };
@@ -85,7 +91,8 @@ fn run(
         tracing::warn!("{warning}");
     }
     let deadline = config.deadline;
-    let gate = OutputGate::arm(deadline, move || {
+    // Reading the Kubernetes Secret took part of the run's time already.
+    let gate = OutputGate::arm(deadline.saturating_sub(started.elapsed()), move || {
         child::stop_all();
         let _ = report(&[Problem::general(format!(
             "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
@@ -111,18 +118,27 @@ fn run(
     .unwrap_or(ExitCode::FAILURE)
 }
 
+/// Logs vaultplate's own events only: libraries report through our errors, not log lines of
+/// their own (kube logs an `ERROR` line for every failed request, ahead of our one line).
 fn init_logging(verbose: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let level = if verbose {
         tracing::Level::DEBUG
     } else {
         tracing::Level::WARN
     };
-    let _ = tracing_subscriber::fmt()
+    let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_target(false)
         .without_time()
-        .with_ansi(false)
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(
+            tracing_subscriber::filter::Targets::new().with_target(env!("CARGO_CRATE_NAME"), level),
+        )
         .try_init();
 }
 

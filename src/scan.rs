@@ -151,17 +151,18 @@ impl<'a> Scanner<'a, '_> {
         let Some(value) = node.as_scalar() else {
             return self.walk(index, manifest, field, node);
         };
-        if base64_data && !value.contains('<') {
-            if let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<')) {
-                let site = SiteStart {
-                    field,
-                    node,
-                    removable_key,
-                    encoding: Encoding::Base64,
-                    string_only: true,
-                };
-                return self.scalar(index, manifest, site, Cow::Owned(decoded));
-            }
+        if base64_data
+            && !value.contains('<')
+            && let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<'))
+        {
+            let site = SiteStart {
+                field,
+                node,
+                removable_key,
+                encoding: Encoding::Base64,
+                string_only: true,
+            };
+            return self.scalar(index, manifest, site, Cow::Owned(decoded));
         }
         let site = SiteStart {
             field,
@@ -277,10 +278,10 @@ impl<'a> Scanner<'a, '_> {
             }
         };
         check_path(&path)?;
-        if let Some(rule) = self.options.path_validation {
-            if !rule.is_match(&path) {
-                return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
-            }
+        if let Some(rule) = self.options.path_validation
+            && !rule.is_match(&path)
+        {
+            return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
         }
         if kv == KvVersion::V1 && version.is_some() {
             return Err(format!(

@@ -5,10 +5,16 @@
 //!    sets these, so they must never reach the Vault address, auth or access rules);
 //! 2. `<NAME>` in the process (sidecar) environment;
 //! 3. the config file given with `--config-path`;
-//! 4. the setting's default.
+//! 4. the Kubernetes Secret given with `--secret-name`;
+//! 5. the setting's default.
+//!
+//! No setting has a command-line flag of its own: flags only choose the config file and the
+//! Secret.
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use crate::kube_secret::SecretRef;
 
 /// Prefix Argo CD puts on the environment variables an Application sets.
 pub const ARGOCD_ENV_PREFIX: &str = "ARGOCD_ENV_";
@@ -113,6 +119,8 @@ pub enum Origin {
     Environment,
     /// The config file.
     ConfigFile,
+    /// The Kubernetes Secret of `--secret-name`.
+    KubernetesSecret(SecretRef),
     /// The built-in default.
     Default,
 }
@@ -123,6 +131,9 @@ impl fmt::Display for Origin {
             Origin::Application => "the Application (ARGOCD_ENV_)",
             Origin::Environment => "the environment",
             Origin::ConfigFile => "the config file",
+            Origin::KubernetesSecret(secret) => {
+                return write!(f, "the Kubernetes Secret {secret}");
+            }
             Origin::Default => "the default",
         })
     }
@@ -137,13 +148,25 @@ pub struct RawValue {
     pub origin: Origin,
 }
 
-/// The raw inputs of every setting: the environment and the config file's entries. No I/O.
+/// The raw inputs of every setting: the environment, the config file's entries and the
+/// Kubernetes Secret's. No I/O.
 #[derive(Debug, Default, Clone)]
 pub struct Layers {
     /// The process environment.
     pub env: BTreeMap<String, String>,
     /// Entries of the config file (empty without one).
     pub file: BTreeMap<String, String>,
+    /// The Kubernetes Secret's entries (`None` without `--secret-name`).
+    pub secret: Option<SecretLayer>,
+}
+
+/// The entries of the Kubernetes Secret, and which Secret they came from.
+#[derive(Debug, Clone)]
+pub struct SecretLayer {
+    /// The Secret.
+    pub source: SecretRef,
+    /// Its `data`, decoded.
+    pub entries: BTreeMap<String, String>,
 }
 
 impl Layers {
@@ -157,20 +180,25 @@ impl Layers {
             map.get(key).filter(|v| !v.is_empty()).cloned()
         };
         let app_key = format!("{ARGOCD_ENV_PREFIX}{name}");
+        let from_secret = |secret: &SecretLayer| {
+            found(&secret.entries, name)
+                .map(|text| (text, Origin::KubernetesSecret(secret.source.clone())))
+        };
         let candidates = [
-            (
-                spec.application
-                    .then(|| found(&self.env, &app_key))
-                    .flatten(),
-                Origin::Application,
-            ),
-            (found(&self.env, name), Origin::Environment),
-            (found(&self.file, name), Origin::ConfigFile),
-            (spec.default.map(str::to_owned), Origin::Default),
+            spec.application
+                .then(|| found(&self.env, &app_key))
+                .flatten()
+                .map(|text| (text, Origin::Application)),
+            found(&self.env, name).map(|text| (text, Origin::Environment)),
+            found(&self.file, name).map(|text| (text, Origin::ConfigFile)),
+            self.secret.as_ref().and_then(from_secret),
+            spec.default.map(|text| (text.to_owned(), Origin::Default)),
         ];
         candidates
             .into_iter()
-            .find_map(|(text, origin)| text.map(|text| RawValue { text, origin }))
+            .flatten()
+            .next()
+            .map(|(text, origin)| RawValue { text, origin })
     }
 
     /// `ARGOCD_ENV_<NAME>` variables that name a setting an Application may not change.
@@ -185,29 +213,55 @@ impl Layers {
 
     /// Config-file keys that are not settings.
     pub fn unknown_file_keys(&self) -> Vec<String> {
-        self.file
-            .keys()
-            .filter(|k| spec(k).is_none())
-            .cloned()
-            .collect()
+        unknown_keys(&self.file)
     }
+
+    /// Keys of the Kubernetes Secret that are not settings.
+    pub fn unknown_secret_keys(&self) -> Vec<String> {
+        self.secret
+            .as_ref()
+            .map(|secret| unknown_keys(&secret.entries))
+            .unwrap_or_default()
+    }
+}
+
+fn unknown_keys(entries: &BTreeMap<String, String>) -> Vec<String> {
+    entries
+        .keys()
+        .filter(|k| spec(k).is_none())
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
     fn layers(env: &[(&str, &str)], file: &[(&str, &str)]) -> Layers {
-        let map = |pairs: &[(&str, &str)]| {
-            pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect()
-        };
         Layers {
             env: map(env),
             file: map(file),
+            secret: None,
         }
+    }
+
+    fn with_secret(mut layers: Layers, entries: &[(&str, &str)]) -> Layers {
+        layers.secret = Some(SecretLayer {
+            source: avp_secret(),
+            entries: map(entries),
+        });
+        layers
+    }
+
+    fn avp_secret() -> SecretRef {
+        SecretRef::parse("team:avp").expect("valid")
     }
 
     fn origin(l: &Layers, name: &str) -> Option<(String, Origin)> {
@@ -217,23 +271,40 @@ mod tests {
     #[test]
     fn precedence() {
         use Origin::*;
-        let all = layers(
+        let all = with_secret(
+            layers(
+                &[
+                    ("ARGOCD_ENV_AVP_KV_VERSION", "1"),
+                    ("ARGOCD_ENV_AVP_ROLE_ID", "application-role"),
+                    ("AVP_KV_VERSION", "2"),
+                    ("VAULT_ADDR", "http://env"),
+                ],
+                &[
+                    ("AVP_KV_VERSION", "3"),
+                    ("VAULT_ADDR", "http://file"),
+                    ("VAULT_NAMESPACE", "ns"),
+                    ("AVP_MOUNT_PATH", "file-mount"),
+                ],
+            ),
             &[
-                ("ARGOCD_ENV_AVP_KV_VERSION", "1"),
-                ("AVP_KV_VERSION", "2"),
-                ("VAULT_ADDR", "http://env"),
-            ],
-            &[
-                ("AVP_KV_VERSION", "3"),
-                ("VAULT_ADDR", "http://file"),
-                ("VAULT_NAMESPACE", "ns"),
+                ("AVP_KV_VERSION", "4"),
+                ("VAULT_ADDR", "http://secret"),
+                ("VAULT_NAMESPACE", "secret-ns"),
+                ("AVP_ROLE_ID", "secret-role"),
+                ("AVP_AUTH_TYPE", "approle"),
+                ("VAULT_CACERT", ""),
             ],
         );
+        let secret = KubernetesSecret(avp_secret());
         let cases: &[(&str, Option<(&str, Origin)>)] = &[
             ("AVP_KV_VERSION", Some(("1", Application))),
             ("VAULT_ADDR", Some(("http://env", Environment))),
             ("VAULT_NAMESPACE", Some(("ns", ConfigFile))),
-            ("AVP_AUTH_TYPE", Some(("token", Default))),
+            ("AVP_MOUNT_PATH", Some(("file-mount", ConfigFile))),
+            ("AVP_ROLE_ID", Some(("secret-role", secret.clone()))),
+            ("AVP_AUTH_TYPE", Some(("approle", secret))),
+            ("AVP_TYPE", Some(("vault", Default))),
+            ("VAULT_CACERT", None),
             ("VAULT_TOKEN", None),
         ];
         for (name, want) in cases {
@@ -266,6 +337,43 @@ mod tests {
             origin(&l, "AVP_KV_VERSION"),
             Some(("1".into(), Origin::ConfigFile))
         );
+        let l = with_secret(
+            layers(&[("AVP_KV_VERSION", "")], &[("AVP_KV_VERSION", "")]),
+            &[("AVP_KV_VERSION", "1")],
+        );
+        assert_eq!(
+            origin(&l, "AVP_KV_VERSION"),
+            Some(("1".into(), Origin::KubernetesSecret(avp_secret())))
+        );
+    }
+
+    #[test]
+    fn the_secret_is_named_as_an_origin() {
+        assert_eq!(
+            Origin::KubernetesSecret(avp_secret()).to_string(),
+            "the Kubernetes Secret team/avp"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_of_the_file_and_the_secret() {
+        let l = with_secret(
+            layers(
+                &[("HOME", "/h")],
+                &[("VAULT_ADDR", "x"), ("VAULT_ADRR", "y")],
+            ),
+            &[
+                ("AVP_ROLE_ID", "r"),
+                ("ARGOCD_ENV_AVP_KV_VERSION", "1"),
+                ("role", "r"),
+            ],
+        );
+        assert_eq!(l.unknown_file_keys(), ["VAULT_ADRR"]);
+        assert_eq!(
+            l.unknown_secret_keys(),
+            ["ARGOCD_ENV_AVP_KV_VERSION", "role"]
+        );
+        assert!(layers(&[], &[]).unknown_secret_keys().is_empty());
     }
 
     #[test]

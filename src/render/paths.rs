@@ -18,10 +18,10 @@ pub(super) fn repository_root(app_dir: &Path, env: &BTreeMap<String, String>) ->
             .components()
             .filter(|c| matches!(c, Component::Normal(_)))
             .count();
-        if app.ends_with(source_path) {
-            if let Some(root) = app.ancestors().nth(depth) {
-                return root.to_path_buf();
-            }
+        if app.ends_with(source_path)
+            && let Some(root) = app.ancestors().nth(depth)
+        {
+            return root.to_path_buf();
         }
     }
     app

@@ -38,13 +38,13 @@ fn entry(text: &str, key: &str) -> Edit {
     let docs = parse_stream(text).unwrap_or_else(|e| panic!("{e}"));
     for root in docs.iter().filter_map(|doc| doc.root.as_ref()) {
         for node in nodes(root) {
-            if let NodeKind::Mapping(entries) = &node.kind {
-                if let Some((k, v)) = entries.iter().find(|(k, _)| &text[k.span.clone()] == key) {
-                    return Edit::RemoveEntry {
-                        key: k.span.clone(),
-                        value: v.span.clone(),
-                    };
-                }
+            if let NodeKind::Mapping(entries) = &node.kind
+                && let Some((k, v)) = entries.iter().find(|(k, _)| &text[k.span.clone()] == key)
+            {
+                return Edit::RemoveEntry {
+                    key: k.span.clone(),
+                    value: v.span.clone(),
+                };
             }
         }
     }

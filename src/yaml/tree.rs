@@ -284,10 +284,8 @@ impl<'t> Builder<'t> {
             }
             ScalarStyle::Plain => props.content.min(end)..end,
         };
-        if has_props {
-            if let Some(properties) = &mut self.properties {
-                properties.insert(self.base + range.start, self.base + start);
-            }
+        if has_props && let Some(properties) = &mut self.properties {
+            properties.insert(self.base + range.start, self.base + start);
         }
         self.last_end = self.last_end.max(range.end);
         let node = Node {
@@ -425,10 +423,8 @@ impl<'t> Builder<'t> {
         } else {
             dash_before(self.text, content)
         };
-        if has_props {
-            if let Some(properties) = &mut self.properties {
-                properties.insert(self.base + node_start, self.base + start);
-            }
+        if has_props && let Some(properties) = &mut self.properties {
+            properties.insert(self.base + node_start, self.base + start);
         }
         self.last_end = self
             .last_end

@@ -9,6 +9,7 @@ mod cmp;
 mod errors;
 mod harness_selftest;
 mod inputs;
+mod kube_secret;
 mod packaging;
 mod placeholders;
 mod readme;

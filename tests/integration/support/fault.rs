@@ -252,11 +252,11 @@ fn read_request(stream: &mut TcpStream, shared: &Shared) -> Option<Vec<u8>> {
     let mut chunk = [0_u8; 8192];
     let mut expected = None;
     loop {
-        if expected.is_none() {
-            if let Some(end) = find(&request, b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&request[..end]);
-                expected = Some(end + 4 + content_length(&head));
-            }
+        if expected.is_none()
+            && let Some(end) = find(&request, b"\r\n\r\n")
+        {
+            let head = String::from_utf8_lossy(&request[..end]);
+            expected = Some(end + 4 + content_length(&head));
         }
         match expected {
             Some(total) if request.len() >= total => {

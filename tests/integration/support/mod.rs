@@ -1,7 +1,8 @@
 //! What the integration tests stand on: real OpenBao servers ([`OpenBao`]), the [`Case`]
 //! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]),
-//! stand-ins for what OpenBao calls or lacks ([`StandIn`]), keys and certificates made in the
-//! test ([`TestCa`], [`JwtKey`]), and the pinned tools from `scripts/install-tools`.
+//! stand-ins for what OpenBao calls or lacks ([`StandIn`]), a stand-in for the Kubernetes
+//! API's Secret reads ([`KubeApi`]), keys and certificates made in the test ([`TestCa`],
+//! [`JwtKey`]), and the pinned tools from `scripts/install-tools`.
 
 // Each test module uses a different part of the support code; the rest is not dead.
 #![allow(dead_code, reason = "helpers for test modules that come and go")]
@@ -9,6 +10,7 @@
 mod case;
 mod fault;
 mod github_login;
+mod kube_api;
 mod kubernetes_api;
 mod openbao;
 mod pki;
@@ -25,6 +27,7 @@ pub(crate) use case::Outcome;
 pub(crate) use case::{Case, house_rule_violations, unindent};
 pub(crate) use fault::FaultServer;
 pub(crate) use github_login::github_login;
+pub(crate) use kube_api::{KUBE_TOKEN, KubeApi, kubeconfig_for};
 pub(crate) use kubernetes_api::{ServiceAccount, token_review_api};
 pub(crate) use openbao::OpenBao;
 pub(crate) use pki::{JwtKey, TestCa, now};

@@ -420,26 +420,25 @@ impl Launch {
             Some(_) => None,
         };
         loop {
-            if http.is_none() {
-                if let Some(ca) = ca_cert.as_deref().and_then(read_ca) {
-                    http = Some(http_client(Some(ca))?);
-                }
+            if http.is_none()
+                && let Some(ca) = ca_cert.as_deref().and_then(read_ca)
+            {
+                http = Some(http_client(Some(ca))?);
             }
-            if let Some(client) = &http {
-                if client
+            if let Some(client) = &http
+                && client
                     .get(&health)
                     .send()
                     .is_ok_and(|response| response.status().is_success())
-                {
-                    let lifeline = self.wrapper.stdin.take().expect("the lifeline is piped");
-                    return Ok(OpenBao {
-                        addr: self.addr,
-                        audit_log: self.dir.join("audit.log"),
-                        ca_cert,
-                        http: client.clone(),
-                        _lifeline: lifeline,
-                    });
-                }
+            {
+                let lifeline = self.wrapper.stdin.take().expect("the lifeline is piped");
+                return Ok(OpenBao {
+                    addr: self.addr,
+                    audit_log: self.dir.join("audit.log"),
+                    ca_cert,
+                    http: client.clone(),
+                    _lifeline: lifeline,
+                });
             }
             let exited = self
                 .wrapper
