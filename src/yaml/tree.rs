@@ -132,22 +132,17 @@ fn build(
     })
 }
 
-/// A collection whose end has not been seen yet.
+/// A collection whose end has not been seen yet. Its children wait on the builder's shared
+/// `children` stack from index `first_child` on (keys and values alternating for a mapping),
+/// so each collection gets one exactly sized vector when it closes.
 struct Open {
     start: usize,
     anchor: Option<String>,
     flow: bool,
+    mapping: bool,
+    first_child: usize,
     /// End of the last child so far (piece-relative).
     end: usize,
-    kind: OpenKind,
-}
-
-enum OpenKind {
-    Sequence(Vec<Node>),
-    Mapping {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
 }
 
 /// Positions inside the builder are relative to the piece; nodes get `base` added.
@@ -156,6 +151,7 @@ struct Builder<'t> {
     base: usize,
     offsets: ByteOffsets<'t>,
     open: Vec<Open>,
+    children: Vec<Node>,
     documents: Vec<Document>,
     root: Option<Node>,
     doc_start: usize,
@@ -174,6 +170,7 @@ impl<'t> Builder<'t> {
             base,
             offsets: ByteOffsets::new(text),
             open: Vec::new(),
+            children: Vec::new(),
             documents: Vec::new(),
             root: None,
             doc_start: boundary,
@@ -306,13 +303,11 @@ impl<'t> Builder<'t> {
     /// `:`), a value or sequence item right after the indicator that introduced it (else right
     /// after what precedes it).
     fn empty_position(&self, parser_start: usize) -> usize {
-        if matches!(
-            self.open.last(),
-            Some(Open {
-                kind: OpenKind::Mapping { key: None, .. },
-                ..
-            })
-        ) {
+        let next_is_key = self
+            .open
+            .last()
+            .is_some_and(|open| open.mapping && (self.children.len() - open.first_child) % 2 == 0);
+        if next_is_key {
             return parser_start;
         }
         let at = scan::skip_separation(self.text, self.last_end);
@@ -437,15 +432,9 @@ impl<'t> Builder<'t> {
             start: node_start,
             anchor: props.anchor,
             flow,
+            mapping,
+            first_child: self.children.len(),
             end: if flow { node_start + 1 } else { node_start },
-            kind: if mapping {
-                OpenKind::Mapping {
-                    entries: Vec::new(),
-                    key: None,
-                }
-            } else {
-                OpenKind::Sequence(Vec::new())
-            },
         });
         Ok(())
     }
@@ -465,9 +454,16 @@ impl<'t> Builder<'t> {
             open.end
         };
         self.last_end = self.last_end.max(end);
-        let kind = match open.kind {
-            OpenKind::Sequence(items) => NodeKind::Sequence(items),
-            OpenKind::Mapping { entries, .. } => NodeKind::Mapping(entries),
+        let children = self.children.drain(open.first_child..);
+        let kind = if open.mapping {
+            let mut entries = Vec::with_capacity(children.len() / 2);
+            let mut children = children;
+            while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                entries.push((key, value));
+            }
+            NodeKind::Mapping(entries)
+        } else {
+            NodeKind::Sequence(children.collect())
         };
         let node = Node {
             span: self.base + open.start..self.base + end,
@@ -483,13 +479,7 @@ impl<'t> Builder<'t> {
             return;
         };
         open.end = open.end.max(end);
-        match &mut open.kind {
-            OpenKind::Sequence(items) => items.push(node),
-            OpenKind::Mapping { entries, key } => match key.take() {
-                None => *key = Some(node),
-                Some(key) => entries.push((key, node)),
-            },
-        }
+        self.children.push(node);
     }
 }
 
