@@ -887,3 +887,250 @@ fn random_documents_and_edits_round_trip() {
     }
     assert!(edited_docs > 1000, "{edited_docs}");
 }
+
+/// How a YAML 1.1 reader (go-yaml, as kubectl and Argo CD use it) resolves a plain scalar:
+/// the types of the 1.1 type repository.
+fn yaml_1_1_type(plain: &str) -> &'static str {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    static TYPES: LazyLock<Vec<(&str, Option<Regex>)>> = LazyLock::new(|| {
+        [
+            ("bool", r"^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$"),
+            ("null", r"^(~|null|Null|NULL|)$"),
+            ("int", r"^([-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$"),
+            ("float", r"^([-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$"),
+        ]
+        .into_iter()
+        .map(|(name, pattern)| (name, Regex::new(pattern).ok()))
+        .collect()
+    });
+    TYPES
+        .iter()
+        .find(|(_, re)| re.as_ref().is_some_and(|re| re.is_match(plain)))
+        .map_or("str", |(name, _)| name)
+}
+
+/// Checks that `node`, as written in `text`, reads as `value` for a YAML 1.1 reader.
+fn reads_as_1_1(text: &str, node: &Node, value: &Value) -> Result<(), String> {
+    let written = &text[node.span.clone()];
+    match (value, &node.kind) {
+        (
+            Value::String(s),
+            NodeKind::Scalar {
+                style: ScalarStyle::DoubleQuoted,
+                value: v,
+                ..
+            },
+        ) if v == s => Ok(()),
+        (
+            Value::Null,
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            },
+        ) if yaml_1_1_type(written) == "null" => Ok(()),
+        (
+            Value::Bool(b),
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            },
+        ) if yaml_1_1_type(written) == "bool" && written == b.to_string() => Ok(()),
+        (
+            Value::Number(n),
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            },
+        ) if n.is_f64() => {
+            let same = written.parse::<f64>().ok() == n.as_f64();
+            (yaml_1_1_type(written) == "float" && same)
+                .then_some(())
+                .ok_or(format!("{written} for {n}"))
+        }
+        (
+            Value::Number(n),
+            NodeKind::Scalar {
+                style: ScalarStyle::Plain,
+                ..
+            },
+        ) => (yaml_1_1_type(written) == "int" && written == n.to_string())
+            .then_some(())
+            .ok_or(format!("{written} for {n}")),
+        (Value::Array(items), NodeKind::Sequence(nodes)) if items.len() == nodes.len() => items
+            .iter()
+            .zip(nodes)
+            .try_for_each(|(v, n)| reads_as_1_1(text, n, v)),
+        (Value::Object(map), NodeKind::Mapping(entries)) if map.len() == entries.len() => {
+            map.iter().zip(entries).try_for_each(|((k, v), (kn, vn))| {
+                reads_as_1_1(text, kn, &Value::String(k.clone()))?;
+                reads_as_1_1(text, vn, v)
+            })
+        }
+        _ => Err(format!("{written:?} for {value}")),
+    }
+}
+
+fn random_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 2 { 5 } else { 7 }) {
+        0 => json!(*rng.pick(&[0_i64, -1, 1, 644, i64::MAX, i64::MIN])),
+        1 => json!(u64::MAX - rng.next() % 1000),
+        2 => {
+            let mantissa = (rng.next() % 2_000_001) as f64 / 1000.0 - 1000.0;
+            let exponent = i32::try_from(rng.below(80)).unwrap_or(0) - 40;
+            let special = [0.0, -0.0, 1e20, 1e-7, 5e-324, f64::MAX, 3.0, 0.1];
+            json!(if rng.chance(30) {
+                *rng.pick(&special)
+            } else {
+                mantissa * 10f64.powi(exponent)
+            })
+        }
+        3 => json!(rng.chance(50)),
+        4 => {
+            if rng.chance(20) {
+                Value::Null
+            } else {
+                json!(*rng.pick(REPLACEMENTS))
+            }
+        }
+        5 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.below(4))
+                .map(|i| {
+                    (
+                        format!("{}{i}", rng.pick(&["k", "yes", "0x1", "a b"])),
+                        random_value(rng, depth + 1),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+#[test]
+fn typed_values_read_back_with_their_types_in_yaml_1_1_and_1_2() {
+    let mut rng = Rng(0x1111_2222_3333_4444);
+    let text = "a: <p>\nb: [<p>]\nc: |\n  <p>\n";
+    for case in 0..2000 {
+        let value = random_value(&mut rng, 0);
+        for target in ["<p>", "|\n  <p>"] {
+            let node = find(text, target);
+            let out = edited(
+                text,
+                vec![replace(&node, Replacement::Typed(value.clone()))],
+            )
+            .unwrap_or_else(|e| panic!("case {case}: {e}"));
+            let docs = parse_stream(&out).unwrap_or_else(|e| panic!("case {case}: {e}\n{out}"));
+            let root = docs[0].root.as_ref().unwrap_or_else(|| panic!("root"));
+            let key = if target == "<p>" { "a" } else { "c" };
+            let written = root.get(key).unwrap_or_else(|| panic!("{key}"));
+            reads_as_1_1(&out, written, &value)
+                .unwrap_or_else(|e| panic!("case {case}: {e}\n{out}"));
+            assert_eq!(to_json(written), value, "case {case}:\n{out}");
+            assert_eq!(root.get("b").map(to_json), Some(json!(["<p>"])), "{out}");
+        }
+    }
+}
+
+#[test]
+fn a_manifest_keeps_everything_not_replaced() {
+    let text = "\
+# Source: chart/templates/secret.yaml
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app   # trailing comment
+  annotations:
+    avp.kubernetes.io/path: \"secret/data/app\"
+    enabled: \"yes\"
+    legacy: on
+type: Opaque
+stringData:
+  password: <password>
+  key.pem: |
+    <cert>
+  mode: 0644
+  flow: {a: <a>, b: 'keep me'}
+data:
+  z: last
+";
+    let edits = vec![
+        replace(&find(text, "<password>"), str("p@ss: #1")),
+        replace(
+            &find(text, "|\n    <cert>"),
+            str("-----BEGIN-----\nMIIB\n-----END-----\n"),
+        ),
+        replace(&find(text, "<a>"), Replacement::Typed(json!(8080))),
+    ];
+    let expected = "\
+# Source: chart/templates/secret.yaml
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app   # trailing comment
+  annotations:
+    avp.kubernetes.io/path: \"secret/data/app\"
+    enabled: \"yes\"
+    legacy: on
+type: Opaque
+stringData:
+  password: \"p@ss: #1\"
+  key.pem: |
+    -----BEGIN-----
+    MIIB
+    -----END-----
+  mode: 0644
+  flow: {a: 8080, b: 'keep me'}
+data:
+  z: last
+";
+    assert_eq!(edited(text, edits).as_deref(), Ok(expected));
+}
+
+#[test]
+fn every_document_of_a_stream_is_edited_on_its_own() {
+    let text = "a: <x>\n---\n# second\nb: [<x>]\n...\n--- |\n  <x>\n";
+    let docs = parse_stream(text).unwrap_or_default();
+    let mut out = String::new();
+    let mut at = 0;
+    for doc in &docs {
+        let root = doc.root.as_ref().unwrap_or_else(|| panic!("root"));
+        let target = nodes(root)
+            .find(|n| n.as_scalar().is_some_and(|v| v.contains("<x>")))
+            .unwrap_or_else(|| panic!("target"));
+        out.push_str(&text[at..doc.range.start]);
+        out.push_str(
+            &apply(text, doc.range.clone(), vec![replace(target, str("v"))]).unwrap_or_default(),
+        );
+        at = doc.range.end;
+    }
+    out.push_str(&text[at..]);
+    assert_eq!(
+        out,
+        "a: \"v\"\n---\n# second\nb: [\"v\"]\n...\n--- |-\n  v\n"
+    );
+}
+
+#[test]
+fn the_yaml_1_1_oracle_itself() {
+    let cases = [
+        ("1e20", "str"),
+        ("1.0e+20", "float"),
+        ("1.5e-7", "float"),
+        ("0644", "int"),
+        ("-12", "int"),
+        ("yes", "bool"),
+        ("on", "bool"),
+        ("~", "null"),
+        ("null", "null"),
+        ("1.5", "float"),
+        ("abc", "str"),
+    ];
+    for (plain, expected) in cases {
+        assert_eq!(yaml_1_1_type(plain), expected, "{plain}");
+    }
+}

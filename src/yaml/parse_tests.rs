@@ -477,3 +477,17 @@ fn throughput() {
         );
     }
 }
+
+#[test]
+fn many_tabs_after_colons_parse_in_linear_time() {
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}:\tv{i}\nq{i}: \"a:\tb\"\n"));
+    }
+    let started = std::time::Instant::now();
+    let docs = parse_stream(&text).unwrap_or_else(|e| panic!("{e}"));
+    let root = docs[0].root.as_ref().unwrap_or_else(|| panic!("root"));
+    assert_eq!(root.get("k19999").and_then(Node::as_scalar), Some("v19999"));
+    assert_eq!(root.get("q7").and_then(Node::as_scalar), Some("a:\tb"));
+    assert!(started.elapsed().as_secs() < 20);
+}

@@ -63,29 +63,35 @@ fn parse_with_spaces_after_colons(
             break;
         };
         let parsed = build(&copy, base, lines, record_properties)?;
+        let written = written_scalars(&parsed.documents);
         let inside_scalars: Vec<usize> = patched
             .iter()
             .copied()
-            .filter(|&at| in_written_scalar(&parsed.documents, base + at))
+            .filter(|&at| {
+                let at = base + at;
+                let after = written.partition_point(|span| span.start <= at);
+                after > 0 && written[after - 1].contains(&at)
+            })
             .collect();
         if inside_scalars.is_empty() {
             return Ok(parsed);
         }
-        patched.retain(|at| !inside_scalars.contains(at));
+        patched.retain(|at| inside_scalars.binary_search(at).is_err());
     }
     Err(first_error)
 }
 
-fn in_written_scalar(documents: &[Document], at: usize) -> bool {
+/// The spans of all quoted and block scalars, in order (scalars never nest).
+fn written_scalars(documents: &[Document]) -> Vec<Range<usize>> {
     documents
         .iter()
-        .filter(|doc| doc.range.contains(&at))
         .filter_map(|doc| doc.root.as_ref())
         .flat_map(nodes)
-        .any(|node| {
+        .filter(|node| {
             matches!(&node.kind, NodeKind::Scalar { style, .. } if *style != ScalarStyle::Plain)
-                && node.span.contains(&at)
         })
+        .map(|node| node.span.clone())
+        .collect()
 }
 
 /// Every node of the tree under `root` (itself included), parents before children.
