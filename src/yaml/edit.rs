@@ -170,11 +170,24 @@ fn scalar_change(
         )));
     }
     let mut new = String::new();
-    if span.is_empty()
-        && span.start > 0
-        && matches!(text.as_bytes()[span.start - 1], b':' | b'-' | b'?')
-    {
-        new.push(' ');
+    if span.is_empty() {
+        // An empty scalar: after an indicator (`:`, or `-`/`?` after a blank) a space goes
+        // first; after a key without `:` (`{key}`) nothing can go.
+        let bytes = text.as_bytes();
+        let before = span.start.checked_sub(1).map(|at| bytes[at]);
+        let blank_before =
+            |at: usize| at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r');
+        match before {
+            Some(b':') => new.push(' '),
+            Some(b'-' | b'?') if blank_before(span.start - 1) => new.push(' '),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',') => {}
+            Some(_) => {
+                return Err(EditError(format!(
+                    "the empty scalar at byte {} follows no `:` or `-`: nothing can be written there",
+                    span.start
+                )));
+            }
+        }
     }
     match (style, with) {
         (ScalarStyle::Literal | ScalarStyle::Folded, Replacement::Str(s))
@@ -203,29 +216,64 @@ fn literal_change(document: &mut Reread<'_>, span: &Range<usize>, s: &str) -> Op
         "\n"
     };
     let needs_indicator = write::starts_with_space(s);
-    let (indent, indicator) = match content_indent(written) {
-        Some(indent) if indent > 0 && !needs_indicator => (indent, None),
+    let written_indent = content_indent(written).filter(|&indent| indent > 0);
+    let (indent, indicator) = match written_indent {
+        Some(indent) if !needs_indicator => (indent, None),
         _ => {
-            // Two columns right of the parent collection; at the root, column 2 (where an
-            // indentation indicator counts from column 0).
-            let indent = document.parent_column(span)?.map_or(2, |column| column + 2);
-            (indent, needs_indicator.then_some(2))
+            // Keep the written indentation; without one, two columns right of the parent
+            // collection (column 2 at the root). An indentation indicator counts from the
+            // parent's column (from column 0 at the root).
+            let parent = document.parent_column(span)?;
+            let indent = written_indent.unwrap_or(parent.map_or(2, |column| column + 2));
+            let indicator = indent - parent.unwrap_or(0);
+            if needs_indicator && !(1..=9).contains(&indicator) {
+                return None;
+            }
+            (indent, needs_indicator.then_some(indicator))
         }
     };
+    // Blanks after a header without content lines go with it.
+    let bytes = text.as_bytes();
     let mut end = span.end;
-    if write::keeps_trailing_lines(s) {
-        // `|+` would keep the empty lines after the scalar as content: take them out.
-        while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
-            let line_end = scan::line_end(text, line);
-            if line_end >= doc_end || text.as_bytes()[line..line_end].iter().any(|&b| b != b' ') {
-                break;
-            }
-            end = line_end;
-        }
+    while end < doc_end && scan::is_blank(bytes[end]) {
+        end += 1;
     }
-    let break_follows = end < doc_end && is_break(text.as_bytes()[end]);
+    if end < doc_end && !is_break(bytes[end]) {
+        end = span.end;
+    }
+    // Blank lines after the scalar stay, unless the new block would read them as content:
+    // `|+` keeps them, and lines with more blanks than its indentation are content lines.
+    let blank = blank_lines_after(text, end, doc_end);
+    let content = |line: &Range<usize>| {
+        let spaces = bytes[line.clone()]
+            .iter()
+            .take_while(|&&b| b == b' ')
+            .count();
+        spaces >= indent && line.len() > indent
+    };
+    if write::keeps_trailing_lines(s) || blank.iter().any(content) {
+        end = blank.last().map_or(end, |line| line.end);
+    }
+    let break_follows = end < doc_end && is_break(bytes[end]);
     let new = write::literal_block(s, indent, indicator, eol, break_follows);
     Some((span.start..end, new))
+}
+
+/// The lines of only spaces and tabs right after `end` (each without its line break).
+fn blank_lines_after(text: &str, mut end: usize, doc_end: usize) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
+        let line_end = scan::line_end(text, line).min(doc_end);
+        if !text.as_bytes()[line..line_end]
+            .iter()
+            .all(|&b| b == b' ' || b == b'\t')
+        {
+            break;
+        }
+        lines.push(line..line_end);
+        end = line_end;
+    }
+    lines
 }
 
 /// The indentation of the least indented content line of a written block scalar.

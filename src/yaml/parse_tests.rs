@@ -103,6 +103,7 @@ fn block_scalar_spans_run_from_header_to_last_content_line() {
         ("a: | # comment\n  x\n", &[r#""| # comment\n  x" = "x\n""#]),
         ("a: |\n  x", &[r#""|\n  x" = "x\n""#]),
         ("a: |\nb: 1\n", &[r#""|" = """#]),
+        ("a: |- # c\nb: 1\n", &[r#""|- # c" = """#]),
         ("a: |", &[r#""|" = """#]),
         (
             "a: |\n  x\n     \nb: 1\n",

@@ -305,19 +305,25 @@ impl<'t> Builder<'t> {
         self.add(node, range.end);
     }
 
-    /// Where an empty scalar without properties sits: a key where the parser says (before its
-    /// `:`), a value or sequence item right after the indicator that introduced it (else right
-    /// after what precedes it).
+    /// Where an empty scalar without properties sits: right after the indicator that introduced
+    /// it (`?` for a key, `:` for a value, `-` for a sequence item); a key without `?` where the
+    /// parser says (before its `:`), a value without `:` right after its key.
     fn empty_position(&self, parser_start: usize) -> usize {
-        let next_is_key = self
-            .open
-            .last()
-            .is_some_and(|open| open.mapping && (self.children.len() - open.first_child) % 2 == 0);
-        if next_is_key {
-            return parser_start;
-        }
         let at = scan::skip_separation(self.text, self.last_end);
-        scan::indicator_end(self.text, at).unwrap_or(self.last_end)
+        let indicator = self.text.as_bytes().get(at).copied();
+        let after = scan::indicator_end(self.text, at);
+        match self.open.last() {
+            Some(open) if open.mapping && (self.children.len() - open.first_child) % 2 == 0 => {
+                return after
+                    .filter(|_| indicator == Some(b'?'))
+                    .unwrap_or(parser_start);
+            }
+            // After a key, the next `:` is its value indicator, also when `,` or `}` follows.
+            Some(open) if open.mapping => (indicator == Some(b':')).then_some(at + 1),
+            Some(_) => after.filter(|_| indicator == Some(b'-')),
+            None => None,
+        }
+        .unwrap_or(self.last_end)
     }
 
     /// The span of a literal or folded scalar: from its `|`/`>` header through the end of its
@@ -350,8 +356,14 @@ impl<'t> Builder<'t> {
             keep |= bytes[indicators_end] == b'+';
             indicators_end += 1;
         }
-        let Some(first_line) = scan::after_break(text, scan::line_end(text, header)) else {
-            return header..indicators_end;
+        // Without content lines, the header line (with any comment on it) is the whole scalar.
+        let header_line_end = scan::line_end(text, header);
+        let header_end = header
+            + text[header..header_line_end]
+                .trim_end_matches([' ', '\t'])
+                .len();
+        let Some(first_line) = scan::after_break(text, header_line_end) else {
+            return header..header_end;
         };
         let mut lines: Vec<Range<usize>> = Vec::new();
         let mut at = first_line;
@@ -394,7 +406,7 @@ impl<'t> Builder<'t> {
         };
         match last {
             Some(line) => header..line.end,
-            None => header..indicators_end,
+            None => header..header_end,
         }
     }
 
