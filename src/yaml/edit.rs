@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::scan::{self, is_break};
-use super::tree::{self, nodes};
+use super::tree::{self, Starts, nodes};
 use super::write;
 use super::{Node, NodeKind, ScalarStyle, SyntaxError};
 
@@ -344,7 +344,7 @@ fn mapping_removals(
     range: &Range<usize>,
     mapping: &Node,
     flags: &[bool],
-    properties: &HashMap<usize, usize>,
+    properties: &Starts,
     changes: &mut Vec<Change>,
 ) {
     if flags.iter().all(|&removed| removed) {
@@ -354,7 +354,10 @@ fn mapping_removals(
     let entries = entries(mapping);
     let start = |e: usize| {
         let key = &entries[e].0.span;
-        properties.get(&key.start).copied().unwrap_or(key.start)
+        properties
+            .get(&(key.start, key.end))
+            .copied()
+            .unwrap_or(key.start)
     };
     let end = |e: usize| entries[e].0.span.end.max(entries[e].1.span.end);
     let flow = text.as_bytes().get(mapping.span.start) == Some(&b'{');
@@ -385,11 +388,47 @@ fn mapping_removals(
                     let next_line = scan::line_start(text, start(next), range.start);
                     line + own..first_non_blank(text, next_line)
                 }
-                _ => line..scan::next_line(text, end(last)).min(range.end),
+                _ => {
+                    let mut after = scan::next_line(text, end(last)).min(range.end);
+                    // Blank lines that move up behind a block scalar could join its content.
+                    if first > 0 && ends_in_block_scalar(&entries[first - 1].1) {
+                        while after < range.end {
+                            let line_end = scan::line_end(text, after).min(range.end);
+                            if !text.as_bytes()[after..line_end]
+                                .iter()
+                                .all(|&b| scan::is_blank(b))
+                            {
+                                break;
+                            }
+                            after = scan::next_line(text, after).min(range.end);
+                        }
+                    }
+                    line..after
+                }
             }
         };
         changes.push((span, String::new()));
         first = next;
+    }
+}
+
+/// Whether the last scalar written in `node` is a literal or folded block scalar.
+fn ends_in_block_scalar(mut node: &Node) -> bool {
+    loop {
+        match &node.kind {
+            NodeKind::Mapping(entries) => match entries.last() {
+                Some((_, value)) => node = value,
+                None => return false,
+            },
+            NodeKind::Sequence(items) => match items.last() {
+                Some(item) => node = item,
+                None => return false,
+            },
+            NodeKind::Scalar { style, .. } => {
+                return matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+            }
+            NodeKind::Alias(_) => return false,
+        }
     }
 }
 
@@ -425,7 +464,7 @@ struct Reread<'t> {
 }
 
 /// A document's root and, for nodes with properties, where those start.
-type Tree = (Option<Node>, HashMap<usize, usize>);
+type Tree = (Option<Node>, Starts);
 
 impl<'t> Reread<'t> {
     fn new(text: &'t str, range: Range<usize>) -> Self {
@@ -436,7 +475,7 @@ impl<'t> Reread<'t> {
         }
     }
 
-    fn tree(&mut self) -> Result<(Option<&Node>, &HashMap<usize, usize>), EditError> {
+    fn tree(&mut self) -> Result<(Option<&Node>, &Starts), EditError> {
         let (text, range) = (self.text, self.range.clone());
         let parsed = self.parsed.get_or_insert_with(|| {
             tree::parse_piece(&text[range.clone()], range.start, 0, true).map(|parsed| {

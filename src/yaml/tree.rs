@@ -10,12 +10,16 @@ use super::offsets::ByteOffsets;
 use super::scan::{self, Properties};
 use super::{Document, MAX_DEPTH, Node, NodeKind, ScalarStyle, SyntaxError};
 
+/// Node span → where the node's text starts when that is before the span (at its anchor or tag,
+/// or at its `?` as an explicit key).
+pub(super) type Starts = HashMap<(usize, usize), usize>;
+
 /// The documents of a piece of a stream.
 pub(super) struct Parsed {
     pub(super) documents: Vec<Document>,
-    /// For nodes written with an anchor or tag: node span start → where the properties start
-    /// (filled only on request).
-    pub(super) properties: HashMap<usize, usize>,
+    /// For nodes written with an anchor or tag, or as an explicit key: node span → where the
+    /// node's text starts, at its properties or its `?` (filled only on request).
+    pub(super) properties: Starts,
 }
 
 /// saphyr-parser rejects a tab after a mapping's `:` when a letter, digit or `-` follows
@@ -146,6 +150,8 @@ struct Open {
     anchor: Option<String>,
     flow: bool,
     mapping: bool,
+    /// Where it starts before its span: at its anchor or tag, or at its `?` as an explicit key.
+    props_start: Option<usize>,
     first_child: usize,
     /// End of the last child so far (piece-relative).
     end: usize,
@@ -165,7 +171,7 @@ struct Builder<'t> {
     boundary: usize,
     /// End of the last thing read: block scalar headers are searched from here.
     last_end: usize,
-    properties: Option<HashMap<usize, usize>>,
+    properties: Option<Starts>,
 }
 
 impl<'t> Builder<'t> {
@@ -208,6 +214,7 @@ impl<'t> Builder<'t> {
             Event::Alias(_) => {
                 let (start, end) = self.bytes(span);
                 let name = self.text[start..end].trim_start_matches('*').to_owned();
+                self.record_start(start..end, None);
                 self.last_end = self.last_end.max(end);
                 self.add(
                     Node {
@@ -287,11 +294,7 @@ impl<'t> Builder<'t> {
             }
             ScalarStyle::Plain => props.content.min(end)..end,
         };
-        if has_props {
-            if let Some(properties) = &mut self.properties {
-                properties.insert(self.base + range.start, self.base + start);
-            }
-        }
+        self.record_start(range.clone(), has_props.then_some(start));
         self.last_end = self.last_end.max(range.end);
         let node = Node {
             span: self.base + range.start..self.base + range.end,
@@ -303,6 +306,35 @@ impl<'t> Builder<'t> {
             },
         };
         self.add(node, range.end);
+    }
+
+    /// Notes where the node at `span` starts when that is not its span's start: at its anchor
+    /// or tag (`props_start`), or at the `?` when it is an explicit key. Only when asked to.
+    fn record_start(&mut self, span: Range<usize>, props_start: Option<usize>) {
+        if self.properties.is_none() {
+            return;
+        }
+        let start = self.key_indicator().or(props_start);
+        if let (Some(properties), Some(start)) = (&mut self.properties, start) {
+            properties.insert(
+                (self.base + span.start, self.base + span.end),
+                self.base + start,
+            );
+        }
+    }
+
+    /// The position of the `?` before the node about to be added, when it is a mapping key
+    /// written as an explicit key.
+    fn key_indicator(&self) -> Option<usize> {
+        let open = self.open.last()?;
+        if !open.mapping || (self.children.len() - open.first_child) % 2 != 0 {
+            return None;
+        }
+        let at = scan::skip_separation(self.text, self.last_end);
+        let question = self.text.as_bytes().get(at) == Some(&b'?');
+        scan::indicator_end(self.text, at)
+            .filter(|_| question)
+            .map(|_| at)
     }
 
     /// Where an empty scalar without properties sits: right after the indicator that introduced
@@ -429,20 +461,17 @@ impl<'t> Builder<'t> {
             }
         };
         let content = props.content;
-        // The parser's span of a flow collection's start ends with its bracket; that of a block
-        // collection is empty (or holds only properties), and may point at the first item.
+        // The parser's span of a flow collection's start holds its bracket (and any blanks
+        // after it); that of a block collection is empty (or holds only properties), and may
+        // point at the first item, which can be a flow collection.
         let bytes = self.text.as_bytes();
-        let flow = end > start && matches!(bytes[end - 1], b'[' | b'{');
+        let bracket = if mapping { b'{' } else { b'[' };
+        let flow = end > content && bytes.get(content) == Some(&bracket);
         let node_start = if flow || mapping {
             content
         } else {
             dash_before(self.text, content)
         };
-        if has_props {
-            if let Some(properties) = &mut self.properties {
-                properties.insert(self.base + node_start, self.base + start);
-            }
-        }
         self.last_end = self
             .last_end
             .max(if flow { node_start + 1 } else { node_start });
@@ -451,6 +480,7 @@ impl<'t> Builder<'t> {
             anchor: props.anchor,
             flow,
             mapping,
+            props_start: self.key_indicator().or(has_props.then_some(start)),
             first_child: self.children.len(),
             end: if flow { node_start + 1 } else { node_start },
         });
@@ -462,9 +492,18 @@ impl<'t> Builder<'t> {
             return;
         };
         let end = if open.flow {
-            // The parser's span of the closing bracket may run on over a comment after it.
-            let (close, end) = self.bytes(span);
-            match self.text.as_bytes().get(close) {
+            // The parser's span of the closing bracket may start at a trailing comma and run on
+            // over a comment after the bracket.
+            let (mut close, end) = self.bytes(span);
+            let bytes = self.text.as_bytes();
+            loop {
+                close = scan::skip_separation(self.text, close);
+                if bytes.get(close) != Some(&b',') {
+                    break;
+                }
+                close += 1;
+            }
+            match bytes.get(close) {
                 Some(b']' | b'}') => close + 1,
                 _ => end,
             }
@@ -472,6 +511,12 @@ impl<'t> Builder<'t> {
             open.end
         };
         self.last_end = self.last_end.max(end);
+        if let (Some(properties), Some(props_start)) = (&mut self.properties, open.props_start) {
+            properties.insert(
+                (self.base + open.start, self.base + end),
+                self.base + props_start,
+            );
+        }
         let children = self.children.drain(open.first_child..);
         let kind = if open.mapping {
             let mut entries = Vec::with_capacity(children.len() / 2);
