@@ -66,9 +66,10 @@ pub struct EditError(pub String);
 /// # Errors
 ///
 /// [`EditError`] for a range or span outside the text or not on character boundaries, a
-/// scalar not written in the style the edit names, an entry that is not a mapping entry of the
-/// document (or removed twice), overlapping edits, or a document that cannot be re-read for a
-/// removal. All of these are bugs in the caller.
+/// scalar not written in the style the edit names, an empty scalar with no `:` or `-` before it
+/// (`{key}`), an entry that is not a mapping entry of the document (or removed twice),
+/// overlapping edits, or a document that cannot be re-read for a removal. All of these are bugs
+/// in the caller: spans must come from [`super::parse_stream`] of the same text.
 pub fn apply(text: &str, range: Range<usize>, edits: Vec<Edit>) -> Result<String, EditError> {
     if range.start > range.end
         || range.end > text.len()

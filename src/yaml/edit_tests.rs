@@ -426,6 +426,21 @@ fn edit_errors_are_pinned() {
                 .to_owned()
         ))
     );
+    // A value that was never written after a key without `:` has no place.
+    let flow = "{key}";
+    let docs = parse_stream(flow).unwrap_or_default();
+    let root = docs[0].root.clone().unwrap_or_else(|| panic!("root"));
+    let empty = nodes(&root)
+        .find(|n| n.as_scalar() == Some(""))
+        .cloned()
+        .unwrap_or_else(|| panic!("empty"));
+    assert_eq!(
+        apply(flow, docs[0].range.clone(), vec![replace(&empty, str("v"))]),
+        Err(EditError(
+            "the empty scalar at byte 4 follows no `:` or `-`: nothing can be written there"
+                .to_owned()
+        ))
+    );
     // Scalar edits need no re-reading.
     let one = find(tagged, "1");
     assert_eq!(

@@ -480,7 +480,10 @@ impl<'t> Builder<'t> {
             anchor: props.anchor,
             flow,
             mapping,
-            props_start: self.key_indicator().or(has_props.then_some(start)),
+            props_start: self
+                .properties
+                .as_ref()
+                .and_then(|_| self.key_indicator().or(has_props.then_some(start))),
             first_child: self.children.len(),
             end: if flow { node_start + 1 } else { node_start },
         });
