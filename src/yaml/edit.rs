@@ -292,7 +292,7 @@ fn removal_changes(
     removals: &[(Range<usize>, Range<usize>)],
 ) -> Result<Vec<Change>, EditError> {
     let (text, range) = (document.text, document.range.clone());
-    let (root, properties) = document.tree()?;
+    let (root, starts) = document.tree()?;
     let mappings: Vec<&Node> = root
         .iter()
         .flat_map(|root| nodes(root))
@@ -327,7 +327,7 @@ fn removal_changes(
     }
     let mut changes = Vec::new();
     for (m, flags) in removed {
-        mapping_removals(text, &range, mappings[m], &flags, properties, &mut changes);
+        mapping_removals(text, &range, mappings[m], &flags, starts, &mut changes);
     }
     Ok(changes)
 }
@@ -345,7 +345,7 @@ fn mapping_removals(
     range: &Range<usize>,
     mapping: &Node,
     flags: &[bool],
-    properties: &Starts,
+    starts: &Starts,
     changes: &mut Vec<Change>,
 ) {
     if flags.iter().all(|&removed| removed) {
@@ -355,7 +355,7 @@ fn mapping_removals(
     let entries = entries(mapping);
     let start = |e: usize| {
         let key = &entries[e].0.span;
-        properties
+        starts
             .get(&(key.start, key.end))
             .copied()
             .unwrap_or(key.start)
@@ -464,7 +464,7 @@ struct Reread<'t> {
     parsed: Option<Result<Tree, SyntaxError>>,
 }
 
-/// A document's root and, for nodes with properties, where those start.
+/// A document's root and where nodes with properties or a `?` start.
 type Tree = (Option<Node>, Starts);
 
 impl<'t> Reread<'t> {
@@ -481,11 +481,11 @@ impl<'t> Reread<'t> {
         let parsed = self.parsed.get_or_insert_with(|| {
             tree::parse_piece(&text[range.clone()], range.start, 0, true).map(|parsed| {
                 let root = parsed.documents.into_iter().find_map(|doc| doc.root);
-                (root, parsed.properties)
+                (root, parsed.starts)
             })
         });
         match parsed {
-            Ok((root, properties)) => Ok((root.as_ref(), properties)),
+            Ok((root, starts)) => Ok((root.as_ref(), starts)),
             Err(error) => {
                 let lines = text.as_bytes()[..range.start]
                     .iter()

@@ -18,8 +18,8 @@ pub(super) type Starts = HashMap<(usize, usize), usize>;
 pub(super) struct Parsed {
     pub(super) documents: Vec<Document>,
     /// For nodes written with an anchor or tag, or as an explicit key: node span → where the
-    /// node's text starts, at its properties or its `?` (filled only on request).
-    pub(super) properties: Starts,
+    /// node's text starts, at its anchor, tag or `?` (filled only on request).
+    pub(super) starts: Starts,
 }
 
 /// saphyr-parser rejects a tab after a mapping's `:` when a letter, digit or `-` follows
@@ -31,11 +31,11 @@ pub(super) fn parse_piece(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
 ) -> Result<Parsed, SyntaxError> {
-    match build(text, base, lines, record_properties) {
+    match build(text, base, lines, record_starts) {
         Err(error) if error.message == TAB_AFTER_COLON => {
-            parse_with_spaces_after_colons(text, base, lines, record_properties, error)
+            parse_with_spaces_after_colons(text, base, lines, record_starts, error)
         }
         other => other,
     }
@@ -48,7 +48,7 @@ fn parse_with_spaces_after_colons(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
     first_error: SyntaxError,
 ) -> Result<Parsed, SyntaxError> {
     let bytes = text.as_bytes();
@@ -66,7 +66,7 @@ fn parse_with_spaces_after_colons(
         let Ok(copy) = String::from_utf8(copy) else {
             break;
         };
-        let parsed = build(&copy, base, lines, record_properties)?;
+        let parsed = build(&copy, base, lines, record_starts)?;
         let written = written_scalars(&parsed.documents);
         let inside_scalars: Vec<usize> = patched
             .iter()
@@ -121,9 +121,9 @@ fn build(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
 ) -> Result<Parsed, SyntaxError> {
-    let mut builder = Builder::new(text, base, record_properties);
+    let mut builder = Builder::new(text, base, record_starts);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|error| SyntaxError {
@@ -138,7 +138,7 @@ fn build(
     }
     Ok(Parsed {
         documents: builder.documents,
-        properties: builder.properties.unwrap_or_default(),
+        starts: builder.starts.unwrap_or_default(),
     })
 }
 
@@ -171,11 +171,11 @@ struct Builder<'t> {
     boundary: usize,
     /// End of the last thing read: block scalar headers are searched from here.
     last_end: usize,
-    properties: Option<Starts>,
+    starts: Option<Starts>,
 }
 
 impl<'t> Builder<'t> {
-    fn new(text: &'t str, base: usize, record_properties: bool) -> Self {
+    fn new(text: &'t str, base: usize, record_starts: bool) -> Self {
         let boundary = if text.starts_with('\u{feff}') { 3 } else { 0 };
         Builder {
             text,
@@ -188,7 +188,7 @@ impl<'t> Builder<'t> {
             doc_start: boundary,
             boundary,
             last_end: boundary,
-            properties: record_properties.then(HashMap::new),
+            starts: record_starts.then(HashMap::new),
         }
     }
 
@@ -311,12 +311,12 @@ impl<'t> Builder<'t> {
     /// Notes where the node at `span` starts when that is not its span's start: at its anchor
     /// or tag (`props_start`), or at the `?` when it is an explicit key. Only when asked to.
     fn record_start(&mut self, span: Range<usize>, props_start: Option<usize>) {
-        if self.properties.is_none() {
+        if self.starts.is_none() {
             return;
         }
         let start = self.key_indicator().or(props_start);
-        if let (Some(properties), Some(start)) = (&mut self.properties, start) {
-            properties.insert(
+        if let (Some(starts), Some(start)) = (&mut self.starts, start) {
+            starts.insert(
                 (self.base + span.start, self.base + span.end),
                 self.base + start,
             );
@@ -337,7 +337,7 @@ impl<'t> Builder<'t> {
             .map(|_| at)
     }
 
-    /// Where an empty scalar without properties sits: right after the indicator that introduced
+    /// Where an empty scalar without starts sits: right after the indicator that introduced
     /// it (`?` for a key, `:` for a value, `-` for a sequence item); a key without `?` where the
     /// parser says (before its `:`), a value without `:` right after its key.
     fn empty_position(&self, parser_start: usize) -> usize {
@@ -361,7 +361,7 @@ impl<'t> Builder<'t> {
     /// The span of a literal or folded scalar: from its `|`/`>` header through the end of its
     /// last line (before that line's break). Trailing empty lines count only with `+` chomping,
     /// where they are content. The parser's own span starts at the content (or at the
-    /// properties) and ends after the indentation of the line that follows.
+    /// starts) and ends after the indentation of the line that follows.
     fn block_scalar_span(
         &self,
         start: usize,
@@ -462,7 +462,7 @@ impl<'t> Builder<'t> {
         };
         let content = props.content;
         // The parser's span of a flow collection's start holds its bracket (and any blanks
-        // after it); that of a block collection is empty (or holds only properties), and may
+        // after it); that of a block collection is empty (or holds only starts), and may
         // point at the first item, which can be a flow collection.
         let bytes = self.text.as_bytes();
         let bracket = if mapping { b'{' } else { b'[' };
@@ -481,7 +481,7 @@ impl<'t> Builder<'t> {
             flow,
             mapping,
             props_start: self
-                .properties
+                .starts
                 .as_ref()
                 .and_then(|_| self.key_indicator().or(has_props.then_some(start))),
             first_child: self.children.len(),
@@ -514,8 +514,8 @@ impl<'t> Builder<'t> {
             open.end
         };
         self.last_end = self.last_end.max(end);
-        if let (Some(properties), Some(props_start)) = (&mut self.properties, open.props_start) {
-            properties.insert(
+        if let (Some(starts), Some(props_start)) = (&mut self.starts, open.props_start) {
+            starts.insert(
                 (self.base + open.start, self.base + end),
                 self.base + props_start,
             );
