@@ -433,12 +433,13 @@ fn ends_in_block_scalar(mut node: &Node) -> bool {
     }
 }
 
-/// Where an entry's own text starts in the part of its line before its key, when that part holds
-/// more than indentation and the entry's `?`: after the last `- ` sequence indicator.
+/// Where an entry's own text starts in the part of its line before it (its anchor, tag or `?`
+/// already excluded), when that part holds more than indentation: after the last indicator of
+/// an enclosing node (`- ` of a sequence, `? `/`: ` of an explicit key or its value).
 fn own_start(prefix: &str) -> Option<usize> {
     let bytes = prefix.as_bytes();
     let dash = (0..bytes.len()).rev().find(|&i| {
-        bytes[i] == b'-'
+        matches!(bytes[i], b'-' | b'?' | b':')
             && (i == 0 || scan::is_blank(bytes[i - 1]))
             && bytes.get(i + 1).is_none_or(|&b| scan::is_blank(b))
     })?;

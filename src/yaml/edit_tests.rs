@@ -282,6 +282,7 @@ fn removing_entries() {
         ("- a: 1 # c\n  b: 2\n  c: 3\n", &["a", "b"], "- c: 3\n"),
         ("- - &k a: 1\n    b: 2\n", &["a"], "- - b: 2\n"),
         ("- a: 1\n  b: 2\n", &["b"], "- a: 1\n"),
+        ("? k\n: a: 1\n  b: 2\n", &["a"], "? k\n: b: 2\n"),
         // Every entry gone: the mapping becomes `{}`.
         (
             "k:\n  a: 1\n  b: 2 # tail\nz: 0\n",
@@ -319,6 +320,17 @@ fn removing_entries() {
         remove_keys(&mut after_expected, keys);
         assert_eq!(value_of(&out), after_expected, "{out:?}");
     }
+}
+
+#[test]
+fn removing_from_a_mapping_that_is_a_key() {
+    let text = "? a: 1\n  b: 2\n: v\n";
+    let out = edited(text, vec![entry(text, "a")]);
+    assert_eq!(out.as_deref(), Ok("? b: 2\n: v\n"));
+    assert_eq!(
+        value_of(&out.unwrap_or_default()),
+        json!({"{\"b\":2}": "v"})
+    );
 }
 
 fn value_of(text: &str) -> Value {

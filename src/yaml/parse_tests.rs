@@ -492,3 +492,55 @@ fn many_tabs_after_colons_parse_in_linear_time() {
     assert_eq!(root.get("q7").and_then(Node::as_scalar), Some("a:\tb"));
     assert!(started.elapsed().as_secs() < 20);
 }
+
+#[test]
+fn byte_order_marks_are_outside_documents() {
+    assert_eq!(
+        spans("\u{feff}a: é\n"),
+        [
+            r#"doc "a: é\n""#,
+            r#""a: é" map"#,
+            r#""a" = "a""#,
+            r#""é" = "é""#
+        ]
+    );
+    assert_eq!(
+        spans("a: 1\n...\n\u{feff}---\nb: ü\n"),
+        [
+            r#"doc "a: 1\n""#,
+            r#""a: 1" map"#,
+            r#""a" = "a""#,
+            r#""1" = "1""#,
+            r#"doc "b: ü\n""#,
+            r#""b: ü" map"#,
+            r#""b" = "b""#,
+            r#""ü" = "ü""#,
+        ]
+    );
+}
+
+#[test]
+fn complex_keys_and_merge_keys() {
+    assert_eq!(
+        spans("? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}\n"),
+        [
+            r#"doc "? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}\n""#,
+            r#""? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}" map"#,
+            r#""[a, b]" seq"#,
+            r#""a" = "a""#,
+            r#""b" = "b""#,
+            r#""v" = "v""#,
+            r#""{x: 1}" map"#,
+            r#""x" = "x""#,
+            r#""1" = "1""#,
+            r#""w" = "w""#,
+            r#""[c]" seq"#,
+            r#""c" = "c""#,
+            r#""d" = "d""#,
+            r#""<<" = "<<""#,
+            r#""{m: 1}" map"#,
+            r#""m" = "m""#,
+            r#""1" = "1""#,
+        ]
+    );
+}
