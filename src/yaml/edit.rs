@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use super::scan::{self, is_break};
-use super::tree::{self, nodes};
+use super::tree::{self, Starts, nodes};
 use super::write;
 use super::{Node, NodeKind, ScalarStyle, SyntaxError};
 
@@ -66,9 +66,10 @@ pub struct EditError(pub String);
 /// # Errors
 ///
 /// [`EditError`] for a range or span outside the text or not on character boundaries, a
-/// scalar not written in the style the edit names, an entry that is not a mapping entry of the
-/// document (or removed twice), overlapping edits, or a document that cannot be re-read for a
-/// removal. All of these are bugs in the caller.
+/// scalar not written in the style the edit names, an empty scalar with no `:` or `-` before it
+/// (`{key}`), an entry that is not a mapping entry of the document (or removed twice),
+/// overlapping edits, or a document that cannot be re-read for a removal. All of these are bugs
+/// in the caller: spans must come from [`super::parse_stream`] of the same text.
 pub fn apply(text: &str, range: Range<usize>, edits: Vec<Edit>) -> Result<String, EditError> {
     if range.start > range.end
         || range.end > text.len()
@@ -170,11 +171,24 @@ fn scalar_change(
         )));
     }
     let mut new = String::new();
-    if span.is_empty()
-        && span.start > 0
-        && matches!(text.as_bytes()[span.start - 1], b':' | b'-' | b'?')
-    {
-        new.push(' ');
+    if span.is_empty() {
+        // An empty scalar: after an indicator (`:`, or `-`/`?` after a blank) a space goes
+        // first; after a key without `:` (`{key}`) nothing can go.
+        let bytes = text.as_bytes();
+        let before = span.start.checked_sub(1).map(|at| bytes[at]);
+        let blank_before =
+            |at: usize| at == 0 || matches!(bytes[at - 1], b' ' | b'\t' | b'\n' | b'\r');
+        match before {
+            Some(b':') => new.push(' '),
+            Some(b'-' | b'?') if blank_before(span.start - 1) => new.push(' '),
+            None | Some(b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',') => {}
+            Some(_) => {
+                return Err(EditError(format!(
+                    "the empty scalar at byte {} follows no `:` or `-`: nothing can be written there",
+                    span.start
+                )));
+            }
+        }
     }
     match (style, with) {
         (ScalarStyle::Literal | ScalarStyle::Folded, Replacement::Str(s))
@@ -203,29 +217,64 @@ fn literal_change(document: &mut Reread<'_>, span: &Range<usize>, s: &str) -> Op
         "\n"
     };
     let needs_indicator = write::starts_with_space(s);
-    let (indent, indicator) = match content_indent(written) {
-        Some(indent) if indent > 0 && !needs_indicator => (indent, None),
+    let written_indent = content_indent(written).filter(|&indent| indent > 0);
+    let (indent, indicator) = match written_indent {
+        Some(indent) if !needs_indicator => (indent, None),
         _ => {
-            // Two columns right of the parent collection; at the root, column 2 (where an
-            // indentation indicator counts from column 0).
-            let indent = document.parent_column(span)?.map_or(2, |column| column + 2);
-            (indent, needs_indicator.then_some(2))
+            // Keep the written indentation; without one, two columns right of the parent
+            // collection (column 2 at the root). An indentation indicator counts from the
+            // parent's column (from column 0 at the root).
+            let parent = document.parent_column(span)?;
+            let indent = written_indent.unwrap_or(parent.map_or(2, |column| column + 2));
+            let indicator = indent - parent.unwrap_or(0);
+            if needs_indicator && !(1..=9).contains(&indicator) {
+                return None;
+            }
+            (indent, needs_indicator.then_some(indicator))
         }
     };
+    // Blanks after a header without content lines go with it.
+    let bytes = text.as_bytes();
     let mut end = span.end;
-    if write::keeps_trailing_lines(s) {
-        // `|+` would keep the empty lines after the scalar as content: take them out.
-        while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
-            let line_end = scan::line_end(text, line);
-            if line_end >= doc_end || text.as_bytes()[line..line_end].iter().any(|&b| b != b' ') {
-                break;
-            }
-            end = line_end;
-        }
+    while end < doc_end && scan::is_blank(bytes[end]) {
+        end += 1;
     }
-    let break_follows = end < doc_end && is_break(text.as_bytes()[end]);
+    if end < doc_end && !is_break(bytes[end]) {
+        end = span.end;
+    }
+    // Blank lines after the scalar stay, unless the new block would read them as content:
+    // `|+` keeps them, and lines with more blanks than its indentation are content lines.
+    let blank = blank_lines_after(text, end, doc_end);
+    let content = |line: &Range<usize>| {
+        let spaces = bytes[line.clone()]
+            .iter()
+            .take_while(|&&b| b == b' ')
+            .count();
+        spaces >= indent && line.len() > indent
+    };
+    if write::keeps_trailing_lines(s) || blank.iter().any(content) {
+        end = blank.last().map_or(end, |line| line.end);
+    }
+    let break_follows = end < doc_end && is_break(bytes[end]);
     let new = write::literal_block(s, indent, indicator, eol, break_follows);
     Some((span.start..end, new))
+}
+
+/// The lines of only spaces and tabs right after `end` (each without its line break).
+fn blank_lines_after(text: &str, mut end: usize, doc_end: usize) -> Vec<Range<usize>> {
+    let mut lines = Vec::new();
+    while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
+        let line_end = scan::line_end(text, line).min(doc_end);
+        if !text.as_bytes()[line..line_end]
+            .iter()
+            .all(|&b| b == b' ' || b == b'\t')
+        {
+            break;
+        }
+        lines.push(line..line_end);
+        end = line_end;
+    }
+    lines
 }
 
 /// The indentation of the least indented content line of a written block scalar.
@@ -243,7 +292,7 @@ fn removal_changes(
     removals: &[(Range<usize>, Range<usize>)],
 ) -> Result<Vec<Change>, EditError> {
     let (text, range) = (document.text, document.range.clone());
-    let (root, properties) = document.tree()?;
+    let (root, starts) = document.tree()?;
     let mappings: Vec<&Node> = root
         .iter()
         .flat_map(|root| nodes(root))
@@ -278,7 +327,7 @@ fn removal_changes(
     }
     let mut changes = Vec::new();
     for (m, flags) in removed {
-        mapping_removals(text, &range, mappings[m], &flags, properties, &mut changes);
+        mapping_removals(text, &range, mappings[m], &flags, starts, &mut changes);
     }
     Ok(changes)
 }
@@ -296,7 +345,7 @@ fn mapping_removals(
     range: &Range<usize>,
     mapping: &Node,
     flags: &[bool],
-    properties: &HashMap<usize, usize>,
+    starts: &Starts,
     changes: &mut Vec<Change>,
 ) {
     if flags.iter().all(|&removed| removed) {
@@ -306,7 +355,10 @@ fn mapping_removals(
     let entries = entries(mapping);
     let start = |e: usize| {
         let key = &entries[e].0.span;
-        properties.get(&key.start).copied().unwrap_or(key.start)
+        starts
+            .get(&(key.start, key.end))
+            .copied()
+            .unwrap_or(key.start)
     };
     let end = |e: usize| entries[e].0.span.end.max(entries[e].1.span.end);
     let flow = text.as_bytes().get(mapping.span.start) == Some(&b'{');
@@ -337,7 +389,23 @@ fn mapping_removals(
                     let next_line = scan::line_start(text, start(next), range.start);
                     line + own..first_non_blank(text, next_line)
                 }
-                _ => line..scan::next_line(text, end(last)).min(range.end),
+                _ => {
+                    let mut after = scan::next_line(text, end(last)).min(range.end);
+                    // Blank lines that move up behind a block scalar could join its content.
+                    if first > 0 && ends_in_block_scalar(&entries[first - 1].1) {
+                        while after < range.end {
+                            let line_end = scan::line_end(text, after).min(range.end);
+                            if !text.as_bytes()[after..line_end]
+                                .iter()
+                                .all(|&b| scan::is_blank(b))
+                            {
+                                break;
+                            }
+                            after = scan::next_line(text, after).min(range.end);
+                        }
+                    }
+                    line..after
+                }
             }
         };
         changes.push((span, String::new()));
@@ -345,12 +413,33 @@ fn mapping_removals(
     }
 }
 
-/// Where an entry's own text starts in the part of its line before its key, when that part holds
-/// more than indentation and the entry's `?`: after the last `- ` sequence indicator.
+/// Whether the last scalar written in `node` is a literal or folded block scalar.
+fn ends_in_block_scalar(mut node: &Node) -> bool {
+    loop {
+        match &node.kind {
+            NodeKind::Mapping(entries) => match entries.last() {
+                Some((_, value)) => node = value,
+                None => return false,
+            },
+            NodeKind::Sequence(items) => match items.last() {
+                Some(item) => node = item,
+                None => return false,
+            },
+            NodeKind::Scalar { style, .. } => {
+                return matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+            }
+            NodeKind::Alias(_) => return false,
+        }
+    }
+}
+
+/// Where an entry's own text starts in the part of its line before it (its anchor, tag or `?`
+/// already excluded), when that part holds more than indentation: after the last indicator of
+/// an enclosing node (`- ` of a sequence, `? `/`: ` of an explicit key or its value).
 fn own_start(prefix: &str) -> Option<usize> {
     let bytes = prefix.as_bytes();
     let dash = (0..bytes.len()).rev().find(|&i| {
-        bytes[i] == b'-'
+        matches!(bytes[i], b'-' | b'?' | b':')
             && (i == 0 || scan::is_blank(bytes[i - 1]))
             && bytes.get(i + 1).is_none_or(|&b| scan::is_blank(b))
     })?;
@@ -376,8 +465,8 @@ struct Reread<'t> {
     parsed: Option<Result<Tree, SyntaxError>>,
 }
 
-/// A document's root and, for nodes with properties, where those start.
-type Tree = (Option<Node>, HashMap<usize, usize>);
+/// A document's root and where nodes with properties or a `?` start.
+type Tree = (Option<Node>, Starts);
 
 impl<'t> Reread<'t> {
     fn new(text: &'t str, range: Range<usize>) -> Self {
@@ -388,16 +477,16 @@ impl<'t> Reread<'t> {
         }
     }
 
-    fn tree(&mut self) -> Result<(Option<&Node>, &HashMap<usize, usize>), EditError> {
+    fn tree(&mut self) -> Result<(Option<&Node>, &Starts), EditError> {
         let (text, range) = (self.text, self.range.clone());
         let parsed = self.parsed.get_or_insert_with(|| {
             tree::parse_piece(&text[range.clone()], range.start, 0, true).map(|parsed| {
                 let root = parsed.documents.into_iter().find_map(|doc| doc.root);
-                (root, parsed.properties)
+                (root, parsed.starts)
             })
         });
         match parsed {
-            Ok((root, properties)) => Ok((root.as_ref(), properties)),
+            Ok((root, starts)) => Ok((root.as_ref(), starts)),
             Err(error) => {
                 let lines = text.as_bytes()[..range.start]
                     .iter()

@@ -57,6 +57,12 @@ pub enum ScalarStyle {
 pub struct Node {
     /// Byte range in the stream text (for a scalar: exactly the characters that make it up,
     /// quotes included; for a block scalar the `|`/`>` header included).
+    ///
+    /// Anchors and tags lie before the span. A block scalar's span ends with its last content
+    /// line, before that line's break (with `+` chomping, after the empty lines it keeps); an
+    /// empty scalar's span is empty, right after the `:` or `-` that introduced it (after its
+    /// anchor or tag, if written). A block collection runs from its first key (or dash) to the
+    /// end of its last node, a flow collection from its opening to its closing bracket.
     pub span: Range<usize>,
     /// The anchor (`&name`) defined on this node, if any.
     pub anchor: Option<String>,
@@ -73,7 +79,7 @@ pub enum NodeKind {
         value: String,
         /// How it was written.
         style: ScalarStyle,
-        /// An explicit tag such as `!!binary`, when written.
+        /// An explicit tag such as `!!binary`, as written (`!!str`, `!custom`, `!<tag:…>`).
         tag: Option<String>,
     },
     /// A mapping: key and value nodes in document order.

@@ -103,6 +103,7 @@ fn block_scalar_spans_run_from_header_to_last_content_line() {
         ("a: | # comment\n  x\n", &[r#""| # comment\n  x" = "x\n""#]),
         ("a: |\n  x", &[r#""|\n  x" = "x\n""#]),
         ("a: |\nb: 1\n", &[r#""|" = """#]),
+        ("a: |- # c\nb: 1\n", &[r#""|- # c" = """#]),
         ("a: |", &[r#""|" = """#]),
         (
             "a: |\n  x\n     \nb: 1\n",
@@ -429,4 +430,117 @@ fn large_streams_parse_in_pieces_like_the_whole() {
     let broken = format!("{text}---\na: [\n");
     let lines = broken.lines().count();
     assert_eq!(parse_stream(&broken).err().map(|e| e.line), Some(lines + 1));
+}
+
+/// A generated stream of manifests of about `bytes` bytes.
+fn manifests(bytes: usize) -> String {
+    let mut text = String::with_capacity(bytes + 1000);
+    let mut n = 0;
+    while text.len() < bytes {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{n}\n  annotations:\n    avp.kubernetes.io/path: \"secret/data/app\"\n  labels: {{app: web, tier: \"backend\"}}\ntype: Opaque\nstringData:\n  password: <password>\n  config: |\n    line one {n}\n    line two\n  mode: 0644\n  list:\n  - a\n  - 'b'\n"
+        ));
+        n += 1;
+    }
+    text
+}
+
+/// `cargo test --release --lib yaml::parse_tests::throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "timing, run in release by hand"]
+#[allow(clippy::print_stderr)]
+fn throughput() {
+    /// The fastest of five runs; what `run` returns is dropped outside the timing.
+    fn best_of_5<T>(mut run: impl FnMut() -> T) -> (f64, T) {
+        let mut best = f64::MAX;
+        let mut last = None;
+        for _ in 0..5 {
+            drop(last.take());
+            let started = std::time::Instant::now();
+            let result = run();
+            best = best.min(started.elapsed().as_secs_f64());
+            last = Some(result);
+        }
+        (best, last.unwrap_or_else(|| unreachable!()))
+    }
+    for size in [6_000_000, 30_000_000] {
+        let text = manifests(size);
+        let mb = text.len() as f64 / 1e6;
+        let (stream, docs) = best_of_5(|| parse_stream(&text).unwrap_or_default());
+        let docs = docs.len();
+        let (piece, _) = best_of_5(|| tree::parse_piece(&text, 0, 0, false).ok());
+        let (events, count) = best_of_5(|| saphyr_parser::Parser::new_from_str(&text).count());
+        eprintln!(
+            "{mb:.1} MB, {docs} documents: parse_stream {:.0} MB/s; on one thread {:.0} MB/s; saphyr-parser's events alone ({count}) {:.0} MB/s",
+            mb / stream,
+            mb / piece,
+            mb / events
+        );
+    }
+}
+
+#[test]
+fn many_tabs_after_colons_parse_in_linear_time() {
+    let mut text = String::new();
+    for i in 0..20_000 {
+        text.push_str(&format!("k{i}:\tv{i}\nq{i}: \"a:\tb\"\n"));
+    }
+    let started = std::time::Instant::now();
+    let docs = parse_stream(&text).unwrap_or_else(|e| panic!("{e}"));
+    let root = docs[0].root.as_ref().unwrap_or_else(|| panic!("root"));
+    assert_eq!(root.get("k19999").and_then(Node::as_scalar), Some("v19999"));
+    assert_eq!(root.get("q7").and_then(Node::as_scalar), Some("a:\tb"));
+    assert!(started.elapsed().as_secs() < 20);
+}
+
+#[test]
+fn byte_order_marks_are_outside_documents() {
+    assert_eq!(
+        spans("\u{feff}a: é\n"),
+        [
+            r#"doc "a: é\n""#,
+            r#""a: é" map"#,
+            r#""a" = "a""#,
+            r#""é" = "é""#
+        ]
+    );
+    assert_eq!(
+        spans("a: 1\n...\n\u{feff}---\nb: ü\n"),
+        [
+            r#"doc "a: 1\n""#,
+            r#""a: 1" map"#,
+            r#""a" = "a""#,
+            r#""1" = "1""#,
+            r#"doc "b: ü\n""#,
+            r#""b: ü" map"#,
+            r#""b" = "b""#,
+            r#""ü" = "ü""#,
+        ]
+    );
+}
+
+#[test]
+fn complex_keys_and_merge_keys() {
+    assert_eq!(
+        spans("? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}\n"),
+        [
+            r#"doc "? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}\n""#,
+            r#""? [a, b]\n: v\n? {x: 1}\n: w\n[c]: d\n<<: {m: 1}" map"#,
+            r#""[a, b]" seq"#,
+            r#""a" = "a""#,
+            r#""b" = "b""#,
+            r#""v" = "v""#,
+            r#""{x: 1}" map"#,
+            r#""x" = "x""#,
+            r#""1" = "1""#,
+            r#""w" = "w""#,
+            r#""[c]" seq"#,
+            r#""c" = "c""#,
+            r#""d" = "d""#,
+            r#""<<" = "<<""#,
+            r#""{m: 1}" map"#,
+            r#""m" = "m""#,
+            r#""1" = "1""#,
+        ]
+    );
 }

@@ -10,12 +10,16 @@ use super::offsets::ByteOffsets;
 use super::scan::{self, Properties};
 use super::{Document, MAX_DEPTH, Node, NodeKind, ScalarStyle, SyntaxError};
 
+/// Node span → where the node's text starts when that is before the span (at its anchor or tag,
+/// or at its `?` as an explicit key).
+pub(super) type Starts = HashMap<(usize, usize), usize>;
+
 /// The documents of a piece of a stream.
 pub(super) struct Parsed {
     pub(super) documents: Vec<Document>,
-    /// For nodes written with an anchor or tag: node span start → where the properties start
-    /// (filled only on request).
-    pub(super) properties: HashMap<usize, usize>,
+    /// For nodes written with an anchor or tag, or as an explicit key: node span → where the
+    /// node's text starts, at its anchor, tag or `?` (filled only on request).
+    pub(super) starts: Starts,
 }
 
 /// saphyr-parser rejects a tab after a mapping's `:` when a letter, digit or `-` follows
@@ -27,11 +31,11 @@ pub(super) fn parse_piece(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
 ) -> Result<Parsed, SyntaxError> {
-    match build(text, base, lines, record_properties) {
+    match build(text, base, lines, record_starts) {
         Err(error) if error.message == TAB_AFTER_COLON => {
-            parse_with_spaces_after_colons(text, base, lines, record_properties, error)
+            parse_with_spaces_after_colons(text, base, lines, record_starts, error)
         }
         other => other,
     }
@@ -44,7 +48,7 @@ fn parse_with_spaces_after_colons(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
     first_error: SyntaxError,
 ) -> Result<Parsed, SyntaxError> {
     let bytes = text.as_bytes();
@@ -62,30 +66,36 @@ fn parse_with_spaces_after_colons(
         let Ok(copy) = String::from_utf8(copy) else {
             break;
         };
-        let parsed = build(&copy, base, lines, record_properties)?;
+        let parsed = build(&copy, base, lines, record_starts)?;
+        let written = written_scalars(&parsed.documents);
         let inside_scalars: Vec<usize> = patched
             .iter()
             .copied()
-            .filter(|&at| in_written_scalar(&parsed.documents, base + at))
+            .filter(|&at| {
+                let at = base + at;
+                let after = written.partition_point(|span| span.start <= at);
+                after > 0 && written[after - 1].contains(&at)
+            })
             .collect();
         if inside_scalars.is_empty() {
             return Ok(parsed);
         }
-        patched.retain(|at| !inside_scalars.contains(at));
+        patched.retain(|at| inside_scalars.binary_search(at).is_err());
     }
     Err(first_error)
 }
 
-fn in_written_scalar(documents: &[Document], at: usize) -> bool {
+/// The spans of all quoted and block scalars, in order (scalars never nest).
+fn written_scalars(documents: &[Document]) -> Vec<Range<usize>> {
     documents
         .iter()
-        .filter(|doc| doc.range.contains(&at))
         .filter_map(|doc| doc.root.as_ref())
         .flat_map(nodes)
-        .any(|node| {
+        .filter(|node| {
             matches!(&node.kind, NodeKind::Scalar { style, .. } if *style != ScalarStyle::Plain)
-                && node.span.contains(&at)
         })
+        .map(|node| node.span.clone())
+        .collect()
 }
 
 /// Every node of the tree under `root` (itself included), parents before children.
@@ -111,9 +121,9 @@ fn build(
     text: &str,
     base: usize,
     lines: usize,
-    record_properties: bool,
+    record_starts: bool,
 ) -> Result<Parsed, SyntaxError> {
-    let mut builder = Builder::new(text, base, record_properties);
+    let mut builder = Builder::new(text, base, record_starts);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|error| SyntaxError {
@@ -128,26 +138,23 @@ fn build(
     }
     Ok(Parsed {
         documents: builder.documents,
-        properties: builder.properties.unwrap_or_default(),
+        starts: builder.starts.unwrap_or_default(),
     })
 }
 
-/// A collection whose end has not been seen yet.
+/// A collection whose end has not been seen yet. Its children wait on the builder's shared
+/// `children` stack from index `first_child` on (keys and values alternating for a mapping),
+/// so each collection gets one exactly sized vector when it closes.
 struct Open {
     start: usize,
     anchor: Option<String>,
     flow: bool,
+    mapping: bool,
+    /// Where it starts before its span: at its anchor or tag, or at its `?` as an explicit key.
+    props_start: Option<usize>,
+    first_child: usize,
     /// End of the last child so far (piece-relative).
     end: usize,
-    kind: OpenKind,
-}
-
-enum OpenKind {
-    Sequence(Vec<Node>),
-    Mapping {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-    },
 }
 
 /// Positions inside the builder are relative to the piece; nodes get `base` added.
@@ -156,6 +163,7 @@ struct Builder<'t> {
     base: usize,
     offsets: ByteOffsets<'t>,
     open: Vec<Open>,
+    children: Vec<Node>,
     documents: Vec<Document>,
     root: Option<Node>,
     doc_start: usize,
@@ -163,23 +171,24 @@ struct Builder<'t> {
     boundary: usize,
     /// End of the last thing read: block scalar headers are searched from here.
     last_end: usize,
-    properties: Option<HashMap<usize, usize>>,
+    starts: Option<Starts>,
 }
 
 impl<'t> Builder<'t> {
-    fn new(text: &'t str, base: usize, record_properties: bool) -> Self {
+    fn new(text: &'t str, base: usize, record_starts: bool) -> Self {
         let boundary = if text.starts_with('\u{feff}') { 3 } else { 0 };
         Builder {
             text,
             base,
             offsets: ByteOffsets::new(text),
             open: Vec::new(),
+            children: Vec::new(),
             documents: Vec::new(),
             root: None,
             doc_start: boundary,
             boundary,
             last_end: boundary,
-            properties: record_properties.then(HashMap::new),
+            starts: record_starts.then(HashMap::new),
         }
     }
 
@@ -205,6 +214,7 @@ impl<'t> Builder<'t> {
             Event::Alias(_) => {
                 let (start, end) = self.bytes(span);
                 let name = self.text[start..end].trim_start_matches('*').to_owned();
+                self.record_start(start..end, None);
                 self.last_end = self.last_end.max(end);
                 self.add(
                     Node {
@@ -284,9 +294,7 @@ impl<'t> Builder<'t> {
             }
             ScalarStyle::Plain => props.content.min(end)..end,
         };
-        if has_props && let Some(properties) = &mut self.properties {
-            properties.insert(self.base + range.start, self.base + start);
-        }
+        self.record_start(range.clone(), has_props.then_some(start));
         self.last_end = self.last_end.max(range.end);
         let node = Node {
             span: self.base + range.start..self.base + range.end,
@@ -300,27 +308,62 @@ impl<'t> Builder<'t> {
         self.add(node, range.end);
     }
 
-    /// Where an empty scalar without properties sits: a key where the parser says (before its
-    /// `:`), a value or sequence item right after the indicator that introduced it (else right
-    /// after what precedes it).
-    fn empty_position(&self, parser_start: usize) -> usize {
-        if matches!(
-            self.open.last(),
-            Some(Open {
-                kind: OpenKind::Mapping { key: None, .. },
-                ..
-            })
-        ) {
-            return parser_start;
+    /// Notes where the node at `span` starts when that is not its span's start: at its anchor
+    /// or tag (`props_start`), or at the `?` when it is an explicit key. Only when asked to.
+    fn record_start(&mut self, span: Range<usize>, props_start: Option<usize>) {
+        if self.starts.is_none() {
+            return;
+        }
+        let start = self.key_indicator().or(props_start);
+        if let (Some(starts), Some(start)) = (&mut self.starts, start) {
+            starts.insert(
+                (self.base + span.start, self.base + span.end),
+                self.base + start,
+            );
+        }
+    }
+
+    /// The position of the `?` before the node about to be added, when it is a mapping key
+    /// written as an explicit key.
+    fn key_indicator(&self) -> Option<usize> {
+        let open = self.open.last()?;
+        if !open.mapping || !(self.children.len() - open.first_child).is_multiple_of(2) {
+            return None;
         }
         let at = scan::skip_separation(self.text, self.last_end);
-        scan::indicator_end(self.text, at).unwrap_or(self.last_end)
+        let question = self.text.as_bytes().get(at) == Some(&b'?');
+        scan::indicator_end(self.text, at)
+            .filter(|_| question)
+            .map(|_| at)
+    }
+
+    /// Where an empty scalar without starts sits: right after the indicator that introduced
+    /// it (`?` for a key, `:` for a value, `-` for a sequence item); a key without `?` where the
+    /// parser says (before its `:`), a value without `:` right after its key.
+    fn empty_position(&self, parser_start: usize) -> usize {
+        let at = scan::skip_separation(self.text, self.last_end);
+        let indicator = self.text.as_bytes().get(at).copied();
+        let after = scan::indicator_end(self.text, at);
+        match self.open.last() {
+            Some(open)
+                if open.mapping && (self.children.len() - open.first_child).is_multiple_of(2) =>
+            {
+                return after
+                    .filter(|_| indicator == Some(b'?'))
+                    .unwrap_or(parser_start);
+            }
+            // After a key, the next `:` is its value indicator, also when `,` or `}` follows.
+            Some(open) if open.mapping => (indicator == Some(b':')).then_some(at + 1),
+            Some(_) => after.filter(|_| indicator == Some(b'-')),
+            None => None,
+        }
+        .unwrap_or(self.last_end)
     }
 
     /// The span of a literal or folded scalar: from its `|`/`>` header through the end of its
     /// last line (before that line's break). Trailing empty lines count only with `+` chomping,
     /// where they are content. The parser's own span starts at the content (or at the
-    /// properties) and ends after the indentation of the line that follows.
+    /// starts) and ends after the indentation of the line that follows.
     fn block_scalar_span(
         &self,
         start: usize,
@@ -347,8 +390,14 @@ impl<'t> Builder<'t> {
             keep |= bytes[indicators_end] == b'+';
             indicators_end += 1;
         }
-        let Some(first_line) = scan::after_break(text, scan::line_end(text, header)) else {
-            return header..indicators_end;
+        // Without content lines, the header line (with any comment on it) is the whole scalar.
+        let header_line_end = scan::line_end(text, header);
+        let header_end = header
+            + text[header..header_line_end]
+                .trim_end_matches([' ', '\t'])
+                .len();
+        let Some(first_line) = scan::after_break(text, header_line_end) else {
+            return header..header_end;
         };
         let mut lines: Vec<Range<usize>> = Vec::new();
         let mut at = first_line;
@@ -391,7 +440,7 @@ impl<'t> Builder<'t> {
         };
         match last {
             Some(line) => header..line.end,
-            None => header..indicators_end,
+            None => header..header_end,
         }
     }
 
@@ -414,18 +463,17 @@ impl<'t> Builder<'t> {
             }
         };
         let content = props.content;
-        // The parser's span of a flow collection's start ends with its bracket; that of a block
-        // collection is empty (or holds only properties), and may point at the first item.
+        // The parser's span of a flow collection's start holds its bracket (and any blanks
+        // after it); that of a block collection is empty (or holds only starts), and may
+        // point at the first item, which can be a flow collection.
         let bytes = self.text.as_bytes();
-        let flow = end > start && matches!(bytes[end - 1], b'[' | b'{');
+        let bracket = if mapping { b'{' } else { b'[' };
+        let flow = end > content && bytes.get(content) == Some(&bracket);
         let node_start = if flow || mapping {
             content
         } else {
             dash_before(self.text, content)
         };
-        if has_props && let Some(properties) = &mut self.properties {
-            properties.insert(self.base + node_start, self.base + start);
-        }
         self.last_end = self
             .last_end
             .max(if flow { node_start + 1 } else { node_start });
@@ -433,15 +481,13 @@ impl<'t> Builder<'t> {
             start: node_start,
             anchor: props.anchor,
             flow,
+            mapping,
+            props_start: self
+                .starts
+                .as_ref()
+                .and_then(|_| self.key_indicator().or(has_props.then_some(start))),
+            first_child: self.children.len(),
             end: if flow { node_start + 1 } else { node_start },
-            kind: if mapping {
-                OpenKind::Mapping {
-                    entries: Vec::new(),
-                    key: None,
-                }
-            } else {
-                OpenKind::Sequence(Vec::new())
-            },
         });
         Ok(())
     }
@@ -451,9 +497,18 @@ impl<'t> Builder<'t> {
             return;
         };
         let end = if open.flow {
-            // The parser's span of the closing bracket may run on over a comment after it.
-            let (close, end) = self.bytes(span);
-            match self.text.as_bytes().get(close) {
+            // The parser's span of the closing bracket may start at a trailing comma and run on
+            // over a comment after the bracket.
+            let (mut close, end) = self.bytes(span);
+            let bytes = self.text.as_bytes();
+            loop {
+                close = scan::skip_separation(self.text, close);
+                if bytes.get(close) != Some(&b',') {
+                    break;
+                }
+                close += 1;
+            }
+            match bytes.get(close) {
                 Some(b']' | b'}') => close + 1,
                 _ => end,
             }
@@ -461,9 +516,22 @@ impl<'t> Builder<'t> {
             open.end
         };
         self.last_end = self.last_end.max(end);
-        let kind = match open.kind {
-            OpenKind::Sequence(items) => NodeKind::Sequence(items),
-            OpenKind::Mapping { entries, .. } => NodeKind::Mapping(entries),
+        if let (Some(starts), Some(props_start)) = (&mut self.starts, open.props_start) {
+            starts.insert(
+                (self.base + open.start, self.base + end),
+                self.base + props_start,
+            );
+        }
+        let children = self.children.drain(open.first_child..);
+        let kind = if open.mapping {
+            let mut entries = Vec::with_capacity(children.len() / 2);
+            let mut children = children;
+            while let (Some(key), Some(value)) = (children.next(), children.next()) {
+                entries.push((key, value));
+            }
+            NodeKind::Mapping(entries)
+        } else {
+            NodeKind::Sequence(children.collect())
         };
         let node = Node {
             span: self.base + open.start..self.base + end,
@@ -479,13 +547,7 @@ impl<'t> Builder<'t> {
             return;
         };
         open.end = open.end.max(end);
-        match &mut open.kind {
-            OpenKind::Sequence(items) => items.push(node),
-            OpenKind::Mapping { entries, key } => match key.take() {
-                None => *key = Some(node),
-                Some(key) => entries.push((key, node)),
-            },
-        }
+        self.children.push(node);
     }
 }
 
