@@ -471,3 +471,29 @@ fn the_ci_script_writes_one_file_per_successful_render() {
         & 0o777;
     assert_eq!(mode, 0o600);
 }
+
+#[test]
+fn kustomize_renders_helm_charts_only_when_the_application_enables_it() {
+    let path = seed();
+    let case = || {
+        Case::new()
+            .file("app/kustomization.yaml", "helmCharts:\n  - name: lib\n    releaseName: lib\nhelmGlobals:\n  chartHome: charts\n")
+            .file("app/charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+            .file("app/charts/lib/values.yaml", "{}\n")
+            .file("app/charts/lib/templates/cm.yaml", &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-helm\ndata:\n  u: <path:{path}#user>\n"))
+            .vault(OpenBao::shared())
+            .cwd("app")
+            .args(["render"])
+    };
+    case()
+        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
+        .run()
+        .success()
+        .stdout_contains("  name: from-helm\n")
+        .stdout_contains("  u: \"render-user\"\n");
+    case()
+        .run()
+        .failure()
+        .stderr_contains("error: kubectl kustomize failed")
+        .stderr_contains("--enable-helm");
+}
