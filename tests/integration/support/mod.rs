@@ -2,7 +2,8 @@
 //! builder that runs the built binary, a server that fails on purpose ([`FaultServer`]),
 //! stand-ins for what OpenBao calls or lacks ([`StandIn`]), a stand-in for the Kubernetes
 //! API's Secret reads ([`KubeApi`]), keys and certificates made in the test ([`TestCa`],
-//! [`JwtKey`]), and the pinned tools from `scripts/install-tools`.
+//! [`JwtKey`]), and the pinned tools from `scripts/install-tools`. The test's own servers
+//! (fault server, stand-ins) are handlers on one loopback HTTP server, `http::Server`.
 
 // Each test module uses a different part of the support code; the rest is not dead.
 #![allow(dead_code, reason = "helpers for test modules that come and go")]
@@ -10,6 +11,7 @@
 mod case;
 mod fault;
 mod github_login;
+mod http;
 mod kube_api;
 mod kubernetes_api;
 mod openbao;
