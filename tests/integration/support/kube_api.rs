@@ -4,28 +4,18 @@
 //! 403 for a namespace it forbids, or a `Status` 404; a request without the kubeconfig's bearer
 //! token gets a 401. It records every request line, so tests can check what was asked.
 //!
-//! Std only, plain HTTP, one thread per connection, one request per connection (every answer
-//! says `Connection: close`). Bounded like [`super::FaultServer`]: 127.0.0.1 only, at most
-//! [`MAX_HEAD`] bytes of a request head, stops when dropped or after [`LIFETIME`].
+//! Plain HTTP, bounded like every [`http::Server`]: 127.0.0.1 only, at most
+//! [`http::MAX_REQUEST`] bytes of a request read, stopped when dropped or after its lifetime.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
-/// Longest a server runs, dropped or not: longer than any one test.
-const LIFETIME: Duration = Duration::from_secs(300);
-/// How often waiting threads look at the stop flag.
-const POLL: Duration = Duration::from_millis(20);
-/// Most bytes read of one request head.
-const MAX_HEAD: usize = 64 * 1024;
+use super::http::{self, Reply, Request};
+
 /// The bearer token of the user in [`KubeApi::kubeconfig`].
 pub(crate) const KUBE_TOKEN: &str = "kube-api-test-token";
 /// Who the 403 answers say is asking, as a real API server would name a sidecar.
@@ -40,9 +30,8 @@ const SERVICE_ACCOUNT: &str = "system:serviceaccount:argocd:argocd-repo-server";
 /// assert_eq!(api.requests(), ["GET /api/v1/namespaces/argocd/secrets/avp"]);
 /// ```
 pub(crate) struct KubeApi {
-    addr: String,
-    shared: Arc<Shared>,
-    acceptor: Option<JoinHandle<()>>,
+    server: http::Server,
+    state: Arc<Mutex<State>>,
 }
 
 /// A Secret's `data`: keys and raw values (base64-encoded when served).
@@ -56,52 +45,24 @@ struct State {
     requests: Vec<String>,
 }
 
-#[derive(Debug)]
-struct Shared {
-    state: Mutex<State>,
-    stop: AtomicBool,
-    deadline: Instant,
-}
-
-impl Shared {
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst) || Instant::now() > self.deadline
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+/// The state, even after a panic while it was held.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl KubeApi {
     pub(crate) fn start() -> Self {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|error| panic!("KubeApi: binding 127.0.0.1:0: {error}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|error| panic!("KubeApi: its address: {error}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|error| panic!("KubeApi: a non-blocking listener: {error}"));
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
-            stop: AtomicBool::new(false),
-            deadline: Instant::now() + LIFETIME,
-        });
-        let acceptor = {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || accept(&listener, &shared))
+        let state = Arc::new(Mutex::new(State::default()));
+        let server = {
+            let state = Arc::clone(&state);
+            http::Server::start("KubeApi", move |request| serve(&state, request))
         };
-        KubeApi {
-            addr: format!("http://{addr}"),
-            shared,
-            acceptor: Some(acceptor),
-        }
+        KubeApi { server, state }
     }
 
     /// Base URL, e.g. `http://127.0.0.1:41234`, as error messages name it.
     pub(crate) fn addr(&self) -> &str {
-        &self.addr
+        self.server.addr()
     }
 
     /// Holds a Secret with these `data` entries (served base64-encoded, as the API does).
@@ -115,25 +76,24 @@ impl KubeApi {
 
     /// Like [`KubeApi::put_secret`], with values that need not be text.
     pub(crate) fn put_secret_bytes(&self, namespace: &str, name: &str, data: Data) {
-        self.shared
-            .state()
+        lock(&self.state)
             .secrets
             .insert((namespace.to_owned(), name.to_owned()), data);
     }
 
     /// Answers 403 for every Secret in `namespace`.
     pub(crate) fn forbid(&self, namespace: &str) {
-        self.shared.state().forbidden.insert(namespace.to_owned());
+        lock(&self.state).forbidden.insert(namespace.to_owned());
     }
 
     /// Request lines so far (`GET /api/v1/...`), in order.
     pub(crate) fn requests(&self) -> Vec<String> {
-        self.shared.state().requests.clone()
+        lock(&self.state).requests.clone()
     }
 
     /// A kubeconfig for this server with a bearer-token user.
     pub(crate) fn kubeconfig(&self) -> String {
-        kubeconfig_for(&self.addr)
+        kubeconfig_for(self.server.addr())
     }
 }
 
@@ -160,69 +120,14 @@ current-context: stand-in
     )
 }
 
-impl Drop for KubeApi {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        if let Some(acceptor) = self.acceptor.take() {
-            drop(acceptor.join());
-        }
-    }
-}
-
-fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
-    let mut connections = Vec::new();
-    while !shared.stopping() {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                let shared = Arc::clone(shared);
-                connections.push(std::thread::spawn(move || serve(stream, &shared)));
-            }
-            Err(_) => std::thread::sleep(POLL),
-        }
-    }
-    for connection in connections {
-        drop(connection.join());
-    }
-}
-
-fn serve(mut stream: TcpStream, shared: &Shared) {
-    if stream.set_nonblocking(false).is_err() || stream.set_read_timeout(Some(POLL)).is_err() {
-        return;
-    }
-    let Some(head) = read_head(&mut stream, shared) else {
-        return;
-    };
-    let request_line = head.lines().next().unwrap_or_default().to_owned();
-    let target = request_line
-        .split(' ')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let authorized = head.lines().skip(1).any(|line| {
-        line.split_once(':').is_some_and(|(name, value)| {
-            name.trim().eq_ignore_ascii_case("authorization")
-                && value.trim() == format!("Bearer {KUBE_TOKEN}")
-        })
-    });
-    let (code, body) = {
-        let mut state = shared.state();
-        state.requests.push(target.clone());
-        answer(&state, &target, authorized)
-    };
-    let reason = match code {
-        200 => "OK",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        _ => "Not Found",
-    };
-    let body = body.to_string();
-    let response = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    drop(stream.write_all(response.as_bytes()));
-    drop(stream.flush());
+/// Records the request line and answers it.
+fn serve(state: &Mutex<State>, request: &Request) -> Reply {
+    let target = format!("{} {}", request.method, request.target);
+    let authorized = request.header("authorization") == Some(&format!("Bearer {KUBE_TOKEN}"));
+    let mut state = lock(state);
+    state.requests.push(target.clone());
+    let (code, body) = answer(&state, &target, authorized);
+    Reply::Json(code, body)
 }
 
 /// What the API server would answer to `target` (`METHOD /path?query`).
@@ -287,26 +192,4 @@ fn status(code: u16, reason: &str, message: &str) -> Value {
         "reason": reason,
         "code": code,
     })
-}
-
-/// A request's head (GETs have no body); `None` if the client goes away, sends too much, or
-/// the server stops first.
-fn read_head(stream: &mut TcpStream, shared: &Shared) -> Option<String> {
-    let mut head = Vec::new();
-    let mut chunk = [0_u8; 4096];
-    loop {
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
-            return Some(String::from_utf8_lossy(&head[..end]).into_owned());
-        }
-        if head.len() > MAX_HEAD || shared.stopping() {
-            return None;
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) => return None,
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
-            Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(error) if error.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
 }
