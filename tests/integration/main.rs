@@ -6,6 +6,7 @@ mod support;
 
 mod auth_methods;
 mod cmp;
+mod bench_workload;
 mod errors;
 mod harness_selftest;
 mod inputs;
