@@ -2,6 +2,8 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::ops::Range;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -94,6 +96,7 @@ pub fn scan<'a>(
         options,
         sites: Vec::new(),
         problems: Vec::new(),
+        path: Vec::new(),
     };
     for (index, manifest) in manifests.iter().enumerate() {
         if !manifest.annotations.ignore {
@@ -103,10 +106,22 @@ pub fn scan<'a>(
     (scanner.sites, scanner.problems)
 }
 
+/// One step of the way from a manifest's root to a node.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    /// A mapping entry, by its key (`?` when the key is not a scalar).
+    Key(&'a str),
+    /// A sequence item, by its index.
+    Index(usize),
+}
+
 struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     sites: Vec<Site<'a>>,
     problems: Vec<Problem>,
+    /// The way to the node being scanned. Field names are written out only for the scalars
+    /// that hold placeholders: building one per node visited cost more than the whole scan.
+    path: Vec<Step<'a>>,
 }
 
 impl<'a> Scanner<'a, '_> {
@@ -121,21 +136,38 @@ impl<'a> Scanner<'a, '_> {
         };
         for (key, value) in entries {
             let name = key.as_scalar().unwrap_or("?");
+            self.path.push(Step::Key(name));
             match &value.kind {
                 NodeKind::Mapping(data) if data_maps.contains(&name) => {
                     for (entry_key, entry_value) in data {
-                        let field = format!(
-                            "{name}{}",
-                            field_segment(entry_key.as_scalar().unwrap_or("?"))
-                        );
+                        self.path
+                            .push(Step::Key(entry_key.as_scalar().unwrap_or("?")));
                         let removable = manifest.annotations.remove_missing.then_some(entry_key);
                         let base64_data = manifest.kind == "Secret" && name == "data";
-                        self.entry(index, manifest, field, entry_value, removable, base64_data);
+                        self.entry(index, manifest, entry_value, removable, base64_data);
+                        self.path.pop();
                     }
                 }
-                _ => self.walk(index, manifest, name.to_owned(), value),
+                _ => self.walk(index, manifest, value),
+            }
+            self.path.pop();
+        }
+    }
+
+    /// The field name of the node at [`Scanner::path`]:
+    /// `spec.template.spec.containers[0].env[1].value`.
+    fn field(&self) -> String {
+        let mut field = String::new();
+        for (n, step) in self.path.iter().enumerate() {
+            match step {
+                Step::Key(name) if n == 0 => field.push_str(name),
+                Step::Key(name) => field.push_str(&field_segment(name)),
+                Step::Index(i) => {
+                    let _ = write!(field, "[{i}]");
+                }
             }
         }
+        field
     }
 
     /// A direct value of a Secret or ConfigMap data map.
@@ -143,20 +175,18 @@ impl<'a> Scanner<'a, '_> {
         &mut self,
         index: usize,
         manifest: &Manifest<'a>,
-        field: String,
         node: &'a Node,
         removable_key: Option<&'a Node>,
         base64_data: bool,
     ) {
         let Some(value) = node.as_scalar() else {
-            return self.walk(index, manifest, field, node);
+            return self.walk(index, manifest, node);
         };
         if base64_data
             && !value.contains('<')
             && let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<'))
         {
             let site = SiteStart {
-                field,
                 node,
                 removable_key,
                 encoding: Encoding::Base64,
@@ -165,7 +195,6 @@ impl<'a> Scanner<'a, '_> {
             return self.scalar(index, manifest, site, Cow::Owned(decoded));
         }
         let site = SiteStart {
-            field,
             node,
             removable_key,
             encoding: Encoding::AsIs,
@@ -174,11 +203,10 @@ impl<'a> Scanner<'a, '_> {
         self.scalar(index, manifest, site, Cow::Borrowed(value));
     }
 
-    fn walk(&mut self, index: usize, manifest: &Manifest<'a>, field: String, node: &'a Node) {
+    fn walk(&mut self, index: usize, manifest: &Manifest<'a>, node: &'a Node) {
         match &node.kind {
             NodeKind::Scalar { value, .. } => {
                 let site = SiteStart {
-                    field,
                     node,
                     removable_key: None,
                     encoding: Encoding::AsIs,
@@ -188,13 +216,16 @@ impl<'a> Scanner<'a, '_> {
             }
             NodeKind::Mapping(entries) => {
                 for (key, value) in entries {
-                    let field = format!("{field}{}", field_segment(key.as_scalar().unwrap_or("?")));
-                    self.walk(index, manifest, field, value);
+                    self.path.push(Step::Key(key.as_scalar().unwrap_or("?")));
+                    self.walk(index, manifest, value);
+                    self.path.pop();
                 }
             }
             NodeKind::Sequence(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.walk(index, manifest, format!("{field}[{i}]"), item);
+                    self.path.push(Step::Index(i));
+                    self.walk(index, manifest, item);
+                    self.path.pop();
                 }
             }
             NodeKind::Alias(_) => {}
@@ -216,26 +247,18 @@ impl<'a> Scanner<'a, '_> {
         } else {
             Mode::InlineOnly
         };
-        let place = |span: std::ops::Range<usize>| {
-            format!(
-                "{}: {}: {}",
-                manifest.place,
-                start.field,
-                scanned.get(span).unwrap_or("<?>")
-            )
-        };
         let segments = match placeholder::parse(&scanned, mode) {
             Ok(Some(segments)) => segments,
             Ok(None) => return,
             Err(errors) => {
-                self.problems.extend(
-                    errors
-                        .into_iter()
-                        .map(|e| Problem::at(place(e.span.clone()), e.message)),
-                );
+                let field = self.field();
+                self.problems.extend(errors.into_iter().map(|e| {
+                    Problem::at(place(manifest, &field, &scanned, e.span.clone()), e.message)
+                }));
                 return;
             }
         };
+        let field = self.field();
         let mut parts = Vec::with_capacity(segments.len());
         for segment in segments {
             match segment {
@@ -245,15 +268,16 @@ impl<'a> Scanner<'a, '_> {
                         placeholder,
                         secret,
                     }),
-                    Err(message) => self
-                        .problems
-                        .push(Problem::at(place(placeholder.span.clone()), message)),
+                    Err(message) => self.problems.push(Problem::at(
+                        place(manifest, &field, &scanned, placeholder.span.clone()),
+                        message,
+                    )),
                 },
             }
         }
         self.sites.push(Site {
             manifest: index,
-            field: start.field,
+            field,
             node: start.node,
             removable_key: start.removable_key,
             scanned,
@@ -292,9 +316,17 @@ impl<'a> Scanner<'a, '_> {
     }
 }
 
+/// How messages name a placeholder of a scalar: manifest, field, placeholder text.
+fn place(manifest: &Manifest<'_>, field: &str, scanned: &str, span: Range<usize>) -> String {
+    format!(
+        "{}: {field}: {}",
+        manifest.place,
+        scanned.get(span).unwrap_or("<?>")
+    )
+}
+
 /// What a site is before its placeholders are parsed.
 struct SiteStart<'a> {
-    field: String,
     node: &'a Node,
     removable_key: Option<&'a Node>,
     encoding: Encoding,

@@ -5,8 +5,8 @@
 mod support;
 
 mod auth_methods;
-mod cmp;
 mod bench_workload;
+mod cmp;
 mod errors;
 mod harness_selftest;
 mod inputs;
