@@ -66,9 +66,12 @@ impl VaultClient {
             .no_proxy()
             .user_agent(concat!("vaultplate/", env!("CARGO_PKG_VERSION")));
         let route = super::tls::route(&url, settings.tls_server_name.as_deref());
-        if url.scheme() == "https" {
-            builder = builder.tls_backend_preconfigured(super::tls::client_config(settings)?);
-        }
+        let tls = if url.scheme() == "https" {
+            super::tls::client_config(settings)?
+        } else {
+            super::tls::plain_http_config()?
+        };
+        builder = builder.tls_backend_preconfigured(tls);
         if let Some(route) = &route {
             builder = builder.dns_resolver(route.resolver.clone());
         }
