@@ -155,20 +155,19 @@ pub fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(Arc::clone(&child));
+    // A child closes its pipes when it exits: read them to the end first, then reap it (at
+    // once, as a rule), rather than polling for its exit and finding it up to a poll late.
+    let stdout = stdout.map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())));
+    let stderr = stderr
+        .map(|t| t.join().unwrap_or_default())
+        .unwrap_or_default();
     let status = wait(&child);
     RUNNING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .retain(|c| !Arc::ptr_eq(c, &child));
     let status = status.map_err(io)?;
-    let stdout = stdout
-        .map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())))
-        .transpose()
-        .map_err(io)?
-        .unwrap_or_default();
-    let stderr = stderr
-        .map(|t| t.join().unwrap_or_default())
-        .unwrap_or_default();
+    let stdout = stdout.transpose().map_err(io)?.unwrap_or_default();
     if !status.success() {
         return Err(ChildError::Failed {
             tool: label.to_owned(),
@@ -183,6 +182,8 @@ pub fn run(
 
 /// Waits for the child without holding its lock, so that [`stop_all`] can kill it meanwhile.
 fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
+    // A child that has closed its pipes has exited, or is about to: poll briefly at first.
+    let mut pause = Duration::from_micros(100);
     loop {
         if let Some(status) = child
             .lock()
@@ -191,7 +192,8 @@ fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
         {
             return Ok(status);
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
     }
 }
 
