@@ -82,6 +82,8 @@ pub fn fill_inputs(
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
     let edits = fill::fill(&manifests, &sites, session.answers())?;
+    // The output is the run's peak of memory: free what it does not need first.
+    drop(sites);
     output::render(&parsed, &manifests, edits).map_err(|p| vec![p])
 }
 

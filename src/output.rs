@@ -10,7 +10,10 @@ pub fn render(
     manifests: &[Manifest<'_>],
     edits: Vec<Vec<Edit>>,
 ) -> Result<String, Problem> {
-    let mut out = String::new();
+    // About the input's size: growing a string of many megabytes by doubling would copy it
+    // and keep up to twice what it holds.
+    let documents: usize = manifests.iter().map(|m| m.document.range.len() + 5).sum();
+    let mut out = String::with_capacity(documents + documents / 16);
     for (manifest, edits) in manifests.iter().zip(edits) {
         let text = &inputs[manifest.input].input.text;
         let range = manifest.document.range.clone();
