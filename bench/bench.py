@@ -254,9 +254,12 @@ async def proxy_main(listen, upstream, delay, counter_file):
     server = await asyncio.start_server(handle, "127.0.0.1", listen)
 
     async def report():
+        # Written whole and renamed, so that a reader never sees a file being written.
+        partial = Path(f"{counter_file}.partial")
         while True:
             await asyncio.sleep(0.05)
-            Path(counter_file).write_text(str(count))
+            partial.write_text(str(count))
+            partial.replace(counter_file)
 
     if counter_file:
         asyncio.create_task(report())
