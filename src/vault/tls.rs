@@ -39,13 +39,13 @@ pub(super) fn client_config(settings: &VaultSettings) -> Result<ClientConfig, Va
         .with_safe_default_protocol_versions()
         .map_err(|e| VaultError::TlsSetup(e.to_string()))?;
     let builder = if settings.skip_verify {
-        let verifier = AcceptAnyCertificate(provider.signature_verification_algorithms);
+        let verifier = Verifier::new(&provider, Chain::Any);
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
     } else {
         let roots = Arc::new(trusted_roots(settings)?);
-        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
             .build()
             .map_err(|e| VaultError::TlsSetup(format!("no CA certificate to trust: {e}")))?;
         match &settings.tls_server_name {
@@ -55,7 +55,10 @@ pub(super) fn client_config(settings: &VaultSettings) -> Result<ClientConfig, Va
                 })?;
                 builder
                     .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(VerifyAs { verifier, name }))
+                    .with_custom_certificate_verifier(Arc::new(Verifier::new(
+                        &provider,
+                        Chain::As { verifier, name },
+                    )))
             }
             None => builder.with_webpki_verifier(verifier),
         }
@@ -84,10 +87,13 @@ pub(super) fn client_config(settings: &VaultSettings) -> Result<ClientConfig, Va
 pub(super) fn plain_http_config() -> Result<ClientConfig, VaultError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     install_default_provider();
-    let verifier = SystemRootsOnFirstUse {
-        provider: provider.clone(),
-        verifier: OnceLock::new(),
-    };
+    let verifier = Verifier::new(
+        &provider,
+        Chain::SystemRootsOnFirstUse {
+            provider: provider.clone(),
+            verifier: OnceLock::new(),
+        },
+    );
     Ok(ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| VaultError::TlsSetup(e.to_string()))?
@@ -246,73 +252,59 @@ impl Resolve for ResolveAs {
     }
 }
 
-/// `VAULT_TLS_SERVER_NAME`: checks Vault's certificate against that name, whatever host the
-/// connection was made to.
+/// How Vault's certificate is checked when it is not the plain WebPKI check: whatever the
+/// chain check, handshake signatures are always verified with the provider's algorithms.
 #[derive(Debug)]
-struct VerifyAs {
-    verifier: Arc<WebPkiServerVerifier>,
-    name: ServerName<'static>,
+struct Verifier {
+    algorithms: WebPkiSupportedAlgorithms,
+    chain: Chain,
 }
 
-impl ServerCertVerifier for VerifyAs {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.verifier
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.verifier.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.verifier.supported_verify_schemes()
-    }
-}
-
-/// Verifies against the system's CAs, read on first use (see [`plain_http_config`]).
+/// The chain check of a [`Verifier`].
 #[derive(Debug)]
-struct SystemRootsOnFirstUse {
-    provider: Arc<CryptoProvider>,
-    verifier: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+enum Chain {
+    /// `VAULT_SKIP_VERIFY=true`: any certificate is accepted.
+    Any,
+    /// `VAULT_TLS_SERVER_NAME`: checked against these CAs under `name`, whatever host the
+    /// connection was made to.
+    As {
+        verifier: Arc<WebPkiServerVerifier>,
+        name: ServerName<'static>,
+    },
+    /// The system's CAs, read on the first handshake (see [`plain_http_config`]).
+    SystemRootsOnFirstUse {
+        provider: Arc<CryptoProvider>,
+        verifier: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+    },
 }
 
-impl SystemRootsOnFirstUse {
-    fn verifier(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
-        self.verifier
-            .get_or_init(|| {
-                let mut roots = RootCertStore::empty();
-                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-                WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-                    .build()
-                    .map_err(|e| format!("no CA certificate to trust: {e}"))
-            })
-            .as_ref()
-            .map_err(|e| rustls::Error::General(e.clone()))
+impl Verifier {
+    fn new(provider: &CryptoProvider, chain: Chain) -> Self {
+        Verifier {
+            algorithms: provider.signature_verification_algorithms,
+            chain,
+        }
     }
 }
 
-impl ServerCertVerifier for SystemRootsOnFirstUse {
+/// The system's CAs as a verifier, built once.
+fn system_roots(
+    provider: &Arc<CryptoProvider>,
+    verifier: &OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+) -> Result<Arc<WebPkiServerVerifier>, rustls::Error> {
+    verifier
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| format!("no CA certificate to trust: {e}"))
+        })
+        .clone()
+        .map_err(rustls::Error::General)
+}
+
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -321,13 +313,16 @@ impl ServerCertVerifier for SystemRootsOnFirstUse {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.verifier()?.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )
+        match &self.chain {
+            Chain::Any => Ok(ServerCertVerified::assertion()),
+            Chain::As { verifier, name } => {
+                verifier.verify_server_cert(end_entity, intermediates, name, ocsp_response, now)
+            }
+            Chain::SystemRootsOnFirstUse { provider, verifier } => system_roots(
+                provider, verifier,
+            )?
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+        }
     }
 
     fn verify_tls12_signature(
@@ -336,8 +331,7 @@ impl ServerCertVerifier for SystemRootsOnFirstUse {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -346,52 +340,10 @@ impl ServerCertVerifier for SystemRootsOnFirstUse {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algorithms = &self.provider.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// `VAULT_SKIP_VERIFY=true`: accepts any certificate but still checks handshake signatures.
-#[derive(Debug)]
-struct AcceptAnyCertificate(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
+        self.algorithms.supported_schemes()
     }
 }
