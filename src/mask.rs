@@ -12,7 +12,7 @@ pub const MASK: &str = "<redacted>";
 /// they are not secrets worth the name.
 const SHORTEST: usize = 3;
 
-/// The values to hide, longest first so that a value containing another is hidden whole.
+/// The values to hide (and their base64 forms).
 #[derive(Debug, Default, Clone)]
 pub struct Masker {
     needles: Vec<String>,
@@ -26,8 +26,6 @@ impl Masker {
         }
         self.needles.push(value.to_owned());
         self.needles.push(BASE64.encode(value));
-        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        self.needles.dedup();
     }
 
     /// Adds every string (and the text of every number and bool) inside a JSON value.
@@ -43,8 +41,12 @@ impl Masker {
 
     /// `text` with every known value replaced by [`MASK`].
     pub fn mask(&self, text: &str) -> String {
-        self.needles
-            .iter()
+        // Longest first, so that a value containing another is hidden whole.
+        let mut needles: Vec<&str> = self.needles.iter().map(String::as_str).collect();
+        needles.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        needles.dedup();
+        needles
+            .into_iter()
             .fold(text.to_owned(), |text, needle| text.replace(needle, MASK))
     }
 }

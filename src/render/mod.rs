@@ -83,18 +83,18 @@ struct SessionValues<'s, 'c> {
 
 impl helm::Values for SessionValues<'_, '_> {
     fn fill(&mut self, name: &str, text: &str) -> Result<Option<String>, Vec<Problem>> {
-        let filled =
-            generate::fill_values(name, text, self.config, self.session, &mut self.masker)?;
-        for answer in self.session.answers().values() {
-            if let Ok(Some(secret)) = answer {
-                secret.values().for_each(|v| self.masker.add_value(v));
-            }
-        }
-        Ok(filled)
+        generate::fill_values(name, text, self.config, self.session, &mut self.masker)
     }
 
+    /// Only called when helm failed: every value read so far joins the filled ones here.
     fn mask(&self, text: &str) -> String {
-        self.masker.mask(text)
+        let mut masker = self.masker.clone();
+        for answer in self.session.answers().values() {
+            if let Ok(Some(secret)) = answer {
+                secret.values().for_each(|v| masker.add_value(v));
+            }
+        }
+        masker.mask(text)
     }
 }
 
