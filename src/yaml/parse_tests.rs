@@ -432,53 +432,6 @@ fn large_streams_parse_in_pieces_like_the_whole() {
     assert_eq!(parse_stream(&broken).err().map(|e| e.line), Some(lines + 1));
 }
 
-/// A generated stream of manifests of about `bytes` bytes.
-fn manifests(bytes: usize) -> String {
-    let mut text = String::with_capacity(bytes + 1000);
-    let mut n = 0;
-    while text.len() < bytes {
-        text.push_str(&format!(
-            "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: app-{n}\n  annotations:\n    avp.kubernetes.io/path: \"secret/data/app\"\n  labels: {{app: web, tier: \"backend\"}}\ntype: Opaque\nstringData:\n  password: <password>\n  config: |\n    line one {n}\n    line two\n  mode: 0644\n  list:\n  - a\n  - 'b'\n"
-        ));
-        n += 1;
-    }
-    text
-}
-
-/// `cargo test --release --lib yaml::parse_tests::throughput -- --ignored --nocapture`
-#[test]
-#[ignore = "timing, run in release by hand"]
-#[allow(clippy::print_stderr)]
-fn throughput() {
-    /// The fastest of five runs; what `run` returns is dropped outside the timing.
-    fn best_of_5<T>(mut run: impl FnMut() -> T) -> (f64, T) {
-        let mut best = f64::MAX;
-        let mut last = None;
-        for _ in 0..5 {
-            drop(last.take());
-            let started = std::time::Instant::now();
-            let result = run();
-            best = best.min(started.elapsed().as_secs_f64());
-            last = Some(result);
-        }
-        (best, last.unwrap_or_else(|| unreachable!()))
-    }
-    for size in [6_000_000, 30_000_000] {
-        let text = manifests(size);
-        let mb = text.len() as f64 / 1e6;
-        let (stream, docs) = best_of_5(|| parse_stream(&text).unwrap_or_default());
-        let docs = docs.len();
-        let (piece, _) = best_of_5(|| tree::parse_piece(&text, 0, 0, false).ok());
-        let (events, count) = best_of_5(|| saphyr_parser::Parser::new_from_str(&text).count());
-        eprintln!(
-            "{mb:.1} MB, {docs} documents: parse_stream {:.0} MB/s; on one thread {:.0} MB/s; saphyr-parser's events alone ({count}) {:.0} MB/s",
-            mb / stream,
-            mb / piece,
-            mb / events
-        );
-    }
-}
-
 #[test]
 fn many_tabs_after_colons_parse_in_linear_time() {
     let mut text = String::new();
