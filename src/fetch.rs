@@ -22,12 +22,12 @@ use crate::vault::{VaultClient, VaultError};
 pub type SecretAnswer = Result<Option<Map<String, Value>>, Arc<VaultError>>;
 
 /// The distinct secrets the sites read, in a stable order.
-pub fn plan(sites: &[Site<'_>]) -> Vec<SecretRef> {
+pub fn plan<'s>(sites: impl IntoIterator<Item = &'s Site>) -> Vec<SecretRef> {
     let refs: BTreeSet<&SecretRef> = sites
-        .iter()
+        .into_iter()
         .flat_map(|site| &site.parts)
         .filter_map(|part| match part {
-            Part::Lookup { secret, .. } => Some(secret),
+            Part::Lookup(lookup) => Some(&lookup.secret),
             Part::Text(_) => None,
         })
         .collect();

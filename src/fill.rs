@@ -8,107 +8,126 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::fetch::SecretAnswer;
-use crate::manifest::Manifest;
-use crate::placeholder::{Placeholder, Reference};
 use crate::problem::Problem;
-use crate::scan::{Encoding, Part, SecretRef, Site};
-use crate::yaml::NodeKind;
+use crate::scan::{Encoding, Lookup, Part, SecretRef, Site};
 use crate::yaml::edit::{Edit, Replacement};
 
-/// The edits of every manifest (indexed like the manifests), or every problem found.
-pub fn fill(
-    manifests: &[Manifest<'_>],
-    sites: &[Site<'_>],
-    secrets: &HashMap<SecretRef, SecretAnswer>,
-) -> Result<Vec<Vec<Edit>>, Vec<Problem>> {
-    let mut edits = vec![Vec::new(); manifests.len()];
-    let mut problems = Vec::new();
-    // A failed read is reported once, at its first placeholder, with a count of the others.
-    let mut failed_reads: BTreeMap<&SecretRef, (String, usize)> = BTreeMap::new();
-    for site in sites {
+/// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
+/// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
+/// caller can apply them and write the manifest's output before the next one is filled.
+pub struct Filler<'s> {
+    secrets: &'s HashMap<SecretRef, SecretAnswer>,
+    problems: Vec<Problem>,
+    /// A failed read is reported once, at its first placeholder, with a count of the others.
+    failed_reads: BTreeMap<SecretRef, (String, usize)>,
+}
+
+impl<'s> Filler<'s> {
+    /// A filler that takes values from `secrets` (every secret the sites read must be there).
+    pub fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>) -> Self {
+        Filler {
+            secrets,
+            problems: Vec::new(),
+            failed_reads: BTreeMap::new(),
+        }
+    }
+
+    /// The edits of the sites of the manifest placed at `place` (the sites that have a problem
+    /// get none).
+    pub fn manifest(&mut self, place: &str, sites: Vec<Site>) -> Vec<Edit> {
+        let mut edits = Vec::with_capacity(sites.len());
+        for site in sites {
+            if let Some(edit) = self.site(place, site) {
+                edits.push(edit);
+            }
+        }
+        edits
+    }
+
+    /// Every problem found, in the order found, failed reads last.
+    pub fn finish(self) -> Vec<Problem> {
+        let mut problems = self.problems;
+        for (place, uses) in self.failed_reads.into_values() {
+            let others = match uses {
+                1 => String::new(),
+                2 => " (and 1 more placeholder)".to_owned(),
+                n => format!(" (and {} more placeholders)", n - 1),
+            };
+            problems.push(Problem::general(format!("{place}{others}")));
+        }
+        problems
+    }
+
+    fn site(&mut self, place: &str, site: Site) -> Option<Edit> {
         let mut pieces = Vec::with_capacity(site.parts.len());
         let mut missing = Vec::new();
         let mut failed = false;
         for part in &site.parts {
-            let (placeholder, secret) = match part {
+            let lookup = match part {
                 Part::Text(text) => {
                     pieces.push(Value::String(text.clone()));
                     continue;
                 }
-                Part::Lookup {
-                    placeholder,
-                    secret,
-                } => (placeholder, secret),
+                Part::Lookup(lookup) => lookup,
             };
-            match look_up(placeholder, secret, secrets) {
+            match look_up(lookup, self.secrets) {
                 Ok(value) => pieces.push(value),
-                Err(Failure::Missing(message)) => missing.push((placeholder, message)),
+                Err(Failure::Missing(message)) => missing.push((lookup, message)),
                 Err(Failure::Modifier(message)) => {
                     failed = true;
-                    problems.push(Problem::at(site.place(manifests, placeholder), message));
+                    self.problems
+                        .push(Problem::at(site.place(place, lookup), message));
                 }
                 Err(Failure::Read(error)) => {
                     failed = true;
-                    let entry = failed_reads.entry(secret).or_insert_with(|| {
-                        (
-                            format!(
-                                "{}: reading {}: {error}",
-                                site.place(manifests, placeholder),
-                                secret.path
-                            ),
-                            0,
-                        )
-                    });
+                    let entry = self
+                        .failed_reads
+                        .entry(lookup.secret.clone())
+                        .or_insert_with(|| {
+                            (
+                                format!(
+                                    "{}: reading {}: {error}",
+                                    site.place(place, lookup),
+                                    lookup.secret.path
+                                ),
+                                0,
+                            )
+                        });
                     entry.1 += 1;
                 }
             }
         }
         if failed {
-            continue;
+            return None;
         }
         if !missing.is_empty() {
-            match site.removable_key {
-                Some(key) => edits[site.manifest].push(Edit::RemoveEntry {
-                    key: key.span.clone(),
-                    value: site.node.span.clone(),
+            return match &site.removable_key {
+                Some(key) => Some(Edit::RemoveEntry {
+                    key: key.clone(),
+                    value: site.span.clone(),
                 }),
-                None => problems.extend(
-                    missing
-                        .into_iter()
-                        .map(|(p, m)| Problem::at(site.place(manifests, p), m)),
-                ),
-            }
-            continue;
+                None => {
+                    self.problems.extend(
+                        missing
+                            .into_iter()
+                            .map(|(lookup, m)| Problem::at(site.place(place, lookup), m)),
+                    );
+                    None
+                }
+            };
         }
-        match replacement(site, pieces) {
-            Ok(with) => {
-                let NodeKind::Scalar { style, .. } = &site.node.kind else {
-                    continue;
-                };
-                edits[site.manifest].push(Edit::Scalar {
-                    span: site.node.span.clone(),
-                    style: *style,
-                    with,
-                });
+        match replacement(&site, pieces) {
+            Ok(with) => Some(Edit::Scalar {
+                span: site.span,
+                style: site.style,
+                with,
+            }),
+            Err(message) => {
+                self.problems
+                    .push(Problem::at(format!("{place}: {}", site.field), message));
+                None
             }
-            Err(message) => problems.push(Problem::at(
-                format!("{}: {}", manifests[site.manifest].place, site.field),
-                message,
-            )),
         }
-    }
-    for (place, uses) in failed_reads.into_values() {
-        let others = match uses {
-            1 => String::new(),
-            2 => " (and 1 more placeholder)".to_owned(),
-            n => format!(" (and {} more placeholders)", n - 1),
-        };
-        problems.push(Problem::general(format!("{place}{others}")));
-    }
-    if problems.is_empty() {
-        Ok(edits)
-    } else {
-        Err(problems)
     }
 }
 
@@ -118,14 +137,13 @@ enum Failure {
     Read(std::sync::Arc<crate::vault::VaultError>),
 }
 
-fn look_up(
-    placeholder: &Placeholder,
-    secret: &SecretRef,
-    secrets: &HashMap<SecretRef, SecretAnswer>,
-) -> Result<Value, Failure> {
-    let key = match &placeholder.reference {
-        Reference::Inline { key, .. } | Reference::Generic { key } => key,
-    };
+fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Result<Value, Failure> {
+    let Lookup {
+        key,
+        modifiers,
+        secret,
+        ..
+    } = lookup;
     let at = match secret.version {
         Some(v) => format!("{} version {v}", secret.path),
         None => secret.path.clone(),
@@ -140,7 +158,7 @@ fn look_up(
         .get(key)
         .cloned()
         .ok_or_else(|| Failure::Missing(format!("key {key:?} not found in {at}")))?;
-    for modifier in &placeholder.modifiers {
+    for modifier in modifiers {
         value = modifier
             .apply(value)
             .map_err(|e| Failure::Modifier(e.to_string()))?;
@@ -148,8 +166,8 @@ fn look_up(
     Ok(value)
 }
 
-fn replacement(site: &Site<'_>, mut pieces: Vec<Value>) -> Result<Replacement, String> {
-    let whole = site.parts.len() == 1 && matches!(site.parts[0], Part::Lookup { .. });
+fn replacement(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
+    let whole = site.parts.len() == 1 && matches!(site.parts[0], Part::Lookup(_));
     if whole && site.encoding == Encoding::AsIs {
         let value = pieces.pop().unwrap_or(Value::Null);
         return match value {

@@ -4,14 +4,14 @@ use std::io::Read;
 
 use crate::config::Config;
 use crate::fetch::Session;
-use crate::manifest::{self, ParsedInput};
-use crate::manifest::{Annotations, Manifest};
+use crate::fill::Filler;
+use crate::manifest::{self, Annotations, Manifest, ParsedInput};
 use crate::mask::Masker;
 use crate::problem::Problem;
-use crate::scan::{self, ScanOptions};
+use crate::scan::{self, ScanOptions, Target};
 use crate::token_cache::TokenCache;
 use crate::yaml::edit::{Edit, Replacement};
-use crate::{fetch, fill, output, source, yaml};
+use crate::{fetch, output, source, yaml};
 
 /// What to generate from.
 #[derive(Debug, Clone)]
@@ -52,15 +52,13 @@ pub fn fill_inputs(
     config: &Config,
     session: &mut Session<'_>,
 ) -> Result<String, Vec<Problem>> {
-    let (parsed, mut problems) = parse(inputs);
-    let (manifests, select_problems) = manifest::select(&parsed);
-    problems.extend(select_problems);
     let options = ScanOptions {
         kv_version: config.kv_version,
         path_validation: config.path_validation.as_ref(),
     };
-    let (sites, scan_problems) = scan::scan(&manifests, options);
-    problems.extend(scan_problems);
+    let (parsed, mut problems) = parse(inputs, options);
+    let (inputs, manifests, select_problems) = manifest::select(parsed);
+    problems.extend(select_problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -71,29 +69,36 @@ pub fn fill_inputs(
              resources (pass --allow-empty if an empty result is intended)",
         )]);
     }
-    let secrets = fetch::plan(&sites);
+    let secrets = fetch::plan(manifests.iter().flat_map(|m| &m.sites));
     tracing::debug!(
         manifests = manifests.len(),
-        placeholders = sites.len(),
+        placeholders = manifests.iter().map(|m| m.sites.len()).sum::<usize>(),
         secrets = secrets.len(),
         "scanned"
     );
     session
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let edits = fill::fill(&manifests, &sites, session.answers())?;
-    // The output is the run's peak of memory: free what it does not need first.
-    drop(sites);
-    output::render(&parsed, &manifests, edits).map_err(|p| vec![p])
+    let mut filler = Filler::new(session.answers());
+    let output = output::render(&inputs, manifests, |place, sites| {
+        filler.manifest(place, sites)
+    });
+    let problems = filler.finish();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    output.map_err(|p| vec![p])
 }
 
-/// Parses every input; the syntax errors of all of them are collected, and the inputs that
-/// parsed are still checked, so that one run reports every problem.
-fn parse(inputs: Vec<source::Input>) -> (Vec<ParsedInput>, Vec<Problem>) {
+/// Parses every input and outlines each document as it is parsed (see [`manifest::outline`]),
+/// so that no more than a document's tree per thread is held at a time. The syntax errors of
+/// all inputs are collected, and the inputs that parsed are still checked, so that one run
+/// reports every problem.
+fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInput>, Vec<Problem>) {
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut problems = Vec::new();
     for input in inputs {
-        match yaml::parse_stream(&input.text) {
+        match yaml::parse_stream_with(&input.text, |d| manifest::outline(d, options)) {
             Ok(documents) => parsed.push(ParsedInput { input, documents }),
             Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
         }
@@ -111,46 +116,53 @@ pub fn fill_values(
     session: &mut Session<'_>,
     masker: &mut Masker,
 ) -> Result<Option<String>, Vec<Problem>> {
-    let documents = yaml::parse_stream(text)
-        .map_err(|e| vec![Problem::at(name, format!("invalid YAML at {e}"))])?;
-    let numbered = documents.len() > 1;
-    let manifests: Vec<Manifest<'_>> = documents
-        .iter()
-        .enumerate()
-        .filter_map(|(n, document)| {
-            let root = document.root.as_ref()?;
-            let place = if numbered {
-                format!("{name}: document {}", n + 1)
-            } else {
-                name.to_owned()
-            };
-            Some(Manifest {
-                input: 0,
-                document,
-                root,
-                kind: "",
-                annotations: Annotations::default(),
-                place,
-            })
-        })
-        .collect();
     let options = ScanOptions {
         kv_version: config.kv_version,
         path_validation: config.path_validation.as_ref(),
     };
-    let (sites, problems) = scan::scan(&manifests, options);
+    let no_annotations = Annotations::default();
+    let target = Target {
+        kind: "",
+        annotations: &no_annotations,
+    };
+    let documents = yaml::parse_stream_with(text, |document| {
+        let root = document.root?;
+        Some((document.range, scan::scan_document(&root, target, options)))
+    })
+    .map_err(|e| vec![Problem::at(name, format!("invalid YAML at {e}"))])?;
+    let numbered = documents.len() > 1;
+    let mut problems = Vec::new();
+    let mut manifests = Vec::new();
+    for (n, document) in documents.into_iter().enumerate() {
+        let Some((range, (sites, found))) = document else {
+            continue;
+        };
+        let place = if numbered {
+            format!("{name}: document {}", n + 1)
+        } else {
+            name.to_owned()
+        };
+        problems.extend(found.into_iter().map(|p| p.within(&place)));
+        manifests.push(Manifest {
+            input: 0,
+            range,
+            place,
+            sites,
+        });
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
-    if sites.is_empty() {
+    if manifests.iter().all(|m| m.sites.is_empty()) {
         return Ok(None);
     }
     session
-        .read(&fetch::plan(&sites))
+        .read(&fetch::plan(manifests.iter().flat_map(|m| &m.sites)))
         .map_err(|e| vec![Problem::general(e)])?;
-    let edits = fill::fill(&manifests, &sites, session.answers())?;
+    let mut filler = Filler::new(session.answers());
     let mut out = String::new();
-    for (manifest, edits) in manifests.iter().zip(edits) {
+    for manifest in manifests {
+        let edits = filler.manifest(&manifest.place, manifest.sites);
         for edit in &edits {
             match edit {
                 Edit::Scalar {
@@ -164,12 +176,16 @@ pub fn fill_values(
                 Edit::RemoveEntry { .. } => {}
             }
         }
-        let filled = yaml::edit::apply(text, manifest.document.range.clone(), edits)
+        let filled = yaml::edit::apply(text, manifest.range.clone(), edits)
             .map_err(|e| vec![Problem::at(&manifest.place, e)])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }
         out.push_str(&filled);
+    }
+    let problems = filler.finish();
+    if !problems.is_empty() {
+        return Err(problems);
     }
     Ok(Some(out))
 }

@@ -3,13 +3,18 @@
 //! Data flows one way, one module per stage, driven by [`generate::generate`]:
 //!
 //! 1. [`source`]: read standard input, a file or a directory;
-//! 2. [`yaml`]: parse each stream into documents of nodes with byte spans;
-//! 3. [`manifest`]: pick the Kubernetes objects and read their `avp.kubernetes.io/*` annotations;
-//! 4. [`scan`]: find placeholders ([`placeholder`], [`modifier`]) and what secret each reads;
+//! 2. [`yaml`]: parse each stream into documents of nodes with byte spans, handing each
+//!    document on as soon as it is complete, so that only its outline outlives its tree:
+//! 3. [`manifest`]: tell Kubernetes objects from other documents, read their
+//!    `avp.kubernetes.io/*` annotations, and have
+//! 4. [`scan`] find their placeholders ([`placeholder`], [`modifier`]) and what secret each
+//!    reads; then select the objects to print;
 //! 5. [`fetch`]: log in once (or reuse a token from [`token_cache`]) and read each distinct
 //!    secret once, concurrently ([`vault`]);
-//! 6. [`fill`]: compute the new value of every placeholder-holding scalar;
-//! 7. [`output`]: edit those scalars in place and print all documents, or nothing.
+//! 6. [`fill`]: compute the new value of every placeholder-holding scalar, manifest by manifest
+//!    as
+//! 7. [`output`] edits those scalars in place and assembles all documents; all are printed, or
+//!    nothing.
 //!
 //! Settings come from [`settings`] (the table and precedence) and [`config`] (validation),
 //! which reads the config file and the Kubernetes Secret ([`kube_secret`]).

@@ -1,7 +1,10 @@
 //! Picks the Kubernetes objects out of parsed inputs and reads their `avp.kubernetes.io/*`
 //! annotations.
 
+use std::ops::Range;
+
 use crate::problem::Problem;
+use crate::scan::{self, ScanOptions, Site, Target};
 use crate::source::{Input, Origin};
 use crate::vault::KvVersion;
 use crate::yaml::{Document, Node, NodeKind};
@@ -9,13 +12,97 @@ use crate::yaml::{Document, Node, NodeKind};
 /// The annotation prefix shared with argocd-vault-plugin.
 pub const ANNOTATION_PREFIX: &str = "avp.kubernetes.io/";
 
-/// An input with its documents.
+/// An input with what was kept of each of its documents.
 #[derive(Debug)]
 pub struct ParsedInput {
     /// The input.
     pub input: Input,
     /// Its documents, in order.
-    pub documents: Vec<Document>,
+    pub documents: Vec<Outline>,
+}
+
+/// What is kept of one document once its tree is gone: where it is, what it is, and the
+/// placeholders it holds. A tree weighs many times its text, so each document is outlined
+/// while the stream is parsed (see [`crate::yaml::parse_stream_with`]) and its tree dropped.
+#[derive(Debug)]
+pub struct Outline {
+    /// Byte range of the document's text in its input.
+    pub range: Range<usize>,
+    /// What the document is.
+    pub shape: Shape,
+}
+
+/// What a document is, as far as selection cares.
+#[derive(Debug)]
+pub enum Shape {
+    /// Empty or only comments.
+    Empty,
+    /// Content that is not a mapping with a `kind`.
+    NoKind,
+    /// kustomize's own configuration (`Kustomization`, `Component`, `kustomize.config.k8s.io/*`).
+    KustomizeConfig,
+    /// A Kubernetes object.
+    Object(Box<Object>),
+}
+
+/// What is kept of a document that is a Kubernetes object.
+#[derive(Debug)]
+pub struct Object {
+    /// It has a non-empty `apiVersion`.
+    has_api_version: bool,
+    /// `kind`.
+    kind: String,
+    /// `metadata.name`.
+    name: Option<String>,
+    /// Its placeholders and their problems (none when it is ignored), or what is wrong with
+    /// its annotations.
+    scanned: Result<(Vec<Site>, Vec<Problem>), String>,
+}
+
+/// Outlines one document: reads what selection needs and scans an object's placeholders
+/// (unless it is ignored), so that the tree can be dropped right after.
+pub fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
+    let range = document.range;
+    let Some(root) = document.root else {
+        return Outline {
+            range,
+            shape: Shape::Empty,
+        };
+    };
+    let kind = root
+        .get("kind")
+        .and_then(Node::as_scalar)
+        .filter(|k| !k.is_empty());
+    let shape = match kind.filter(|_| matches!(root.kind, NodeKind::Mapping(_))) {
+        None => Shape::NoKind,
+        Some(_) if is_kustomize_config(&root) => Shape::KustomizeConfig,
+        Some(kind) => {
+            let scanned = read_annotations(&root).map(|annotations| {
+                if annotations.ignore {
+                    return (Vec::new(), Vec::new());
+                }
+                let target = Target {
+                    kind,
+                    annotations: &annotations,
+                };
+                scan::scan_document(&root, target, options)
+            });
+            Shape::Object(Box::new(Object {
+                has_api_version: root
+                    .get("apiVersion")
+                    .and_then(Node::as_scalar)
+                    .is_some_and(|v| !v.is_empty()),
+                kind: kind.to_owned(),
+                name: root
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Node::as_scalar)
+                    .map(str::to_owned),
+                scanned,
+            }))
+        }
+    };
+    Outline { range, shape }
 }
 
 /// The `avp.kubernetes.io/*` annotations of one manifest.
@@ -33,89 +120,76 @@ pub struct Annotations {
     pub remove_missing: bool,
 }
 
-/// A Kubernetes object to print, with what the later stages need to know about it.
+/// A Kubernetes object to print, with its placeholders.
 #[derive(Debug)]
-pub struct Manifest<'a> {
+pub struct Manifest {
     /// Index of its input in the run's inputs.
     pub input: usize,
-    /// Its document.
-    pub document: &'a Document,
-    /// The document's root mapping.
-    pub root: &'a Node,
-    /// `kind`.
-    pub kind: &'a str,
-    /// Its annotations.
-    pub annotations: Annotations,
+    /// Byte range of its document's text in its input.
+    pub range: Range<usize>,
     /// How messages name it: `app/s.yaml: document 2 (Secret/db)`.
     pub place: String,
+    /// Its placeholders (none when it is ignored).
+    pub sites: Vec<Site>,
 }
 
-/// Selects the manifests of every input, in input and document order.
+/// Selects the manifests of every input, in input and document order, and returns the inputs
+/// (whose texts the manifests' ranges point into).
 ///
 /// A file none of whose documents is an object (no `apiVersion` and `kind`, or only kustomize's
 /// own `Kustomization`/`Component`) is skipped whole: values files, `Chart.yaml` and the like.
 /// Within a file that holds objects, and on standard input, a non-empty document that is not an
-/// object is a problem.
-pub fn select(inputs: &[ParsedInput]) -> (Vec<Manifest<'_>>, Vec<Problem>) {
+/// object is a problem. Problems of selection come before those of the placeholders.
+pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
+    let mut inputs = Vec::with_capacity(parsed.len());
     let mut manifests = Vec::new();
     let mut problems = Vec::new();
-    for (index, parsed) in inputs.iter().enumerate() {
-        let input = &parsed.input;
-        let has_object = parsed
-            .documents
+    let mut scan_problems = Vec::new();
+    for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
+        let has_object = documents
             .iter()
-            .any(|d| d.root.as_ref().is_some_and(is_object));
+            .any(|d| matches!(&d.shape, Shape::Object(object) if object.has_api_version));
         if input.origin == Origin::File && !has_object {
             tracing::debug!(file = %input.name, "skipped: holds no Kubernetes object");
+            inputs.push(input);
             continue;
         }
-        let numbered = input.origin == Origin::Stdin || parsed.documents.len() > 1;
-        for (n, document) in parsed.documents.iter().enumerate() {
-            let Some(root) = &document.root else { continue };
-            let at = if numbered {
-                format!("{}: document {}", input.name, n + 1)
-            } else {
-                input.name.clone()
+        let numbered = input.origin == Origin::Stdin || documents.len() > 1;
+        for (n, Outline { range, shape }) in documents.into_iter().enumerate() {
+            let at = || {
+                if numbered {
+                    format!("{}: document {}", input.name, n + 1)
+                } else {
+                    input.name.clone()
+                }
             };
-            let kind = root
-                .get("kind")
-                .and_then(Node::as_scalar)
-                .filter(|k| !k.is_empty());
-            let Some(kind) = kind.filter(|_| matches!(root.kind, NodeKind::Mapping(_))) else {
-                problems.push(Problem::at(at, "not a Kubernetes object: it has no kind"));
-                continue;
+            let object = match shape {
+                Shape::Empty | Shape::KustomizeConfig => continue,
+                Shape::NoKind => {
+                    problems.push(Problem::at(at(), "not a Kubernetes object: it has no kind"));
+                    continue;
+                }
+                Shape::Object(object) => object,
             };
-            if is_kustomize_config(root) {
-                continue;
-            }
-            let name = root
-                .get("metadata")
-                .and_then(|m| m.get("name"))
-                .and_then(Node::as_scalar);
-            let place = format!("{at} ({kind}/{})", name.unwrap_or("?"));
-            match read_annotations(root) {
-                Ok(annotations) => manifests.push(Manifest {
-                    input: index,
-                    document,
-                    root,
-                    kind,
-                    annotations,
-                    place,
-                }),
+            let name = object.name.as_deref().unwrap_or("?");
+            let place = format!("{} ({}/{name})", at(), object.kind);
+            match object.scanned {
+                Ok((sites, found)) => {
+                    scan_problems.extend(found.into_iter().map(|p| p.within(&place)));
+                    manifests.push(Manifest {
+                        input: index,
+                        range,
+                        place,
+                        sites,
+                    });
+                }
                 Err(message) => problems.push(Problem::at(place, message)),
             }
         }
+        inputs.push(input);
     }
-    (manifests, problems)
-}
-
-fn is_object(root: &Node) -> bool {
-    let has = |key| {
-        root.get(key)
-            .and_then(Node::as_scalar)
-            .is_some_and(|v| !v.is_empty())
-    };
-    has("apiVersion") && has("kind") && !is_kustomize_config(root)
+    problems.extend(scan_problems);
+    (inputs, manifests, problems)
 }
 
 fn is_kustomize_config(root: &Node) -> bool {

@@ -32,6 +32,21 @@ impl Problem {
     }
 }
 
+impl Problem {
+    /// The same problem placed inside `outer`, for problems found before their place was
+    /// known in full: `outer: place: message`.
+    pub fn within(self, outer: &str) -> Self {
+        let place = match self.place {
+            Some(inner) => format!("{outer}: {inner}"),
+            None => outer.to_owned(),
+        };
+        Problem {
+            place: Some(place),
+            message: self.message,
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.place {

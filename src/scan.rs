@@ -9,11 +9,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use regex::Regex;
 
-use crate::manifest::Manifest;
+use crate::manifest::Annotations;
+use crate::modifier::Modifier;
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
 use crate::problem::Problem;
 use crate::vault::KvVersion;
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::{Node, NodeKind, ScalarStyle};
 
 /// One secret read: Vault is asked once per distinct value of this.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,13 +32,21 @@ pub struct SecretRef {
 pub enum Part {
     /// Literal text.
     Text(String),
-    /// A placeholder and the secret it reads.
-    Lookup {
-        /// The placeholder (span into [`Site::scanned`]).
-        placeholder: Placeholder,
-        /// The secret.
-        secret: SecretRef,
-    },
+    /// A placeholder, resolved.
+    Lookup(Lookup),
+}
+
+/// A placeholder with the secret it reads: what filling it needs.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    /// Byte range of the placeholder, `<` to `>`, in [`Site::scanned`].
+    pub span: Range<usize>,
+    /// The key inside the secret.
+    pub key: String,
+    /// Modifiers in the order written.
+    pub modifiers: Vec<Modifier>,
+    /// The secret.
+    pub secret: SecretRef,
 }
 
 /// How a filled string is written back.
@@ -49,19 +58,19 @@ pub enum Encoding {
     Base64,
 }
 
-/// A scalar that holds placeholders.
+/// A scalar that holds placeholders: all that filling it needs, without the document's tree.
 #[derive(Debug)]
-pub struct Site<'a> {
-    /// Index of its manifest.
-    pub manifest: usize,
+pub struct Site {
     /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
     pub field: String,
-    /// The scalar node.
-    pub node: &'a Node,
-    /// The key node of its entry, when `remove-missing` lets the entry be dropped.
-    pub removable_key: Option<&'a Node>,
+    /// The scalar's span in the stream.
+    pub span: Range<usize>,
+    /// How the scalar was written.
+    pub style: ScalarStyle,
+    /// The span of the key of its entry, when `remove-missing` lets the entry be dropped.
+    pub removable_key: Option<Range<usize>>,
     /// The string the placeholders were found in (decoded when `encoding` is base64).
-    pub scanned: Cow<'a, str>,
+    pub scanned: String,
     /// How the result is written back.
     pub encoding: Encoding,
     /// The field only takes text (Secret and ConfigMap data): typed values become text.
@@ -70,11 +79,13 @@ pub struct Site<'a> {
     pub parts: Vec<Part>,
 }
 
-impl Site<'_> {
-    /// How messages name this site and one of its placeholders.
-    pub fn place(&self, manifests: &[Manifest<'_>], placeholder: &Placeholder) -> String {
-        let text = self.scanned.get(placeholder.span.clone()).unwrap_or("<?>");
-        format!("{}: {}: {text}", manifests[self.manifest].place, self.field)
+impl Site {
+    /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
+    pub fn place(&self, manifest: &str, lookup: &Lookup) -> String {
+        format!(
+            "{manifest}: {}",
+            field_place(&self.field, &self.scanned, lookup.span.clone())
+        )
     }
 }
 
@@ -87,22 +98,30 @@ pub struct ScanOptions<'r> {
     pub path_validation: Option<&'r Regex>,
 }
 
-/// Scans every manifest that is not ignored.
-pub fn scan<'a>(
-    manifests: &[Manifest<'a>],
+/// What one document is to the scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'d> {
+    /// Its `kind` (Secret and ConfigMap data maps are treated apart); empty for Helm values.
+    pub kind: &'d str,
+    /// Its `avp.kubernetes.io/*` annotations.
+    pub annotations: &'d Annotations,
+}
+
+/// Scans the document at `root` for placeholders and resolves each one. Problems are placed
+/// within the document (`field: placeholder`); the caller adds the document's own place.
+pub fn scan_document(
+    root: &Node,
+    target: Target<'_>,
     options: ScanOptions<'_>,
-) -> (Vec<Site<'a>>, Vec<Problem>) {
+) -> (Vec<Site>, Vec<Problem>) {
     let mut scanner = Scanner {
         options,
+        target,
         sites: Vec::new(),
         problems: Vec::new(),
         path: Vec::new(),
     };
-    for (index, manifest) in manifests.iter().enumerate() {
-        if !manifest.annotations.ignore {
-            scanner.manifest(index, manifest);
-        }
-    }
+    scanner.document(root);
     (scanner.sites, scanner.problems)
 }
 
@@ -117,7 +136,8 @@ enum Step<'a> {
 
 struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
-    sites: Vec<Site<'a>>,
+    target: Target<'r>,
+    sites: Vec<Site>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -125,11 +145,12 @@ struct Scanner<'a, 'r> {
 }
 
 impl<'a> Scanner<'a, '_> {
-    fn manifest(&mut self, index: usize, manifest: &Manifest<'a>) {
-        let NodeKind::Mapping(entries) = &manifest.root.kind else {
+    fn document(&mut self, root: &'a Node) {
+        let NodeKind::Mapping(entries) = &root.kind else {
             return;
         };
-        let data_maps: &[&str] = match manifest.kind {
+        let kind = self.target.kind;
+        let data_maps: &[&str] = match kind {
             "Secret" => &["data", "stringData"],
             "ConfigMap" => &["data", "binaryData"],
             _ => &[],
@@ -142,13 +163,13 @@ impl<'a> Scanner<'a, '_> {
                     for (entry_key, entry_value) in data {
                         self.path
                             .push(Step::Key(entry_key.as_scalar().unwrap_or("?")));
-                        let removable = manifest.annotations.remove_missing.then_some(entry_key);
-                        let base64_data = manifest.kind == "Secret" && name == "data";
-                        self.entry(index, manifest, entry_value, removable, base64_data);
+                        let removable = self.target.annotations.remove_missing.then_some(entry_key);
+                        let base64_data = kind == "Secret" && name == "data";
+                        self.entry(entry_value, removable, base64_data);
                         self.path.pop();
                     }
                 }
-                _ => self.walk(index, manifest, value),
+                _ => self.walk(value),
             }
             self.path.pop();
         }
@@ -171,17 +192,11 @@ impl<'a> Scanner<'a, '_> {
     }
 
     /// A direct value of a Secret or ConfigMap data map.
-    fn entry(
-        &mut self,
-        index: usize,
-        manifest: &Manifest<'a>,
-        node: &'a Node,
-        removable_key: Option<&'a Node>,
-        base64_data: bool,
-    ) {
+    fn entry(&mut self, node: &'a Node, removable_key: Option<&Node>, base64_data: bool) {
         let Some(value) = node.as_scalar() else {
-            return self.walk(index, manifest, node);
+            return self.walk(node);
         };
+        let removable_key = removable_key.map(|key| key.span.clone());
         if base64_data
             && !value.contains('<')
             && let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<'))
@@ -192,7 +207,7 @@ impl<'a> Scanner<'a, '_> {
                 encoding: Encoding::Base64,
                 string_only: true,
             };
-            return self.scalar(index, manifest, site, Cow::Owned(decoded));
+            return self.scalar(site, Cow::Owned(decoded));
         }
         let site = SiteStart {
             node,
@@ -200,10 +215,10 @@ impl<'a> Scanner<'a, '_> {
             encoding: Encoding::AsIs,
             string_only: true,
         };
-        self.scalar(index, manifest, site, Cow::Borrowed(value));
+        self.scalar(site, Cow::Borrowed(value));
     }
 
-    fn walk(&mut self, index: usize, manifest: &Manifest<'a>, node: &'a Node) {
+    fn walk(&mut self, node: &'a Node) {
         match &node.kind {
             NodeKind::Scalar { value, .. } => {
                 let site = SiteStart {
@@ -212,19 +227,19 @@ impl<'a> Scanner<'a, '_> {
                     encoding: Encoding::AsIs,
                     string_only: false,
                 };
-                self.scalar(index, manifest, site, Cow::Borrowed(value));
+                self.scalar(site, Cow::Borrowed(value));
             }
             NodeKind::Mapping(entries) => {
                 for (key, value) in entries {
                     self.path.push(Step::Key(key.as_scalar().unwrap_or("?")));
-                    self.walk(index, manifest, value);
+                    self.walk(value);
                     self.path.pop();
                 }
             }
             NodeKind::Sequence(items) => {
                 for (i, item) in items.iter().enumerate() {
                     self.path.push(Step::Index(i));
-                    self.walk(index, manifest, item);
+                    self.walk(item);
                     self.path.pop();
                 }
             }
@@ -232,17 +247,14 @@ impl<'a> Scanner<'a, '_> {
         }
     }
 
-    fn scalar(
-        &mut self,
-        index: usize,
-        manifest: &Manifest<'a>,
-        start: SiteStart<'a>,
-        scanned: Cow<'a, str>,
-    ) {
+    fn scalar(&mut self, start: SiteStart<'_>, scanned: Cow<'_, str>) {
         if !scanned.contains('<') {
             return;
         }
-        let mode = if manifest.annotations.path.is_some() {
+        let NodeKind::Scalar { style, .. } = start.node.kind else {
+            return;
+        };
+        let mode = if self.target.annotations.path.is_some() {
             Mode::InlineAndGeneric
         } else {
             Mode::InlineOnly
@@ -253,7 +265,7 @@ impl<'a> Scanner<'a, '_> {
             Err(errors) => {
                 let field = self.field();
                 self.problems.extend(errors.into_iter().map(|e| {
-                    Problem::at(place(manifest, &field, &scanned, e.span.clone()), e.message)
+                    Problem::at(field_place(&field, &scanned, e.span.clone()), e.message)
                 }));
                 return;
             }
@@ -263,42 +275,37 @@ impl<'a> Scanner<'a, '_> {
         for segment in segments {
             match segment {
                 Segment::Text(text) => parts.push(Part::Text(text)),
-                Segment::Placeholder(placeholder) => match self.resolve(manifest, &placeholder) {
-                    Ok(secret) => parts.push(Part::Lookup {
-                        placeholder,
-                        secret,
-                    }),
-                    Err(message) => self.problems.push(Problem::at(
-                        place(manifest, &field, &scanned, placeholder.span.clone()),
-                        message,
-                    )),
-                },
+                Segment::Placeholder(placeholder) => {
+                    let span = placeholder.span.clone();
+                    match self.resolve(placeholder) {
+                        Ok(lookup) => parts.push(Part::Lookup(lookup)),
+                        Err(message) => self
+                            .problems
+                            .push(Problem::at(field_place(&field, &scanned, span), message)),
+                    }
+                }
             }
         }
         self.sites.push(Site {
-            manifest: index,
             field,
-            node: start.node,
+            span: start.node.span.clone(),
+            style,
             removable_key: start.removable_key,
-            scanned,
+            scanned: scanned.into_owned(),
             encoding: start.encoding,
             string_only: start.string_only,
             parts,
         });
     }
 
-    fn resolve(
-        &self,
-        manifest: &Manifest<'_>,
-        placeholder: &Placeholder,
-    ) -> Result<SecretRef, String> {
-        let annotations = &manifest.annotations;
+    fn resolve(&self, placeholder: Placeholder) -> Result<Lookup, String> {
+        let annotations = self.target.annotations;
         let kv = annotations.kv_version.unwrap_or(self.options.kv_version);
-        let (path, version) = match &placeholder.reference {
-            Reference::Inline { path, version, .. } => (path.clone(), *version),
-            Reference::Generic { .. } => {
+        let (path, key, version) = match placeholder.reference {
+            Reference::Inline { path, key, version } => (path, key, version),
+            Reference::Generic { key } => {
                 let path = annotations.path.clone().unwrap_or_default();
-                (path, annotations.secret_version)
+                (path, key, annotations.secret_version)
             }
         };
         check_path(&path)?;
@@ -312,23 +319,24 @@ impl<'a> Scanner<'a, '_> {
                 "path {path:?} is read as KV v1, which has no versions"
             ));
         }
-        Ok(SecretRef { path, version, kv })
+        Ok(Lookup {
+            span: placeholder.span,
+            key,
+            modifiers: placeholder.modifiers,
+            secret: SecretRef { path, version, kv },
+        })
     }
 }
 
-/// How messages name a placeholder of a scalar: manifest, field, placeholder text.
-fn place(manifest: &Manifest<'_>, field: &str, scanned: &str, span: Range<usize>) -> String {
-    format!(
-        "{}: {field}: {}",
-        manifest.place,
-        scanned.get(span).unwrap_or("<?>")
-    )
+/// How messages name a placeholder within its document: field, placeholder text.
+fn field_place(field: &str, scanned: &str, span: Range<usize>) -> String {
+    format!("{field}: {}", scanned.get(span).unwrap_or("<?>"))
 }
 
 /// What a site is before its placeholders are parsed.
-struct SiteStart<'a> {
-    node: &'a Node,
-    removable_key: Option<&'a Node>,
+struct SiteStart<'n> {
+    node: &'n Node,
+    removable_key: Option<Range<usize>>,
     encoding: Encoding,
     string_only: bool,
 }

@@ -127,7 +127,24 @@ impl Node {
 /// [`SyntaxError`] for the first syntax error in the stream, or for nesting deeper than
 /// [`MAX_DEPTH`] collections.
 pub fn parse_stream(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    stream::parse(text)
+    stream::parse(text, &|document| document)
+}
+
+/// Parses a multi-document stream like [`parse_stream`], but hands each document to `each` as
+/// soon as it is complete and keeps only what `each` returns, in stream order.
+///
+/// A caller that needs only a few facts of each document holds one tree per parsing thread
+/// instead of the whole stream's: a tree weighs many times the text it was read from. `each`
+/// may run on several threads at once and must not rely on the order of its calls.
+///
+/// # Errors
+///
+/// As [`parse_stream`]. Documents before the error may already have been handed to `each`.
+pub fn parse_stream_with<T: Send>(
+    text: &str,
+    each: impl Fn(Document) -> T + Sync,
+) -> Result<Vec<T>, SyntaxError> {
+    stream::parse(text, &each)
 }
 
 /// How deeply collections may nest before [`parse_stream`] gives up (Kubernetes manifests stay

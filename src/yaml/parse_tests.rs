@@ -1,7 +1,7 @@
 //! Tests of `parse_stream`: document ranges, exact node spans, values, errors.
 
 use super::tree::{self, nodes};
-use super::{Node, NodeKind, ScalarStyle, SyntaxError, parse_stream};
+use super::{Node, NodeKind, ScalarStyle, SyntaxError, parse_stream, parse_stream_with};
 
 /// Each document's text, then every node's written text (its span) in document order with its
 /// value (scalars), name (aliases) or kind (collections).
@@ -426,6 +426,11 @@ fn large_streams_parse_in_pieces_like_the_whole() {
     let pieces = parse_stream(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(pieces.len(), n);
     assert_eq!(format!("{:?}", whole.documents), format!("{pieces:?}"));
+    // Handed over one by one, on several threads, they come back the same and in order.
+    let handed = parse_stream_with(&text, |document| format!("{document:?}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let kept: Vec<String> = pieces.iter().map(|d| format!("{d:?}")).collect();
+    assert_eq!(handed, kept);
     // An error in a later piece reports its line in the whole stream.
     let broken = format!("{text}---\na: [\n");
     let lines = broken.lines().count();
@@ -496,4 +501,18 @@ fn complex_keys_and_merge_keys() {
             r#""1" = "1""#,
         ]
     );
+}
+
+#[test]
+fn documents_are_handed_over_also_when_tabs_after_colons_are_read_again() {
+    let text = "a:\tb\n---\nc: \"x:\ty\"\nd:\t1\n---\n";
+    let kept: Vec<String> = parse_stream(text)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .map(|d| format!("{d:?}"))
+        .collect();
+    let handed = parse_stream_with(text, |document| format!("{document:?}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept.len(), 3);
+    assert_eq!(handed, kept);
 }

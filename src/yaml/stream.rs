@@ -9,7 +9,10 @@ use super::{Document, SyntaxError};
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 const MAX_THREADS: usize = 8;
 
-pub(super) fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+pub(super) fn parse<T: Send>(
+    text: &str,
+    each: &(dyn Fn(Document) -> T + Sync),
+) -> Result<Vec<T>, SyntaxError> {
     let threads = if text.len() < PARALLEL_MIN_BYTES {
         1
     } else {
@@ -17,12 +20,12 @@ pub(super) fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     };
     let pieces = pieces(text, threads);
     let mut documents = if pieces.len() < 2 {
-        parse_pieces(text, &pieces)?
+        parse_pieces(text, &pieces, each)?
     } else {
         let results: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = pieces
                 .iter()
-                .map(|piece| scope.spawn(|| parse_pieces(text, std::slice::from_ref(piece))))
+                .map(|piece| scope.spawn(|| parse_pieces(text, std::slice::from_ref(piece), each)))
                 .collect();
             handles
                 .into_iter()
@@ -42,10 +45,10 @@ pub(super) fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     if documents.is_empty() {
         let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
         if !text[start..].trim().is_empty() {
-            documents.push(Document {
+            documents.push(each(Document {
                 range: start..text.len(),
                 root: None,
-            });
+            }));
         }
     }
     Ok(documents)
@@ -54,11 +57,19 @@ pub(super) fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
 /// A piece of the stream and how many line breaks precede it.
 type Piece = (Range<usize>, usize);
 
-fn parse_pieces(text: &str, pieces: &[Piece]) -> Result<Vec<Document>, SyntaxError> {
+fn parse_pieces<T>(
+    text: &str,
+    pieces: &[Piece],
+    each: &(dyn Fn(Document) -> T + Sync),
+) -> Result<Vec<T>, SyntaxError> {
     let mut documents = Vec::new();
     for (range, lines) in pieces {
-        let parsed = tree::parse_piece(&text[range.clone()], range.start, *lines, false)?;
-        documents.extend(parsed.documents);
+        documents.extend(tree::parse_piece_with(
+            &text[range.clone()],
+            range.start,
+            *lines,
+            each,
+        )?);
     }
     Ok(documents)
 }

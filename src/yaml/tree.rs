@@ -26,18 +26,44 @@ pub(super) struct Parsed {
 /// (`key:\tvalue`), which YAML allows and go-yaml reads.
 const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
 
-/// Parses `text`, a piece of a stream that starts at byte `base` and after `lines` line breaks.
+/// Parses `text`, a piece of a stream that starts at byte `base` and after `lines` line breaks,
+/// and keeps every document.
 pub(super) fn parse_piece(
     text: &str,
     base: usize,
     lines: usize,
     record_starts: bool,
 ) -> Result<Parsed, SyntaxError> {
-    match build(text, base, lines, record_starts) {
+    let mut documents = Vec::new();
+    let built = build(text, base, lines, record_starts, &mut |d| documents.push(d));
+    match built {
+        Ok(starts) => Ok(Parsed { documents, starts }),
         Err(error) if error.message == TAB_AFTER_COLON => {
             parse_with_spaces_after_colons(text, base, lines, record_starts, error)
         }
-        other => other,
+        Err(error) => Err(error),
+    }
+}
+
+/// Parses `text` like [`parse_piece`], but hands each document to `each` as soon as it is
+/// complete and keeps only what `each` returns, so that no more than one document's tree is
+/// held at a time.
+pub(super) fn parse_piece_with<T>(
+    text: &str,
+    base: usize,
+    lines: usize,
+    each: &(dyn Fn(Document) -> T + Sync),
+) -> Result<Vec<T>, SyntaxError> {
+    let mut kept = Vec::new();
+    let built = build(text, base, lines, false, &mut |d| kept.push(each(d)));
+    match built {
+        Ok(_) => Ok(kept),
+        Err(error) if error.message == TAB_AFTER_COLON => {
+            drop(kept);
+            let parsed = parse_with_spaces_after_colons(text, base, lines, false, error)?;
+            Ok(parsed.documents.into_iter().map(each).collect())
+        }
+        Err(error) => Err(error),
     }
 }
 
@@ -66,8 +92,11 @@ fn parse_with_spaces_after_colons(
         let Ok(copy) = String::from_utf8(copy) else {
             break;
         };
-        let parsed = build(&copy, base, lines, record_starts)?;
-        let written = written_scalars(&parsed.documents);
+        let mut documents = Vec::new();
+        let starts = build(&copy, base, lines, record_starts, &mut |d| {
+            documents.push(d)
+        })?;
+        let written = written_scalars(&documents);
         let inside_scalars: Vec<usize> = patched
             .iter()
             .copied()
@@ -78,7 +107,7 @@ fn parse_with_spaces_after_colons(
             })
             .collect();
         if inside_scalars.is_empty() {
-            return Ok(parsed);
+            return Ok(Parsed { documents, starts });
         }
         patched.retain(|at| inside_scalars.binary_search(at).is_err());
     }
@@ -117,13 +146,16 @@ pub(super) fn nodes(root: &Node) -> impl Iterator<Item = &Node> {
     })
 }
 
+/// Builds the documents of `text` and hands each to `each` when it ends; returns the starts
+/// recorded on request.
 fn build(
     text: &str,
     base: usize,
     lines: usize,
     record_starts: bool,
-) -> Result<Parsed, SyntaxError> {
-    let mut builder = Builder::new(text, base, record_starts);
+    each: &mut dyn FnMut(Document),
+) -> Result<Starts, SyntaxError> {
+    let mut builder = Builder::new(text, base, record_starts, each);
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|error| SyntaxError {
@@ -136,10 +168,7 @@ fn build(
             ..error
         })?;
     }
-    Ok(Parsed {
-        documents: builder.documents,
-        starts: builder.starts.unwrap_or_default(),
-    })
+    Ok(builder.starts.unwrap_or_default())
 }
 
 /// A collection whose end has not been seen yet. Its children wait on the builder's shared
@@ -158,13 +187,14 @@ struct Open {
 }
 
 /// Positions inside the builder are relative to the piece; nodes get `base` added.
-struct Builder<'t> {
+struct Builder<'t, 'e> {
     text: &'t str,
     base: usize,
     offsets: ByteOffsets<'t>,
     open: Vec<Open>,
     children: Vec<Node>,
-    documents: Vec<Document>,
+    /// Takes each document when it ends.
+    each: &'e mut dyn FnMut(Document),
     root: Option<Node>,
     doc_start: usize,
     /// Where an implicit document (one without `---`) starts.
@@ -174,8 +204,13 @@ struct Builder<'t> {
     starts: Option<Starts>,
 }
 
-impl<'t> Builder<'t> {
-    fn new(text: &'t str, base: usize, record_starts: bool) -> Self {
+impl<'t, 'e> Builder<'t, 'e> {
+    fn new(
+        text: &'t str,
+        base: usize,
+        record_starts: bool,
+        each: &'e mut dyn FnMut(Document),
+    ) -> Self {
         let boundary = if text.starts_with('\u{feff}') { 3 } else { 0 };
         Builder {
             text,
@@ -183,7 +218,7 @@ impl<'t> Builder<'t> {
             offsets: ByteOffsets::new(text),
             open: Vec::new(),
             children: Vec::new(),
-            documents: Vec::new(),
+            each,
             root: None,
             doc_start: boundary,
             boundary,
@@ -251,7 +286,7 @@ impl<'t> Builder<'t> {
             self.text.len()
         };
         let root = self.root.take().filter(|root| !is_empty_null(root));
-        self.documents.push(Document {
+        (self.each)(Document {
             range: self.base + self.doc_start..self.base + end.max(self.doc_start),
             root,
         });
