@@ -7,11 +7,12 @@ use crate::fetch::Session;
 use crate::fill::Filler;
 use crate::manifest::{self, Annotations, Manifest, ParsedInput};
 use crate::mask::Masker;
+use crate::output::Output;
 use crate::problem::Problem;
 use crate::scan::{self, ScanOptions, Target};
 use crate::token_cache::TokenCache;
 use crate::yaml::edit::{Edit, Replacement};
-use crate::{fetch, output, source, yaml};
+use crate::{fetch, source, yaml};
 
 /// What to generate from.
 #[derive(Debug, Clone)]
@@ -32,7 +33,7 @@ pub fn generate(
     request: &Request<'_>,
     config: &Config,
     stdin: &mut dyn Read,
-) -> Result<String, Vec<Problem>> {
+) -> Result<Output, Vec<Problem>> {
     let inputs = source::load(request.path, stdin).map_err(|p| vec![p])?;
     let name = if request.path == "-" {
         "<stdin>"
@@ -51,7 +52,7 @@ pub fn fill_inputs(
     allow_empty: bool,
     config: &Config,
     session: &mut Session<'_>,
-) -> Result<String, Vec<Problem>> {
+) -> Result<Output, Vec<Problem>> {
     let options = ScanOptions {
         kv_version: config.kv_version,
         path_validation: config.path_validation.as_ref(),
@@ -80,7 +81,7 @@ pub fn fill_inputs(
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
     let mut filler = Filler::new(session.answers());
-    let output = output::render(&inputs, manifests, |place, sites| {
+    let output = Output::assemble(inputs, manifests, |place, sites| {
         filler.manifest(place, sites)
     });
     let problems = filler.finish();

@@ -1,39 +1,160 @@
 //! Assembles the output stream: every manifest's text, edited where needed, as `---` documents.
 
+use std::fmt;
+use std::io::{self, BufWriter, Write};
+use std::ops::Range;
+
 use crate::manifest::Manifest;
 use crate::problem::Problem;
 use crate::scan::Site;
 use crate::source::Input;
 use crate::yaml::edit::{self, Edit};
 
-/// The whole output, built in memory so that nothing is printed unless everything succeeded.
-/// `edits_of` turns each manifest's sites (given its place) into its edits just before the
-/// manifest is written, so that the sites of the manifests already written are freed while the
-/// output grows.
-pub fn render(
-    inputs: &[Input],
-    manifests: Vec<Manifest>,
-    mut edits_of: impl FnMut(&str, Vec<Site>) -> Vec<Edit>,
-) -> Result<String, Problem> {
-    // About the input's size: growing a string of many megabytes by doubling would copy it
-    // and keep up to twice what it holds.
-    let documents: usize = manifests.iter().map(|m| m.range.len() + 5).sum();
-    let mut out = String::with_capacity(documents + documents / 16);
-    for manifest in manifests {
-        let edits = edits_of(&manifest.place, manifest.sites);
-        let text = &inputs[manifest.input].text;
-        let range = manifest.range.clone();
-        out.push_str("---\n");
-        if edits.is_empty() {
-            out.push_str(&text[range]);
-        } else {
-            let edited =
-                edit::apply(text, range, edits).map_err(|e| Problem::at(&manifest.place, e))?;
-            out.push_str(&edited);
+/// A run's complete output, assembled in memory so that nothing is printed unless everything
+/// succeeded. It keeps the inputs' texts and, for each manifest, either the range of its
+/// unedited text or its edited text: documents without placeholders (most of them) are never
+/// copied, so holding the output costs little more than the inputs themselves.
+#[derive(Debug)]
+pub struct Output {
+    texts: Vec<String>,
+    documents: Vec<Document>,
+}
+
+#[derive(Debug)]
+enum Document {
+    Unedited { text: usize, range: Range<usize> },
+    Edited(String),
+}
+
+impl Output {
+    /// Assembles the output of `manifests`, whose ranges point into `inputs`. `edits_of` turns
+    /// each manifest's sites (given its place) into its edits just before the manifest is
+    /// assembled, so that the sites of the manifests already assembled are freed meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// A [`Problem`] at the manifest whose edits could not be applied (a bug: edits come from
+    /// the manifest's own sites).
+    pub fn assemble(
+        inputs: Vec<Input>,
+        manifests: Vec<Manifest>,
+        mut edits_of: impl FnMut(&str, Vec<Site>) -> Vec<Edit>,
+    ) -> Result<Self, Problem> {
+        let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
+        let mut documents = Vec::with_capacity(manifests.len());
+        for manifest in manifests {
+            let edits = edits_of(&manifest.place, manifest.sites);
+            let text = &texts[manifest.input];
+            documents.push(if edits.is_empty() {
+                Document::Unedited {
+                    text: manifest.input,
+                    range: manifest.range,
+                }
+            } else {
+                let edited = edit::apply(text, manifest.range, edits)
+                    .map_err(|e| Problem::at(&manifest.place, e))?;
+                Document::Edited(edited)
+            });
         }
-        if !out.ends_with('\n') {
-            out.push('\n');
+        Ok(Output { texts, documents })
+    }
+
+    /// Writes the stream: each document after a `---` line, and ending with a line break.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        // One write per document would be one system call per document on a line-buffered
+        // standard output.
+        let mut out = BufWriter::with_capacity(1 << 16, out);
+        for document in &self.documents {
+            let text = self.text(document);
+            out.write_all(b"---\n")?;
+            out.write_all(text.as_bytes())?;
+            if !text.is_empty() && !text.ends_with('\n') {
+                out.write_all(b"\n")?;
+            }
+        }
+        out.flush()
+    }
+
+    fn text<'s>(&'s self, document: &'s Document) -> &'s str {
+        match document {
+            Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+            Document::Edited(edited) => edited,
         }
     }
-    Ok(out)
+}
+
+/// The stream as [`Output::write_to`] writes it.
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for document in &self.documents {
+            let text = self.text(document);
+            f.write_str("---\n")?;
+            f.write_str(text)?;
+            if !text.is_empty() && !text.ends_with('\n') {
+                f.write_str("\n")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Origin;
+    use crate::yaml::ScalarStyle;
+    use crate::yaml::edit::Replacement;
+
+    fn input(text: &str) -> Input {
+        Input {
+            name: "in".into(),
+            text: text.into(),
+            origin: Origin::Stdin,
+        }
+    }
+
+    fn manifest(input: usize, range: Range<usize>) -> Manifest {
+        Manifest {
+            input,
+            range,
+            place: format!("in {input}"),
+            sites: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn documents_are_written_after_markers_and_end_with_a_line_break() {
+        let first = "a: 1\n---\nb: x";
+        let second = "c: 3\r\n";
+        let manifests = vec![manifest(0, 0..5), manifest(0, 9..13), manifest(1, 0..6)];
+        let output = Output::assemble(vec![input(first), input(second)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        let expected = "---\na: 1\n---\nb: x\n---\nc: 3\r\n";
+        assert_eq!(output.to_string(), expected);
+        let mut written = Vec::new();
+        output
+            .write_to(&mut written)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(String::from_utf8_lossy(&written), expected);
+    }
+
+    #[test]
+    fn edited_documents_are_written_edited() {
+        let text = "a: <x>\nb: 2\n";
+        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_, _| {
+            vec![Edit::Scalar {
+                span: 3..6,
+                style: ScalarStyle::Plain,
+                with: Replacement::Str("y".into()),
+            }]
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(output.to_string(), "---\na: \"y\"\nb: 2\n");
+    }
 }

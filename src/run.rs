@@ -13,6 +13,7 @@ use crate::cli::{Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
+use crate::output::Output;
 use crate::problem::Problem;
 use crate::token_cache::TokenCache;
 use crate::{child, discover, render, signals};
@@ -33,10 +34,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Version => write_stdout(&format!("{}\n", version())),
+        Command::Version => write_stdout(|out| writeln!(out, "{}", version())),
         Command::Discover(args) => {
             if discover::wants_vaultplate(&args.dir) {
-                write_stdout(&format!("{}\n", discover::detect(&args.dir)))
+                write_stdout(|out| writeln!(out, "{}", discover::detect(&args.dir)))
             } else {
                 ExitCode::FAILURE
             }
@@ -72,7 +73,7 @@ pub fn version() -> String {
 /// signal handlers; prints its whole output, or its problems and nothing on stdout.
 fn run(
     args: &RunArgs,
-    job: impl FnOnce(&Config, &BTreeMap<String, String>, &TokenCache) -> Result<String, Vec<Problem>>,
+    job: impl FnOnce(&Config, &BTreeMap<String, String>, &TokenCache) -> Result<Output, Vec<Problem>>,
 ) -> ExitCode {
     let started = Instant::now();
     init_logging(args.verbose);
@@ -112,7 +113,7 @@ fn run(
     let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
     let result = job(&config, &env, &token_cache);
     gate.finish(|| match result {
-        Ok(output) => write_stdout(&output),
+        Ok(output) => write_stdout(|out| output.write_to(out)),
         Err(problems) => report(&problems),
     })
     .unwrap_or(ExitCode::FAILURE)
@@ -151,13 +152,10 @@ fn report(problems: &[Problem]) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Writes the output in one go; a closed pipe (`| head`) is a quiet exit.
-fn write_stdout(text: &str) -> ExitCode {
+/// Writes the output with `write`; a closed pipe (`| head`) is a quiet exit.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => report(&[Problem::general(format!("cannot write the output: {e}"))]),

@@ -16,6 +16,7 @@ use crate::discover::{self, SourceType};
 use crate::fetch::Session;
 use crate::generate;
 use crate::mask::Masker;
+use crate::output::Output;
 use crate::problem::Problem;
 use crate::source::{self, Input, Origin};
 use crate::token_cache::TokenCache;
@@ -35,7 +36,7 @@ pub fn render(
     config: &Config,
     env: &BTreeMap<String, String>,
     token_cache: &TokenCache,
-) -> Result<String, Vec<Problem>> {
+) -> Result<Output, Vec<Problem>> {
     let dir = &request.dir;
     let name = dir.display().to_string();
     if !dir.is_dir() {
