@@ -12,7 +12,7 @@ use tracing::debug;
 
 use crate::config::{Auth, Config, VaultSettings};
 use crate::credential::Credential;
-use crate::scan::{Part, SecretRef, Site};
+use crate::scan::SecretRef;
 use crate::sensitive::Sensitive;
 use crate::token_cache::{Identity, Lookup, Slot, TokenCache};
 use crate::vault::{VaultClient, VaultError};
@@ -21,17 +21,10 @@ use crate::vault::{VaultClient, VaultError};
 /// the read's error (shared by every placeholder that needs it).
 pub type SecretAnswer = Result<Option<Map<String, Value>>, Arc<VaultError>>;
 
-/// The distinct secrets the sites read, in a stable order.
-pub fn plan<'s>(sites: impl IntoIterator<Item = &'s Site>) -> Vec<SecretRef> {
-    let refs: BTreeSet<&SecretRef> = sites
-        .into_iter()
-        .flat_map(|site| &site.parts)
-        .filter_map(|part| match part {
-            Part::Lookup(lookup) => Some(&lookup.secret),
-            Part::Text(_) => None,
-        })
-        .collect();
-    refs.into_iter().cloned().collect()
+/// The distinct secrets of `secrets`, in a stable order.
+pub fn plan(secrets: impl IntoIterator<Item = SecretRef>) -> Vec<SecretRef> {
+    let distinct: BTreeSet<SecretRef> = secrets.into_iter().collect();
+    distinct.into_iter().collect()
 }
 
 /// A run's access to Vault: it logs in (or takes this identity's cached token, see

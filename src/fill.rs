@@ -8,36 +8,39 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use crate::fetch::SecretAnswer;
+use crate::manifest::Manifest;
 use crate::problem::Problem;
-use crate::scan::{Encoding, Lookup, Part, SecretRef, Site};
+use crate::scan::{Encoding, Lookup, Part, ScanOptions, SecretRef, Site};
 use crate::yaml::edit::{Edit, Replacement};
 
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
 /// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
 /// caller can apply them and write the manifest's output before the next one is filled.
-pub struct Filler<'s> {
+pub struct Filler<'s, 'r> {
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
+    options: ScanOptions<'r>,
     problems: Vec<Problem>,
     /// A failed read is reported once, at its first placeholder, with a count of the others.
     failed_reads: BTreeMap<SecretRef, (String, usize)>,
 }
 
-impl<'s> Filler<'s> {
-    /// A filler that takes values from `secrets` (every secret the sites read must be there).
-    pub fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>) -> Self {
+impl<'s, 'r> Filler<'s, 'r> {
+    /// A filler that takes values from `secrets` (every secret the sites read must be there)
+    /// and reads placeholders with the `options` they were scanned with.
+    pub fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>, options: ScanOptions<'r>) -> Self {
         Filler {
             secrets,
+            options,
             problems: Vec::new(),
             failed_reads: BTreeMap::new(),
         }
     }
 
-    /// The edits of the sites of the manifest placed at `place` (the sites that have a problem
-    /// get none).
-    pub fn manifest(&mut self, place: &str, sites: Vec<Site>) -> Vec<Edit> {
+    /// The edits of `sites`, the sites of `manifest` (the sites that have a problem get none).
+    pub fn manifest(&mut self, manifest: &Manifest, sites: Vec<Site>) -> Vec<Edit> {
         let mut edits = Vec::with_capacity(sites.len());
         for site in sites {
-            if let Some(edit) = self.site(place, site) {
+            if let Some(edit) = self.site(manifest, site) {
                 edits.push(edit);
             }
         }
@@ -58,11 +61,20 @@ impl<'s> Filler<'s> {
         problems
     }
 
-    fn site(&mut self, place: &str, site: Site) -> Option<Edit> {
-        let mut pieces = Vec::with_capacity(site.parts.len());
+    fn site(&mut self, manifest: &Manifest, site: Site) -> Option<Edit> {
+        let place = &manifest.place;
+        let parts = match site.parts(&manifest.annotations, self.options) {
+            Ok(parts) => parts,
+            Err(message) => {
+                self.problems
+                    .push(Problem::at(format!("{place}: {}", site.field), message));
+                return None;
+            }
+        };
+        let mut pieces = Vec::with_capacity(parts.len());
         let mut missing = Vec::new();
         let mut failed = false;
-        for part in &site.parts {
+        for part in &parts {
             let lookup = match part {
                 Part::Text(text) => {
                     pieces.push(Value::String(text.clone()));
@@ -116,7 +128,7 @@ impl<'s> Filler<'s> {
                 }
             };
         }
-        match replacement(&site, pieces) {
+        match replacement(&site, &parts, pieces) {
             Ok(with) => Some(Edit::Scalar {
                 span: site.span,
                 style: site.style,
@@ -166,8 +178,8 @@ fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Resul
     Ok(value)
 }
 
-fn replacement(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
-    let whole = site.parts.len() == 1 && matches!(site.parts[0], Part::Lookup(_));
+fn replacement(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replacement, String> {
+    let whole = parts.len() == 1 && matches!(parts[0], Part::Lookup(_));
     if whole && site.encoding == Encoding::AsIs {
         let value = pieces.pop().unwrap_or(Value::Null);
         return match value {

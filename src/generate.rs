@@ -58,7 +58,7 @@ pub fn fill_inputs(
         path_validation: config.path_validation.as_ref(),
     };
     let (parsed, mut problems) = parse(inputs, options);
-    let (inputs, manifests, select_problems) = manifest::select(parsed);
+    let (inputs, mut manifests, select_problems) = manifest::select(parsed);
     problems.extend(select_problems);
     if !problems.is_empty() {
         return Err(problems);
@@ -70,19 +70,23 @@ pub fn fill_inputs(
              resources (pass --allow-empty if an empty result is intended)",
         )]);
     }
-    let secrets = fetch::plan(manifests.iter().flat_map(|m| &m.sites));
+    let secrets = fetch::plan(
+        manifests
+            .iter_mut()
+            .flat_map(|m| std::mem::take(&mut m.secrets)),
+    );
     tracing::debug!(
         manifests = manifests.len(),
-        placeholders = manifests.iter().map(|m| m.sites.len()).sum::<usize>(),
+        sites = manifests.iter().map(|m| m.sites.len()).sum::<usize>(),
         secrets = secrets.len(),
         "scanned"
     );
     session
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(session.answers());
-    let output = Output::assemble(inputs, manifests, |place, sites| {
-        filler.manifest(place, sites)
+    let mut filler = Filler::new(session.answers(), options);
+    let output = Output::assemble(inputs, manifests, |manifest, sites| {
+        filler.manifest(manifest, sites)
     });
     let problems = filler.finish();
     if !problems.is_empty() {
@@ -135,7 +139,7 @@ pub fn fill_values(
     let mut problems = Vec::new();
     let mut manifests = Vec::new();
     for (n, document) in documents.into_iter().enumerate() {
-        let Some((range, (sites, found))) = document else {
+        let Some((range, scan)) = document else {
             continue;
         };
         let place = if numbered {
@@ -143,12 +147,14 @@ pub fn fill_values(
         } else {
             name.to_owned()
         };
-        problems.extend(found.into_iter().map(|p| p.within(&place)));
+        problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
         manifests.push(Manifest {
             input: 0,
             range,
             place,
-            sites,
+            annotations: Annotations::default(),
+            secrets: scan.secrets,
+            sites: scan.sites,
         });
     }
     if !problems.is_empty() {
@@ -158,12 +164,17 @@ pub fn fill_values(
         return Ok(None);
     }
     session
-        .read(&fetch::plan(manifests.iter().flat_map(|m| &m.sites)))
+        .read(&fetch::plan(
+            manifests
+                .iter_mut()
+                .flat_map(|m| std::mem::take(&mut m.secrets)),
+        ))
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(session.answers());
+    let mut filler = Filler::new(session.answers(), options);
     let mut out = String::new();
-    for manifest in manifests {
-        let edits = filler.manifest(&manifest.place, manifest.sites);
+    for mut manifest in manifests {
+        let sites = std::mem::take(&mut manifest.sites);
+        let edits = filler.manifest(&manifest, sites);
         for edit in &edits {
             match edit {
                 Edit::Scalar {

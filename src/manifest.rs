@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use crate::problem::Problem;
-use crate::scan::{self, ScanOptions, Site, Target};
+use crate::scan::{self, Scan, ScanOptions, SecretRef, Site, Target};
 use crate::source::{Input, Origin};
 use crate::vault::KvVersion;
 use crate::yaml::{Document, Node, NodeKind};
@@ -54,9 +54,9 @@ pub struct Object {
     kind: String,
     /// `metadata.name`.
     name: Option<String>,
-    /// Its placeholders and their problems (none when it is ignored), or what is wrong with
-    /// its annotations.
-    scanned: Result<(Vec<Site>, Vec<Problem>), String>,
+    /// Its annotations and what the scan found (nothing when it is ignored), or what is wrong
+    /// with its annotations.
+    scanned: Result<(Annotations, Scan), String>,
 }
 
 /// Outlines one document: reads what selection needs and scans an object's placeholders
@@ -79,13 +79,14 @@ pub fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
         Some(kind) => {
             let scanned = read_annotations(&root).map(|annotations| {
                 if annotations.ignore {
-                    return (Vec::new(), Vec::new());
+                    return (annotations, Scan::default());
                 }
                 let target = Target {
                     kind,
                     annotations: &annotations,
                 };
-                scan::scan_document(&root, target, options)
+                let scan = scan::scan_document(&root, target, options);
+                (annotations, scan)
             });
             Shape::Object(Box::new(Object {
                 has_api_version: root
@@ -129,6 +130,10 @@ pub struct Manifest {
     pub range: Range<usize>,
     /// How messages name it: `app/s.yaml: document 2 (Secret/db)`.
     pub place: String,
+    /// Its annotations, with which its sites were scanned.
+    pub annotations: Annotations,
+    /// The distinct secrets its sites read.
+    pub secrets: Vec<SecretRef>,
     /// Its placeholders (none when it is ignored).
     pub sites: Vec<Site>,
 }
@@ -174,13 +179,15 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
             let name = object.name.as_deref().unwrap_or("?");
             let place = format!("{} ({}/{name})", at(), object.kind);
             match object.scanned {
-                Ok((sites, found)) => {
-                    scan_problems.extend(found.into_iter().map(|p| p.within(&place)));
+                Ok((annotations, scan)) => {
+                    scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
                     manifests.push(Manifest {
                         input: index,
                         range,
                         place,
-                        sites,
+                        annotations,
+                        secrets: scan.secrets,
+                        sites: scan.sites,
                     });
                 }
                 Err(message) => problems.push(Problem::at(place, message)),

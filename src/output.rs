@@ -28,7 +28,7 @@ enum Document {
 
 impl Output {
     /// Assembles the output of `manifests`, whose ranges point into `inputs`. `edits_of` turns
-    /// each manifest's sites (given its place) into its edits just before the manifest is
+    /// each manifest's sites into its edits just before the manifest is
     /// assembled, so that the sites of the manifests already assembled are freed meanwhile.
     ///
     /// # Errors
@@ -38,12 +38,13 @@ impl Output {
     pub fn assemble(
         inputs: Vec<Input>,
         manifests: Vec<Manifest>,
-        mut edits_of: impl FnMut(&str, Vec<Site>) -> Vec<Edit>,
+        mut edits_of: impl FnMut(&Manifest, Vec<Site>) -> Vec<Edit>,
     ) -> Result<Self, Problem> {
         let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
         let mut documents = Vec::with_capacity(manifests.len());
-        for manifest in manifests {
-            let edits = edits_of(&manifest.place, manifest.sites);
+        for mut manifest in manifests {
+            let sites = std::mem::take(&mut manifest.sites);
+            let edits = edits_of(&manifest, sites);
             let text = &texts[manifest.input];
             documents.push(if edits.is_empty() {
                 Document::Unedited {
@@ -105,6 +106,7 @@ impl fmt::Display for Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::Annotations;
     use crate::source::Origin;
     use crate::yaml::ScalarStyle;
     use crate::yaml::edit::Replacement;
@@ -122,6 +124,8 @@ mod tests {
             input,
             range,
             place: format!("in {input}"),
+            annotations: Annotations::default(),
+            secrets: Vec::new(),
             sites: Vec::new(),
         }
     }

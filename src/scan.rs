@@ -2,6 +2,7 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -59,6 +60,10 @@ pub enum Encoding {
 }
 
 /// A scalar that holds placeholders: all that filling it needs, without the document's tree.
+///
+/// Its placeholders were checked by the scan; filling reads them again from [`Site::scanned`]
+/// ([`Site::parts`]) instead of keeping them parsed: a parsed placeholder weighs several times
+/// its text, and a large stream has a placeholder in every other document.
 #[derive(Debug)]
 pub struct Site {
     /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
@@ -75,11 +80,26 @@ pub struct Site {
     pub encoding: Encoding,
     /// The field only takes text (Secret and ConfigMap data): typed values become text.
     pub string_only: bool,
-    /// Text and lookups in order.
-    pub parts: Vec<Part>,
 }
 
 impl Site {
+    /// Its text and lookups in order, resolved with the annotations of its manifest.
+    ///
+    /// # Errors
+    ///
+    /// The first problem with a placeholder, which the scan has reported already: seeing one
+    /// here means the site was not scanned with these annotations and options.
+    pub fn parts(
+        &self,
+        annotations: &Annotations,
+        options: ScanOptions<'_>,
+    ) -> Result<Vec<Part>, String> {
+        match read_parts(&self.scanned, annotations, options) {
+            Ok(parts) => Ok(parts.unwrap_or_default()),
+            Err(mut errors) => Err(errors.swap_remove(0).1),
+        }
+    }
+
     /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
     pub fn place(&self, manifest: &str, lookup: &Lookup) -> String {
         format!(
@@ -107,22 +127,34 @@ pub struct Target<'d> {
     pub annotations: &'d Annotations,
 }
 
-/// Scans the document at `root` for placeholders and resolves each one. Problems are placed
-/// within the document (`field: placeholder`); the caller adds the document's own place.
-pub fn scan_document(
-    root: &Node,
-    target: Target<'_>,
-    options: ScanOptions<'_>,
-) -> (Vec<Site>, Vec<Problem>) {
+/// What the scan found in one document.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The scalars that hold placeholders, in document order.
+    pub sites: Vec<Site>,
+    /// The distinct secrets they read, in order.
+    pub secrets: Vec<SecretRef>,
+    /// Every problem with a placeholder, placed within the document (`field: placeholder`);
+    /// the caller adds the document's own place.
+    pub problems: Vec<Problem>,
+}
+
+/// Scans the document at `root` for placeholders and resolves each one.
+pub fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
     let mut scanner = Scanner {
         options,
         target,
         sites: Vec::new(),
+        secrets: BTreeSet::new(),
         problems: Vec::new(),
         path: Vec::new(),
     };
     scanner.document(root);
-    (scanner.sites, scanner.problems)
+    Scan {
+        sites: scanner.sites,
+        secrets: scanner.secrets.into_iter().collect(),
+        problems: scanner.problems,
+    }
 }
 
 /// One step of the way from a manifest's root to a node.
@@ -138,6 +170,7 @@ struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     target: Target<'r>,
     sites: Vec<Site>,
+    secrets: BTreeSet<SecretRef>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -254,78 +287,107 @@ impl<'a> Scanner<'a, '_> {
         let NodeKind::Scalar { style, .. } = start.node.kind else {
             return;
         };
-        let mode = if self.target.annotations.path.is_some() {
-            Mode::InlineAndGeneric
-        } else {
-            Mode::InlineOnly
-        };
-        let segments = match placeholder::parse(&scanned, mode) {
-            Ok(Some(segments)) => segments,
+        let parts = match read_parts(&scanned, self.target.annotations, self.options) {
+            Ok(Some(parts)) => parts,
             Ok(None) => return,
             Err(errors) => {
                 let field = self.field();
-                self.problems.extend(errors.into_iter().map(|e| {
-                    Problem::at(field_place(&field, &scanned, e.span.clone()), e.message)
-                }));
+                self.problems
+                    .extend(errors.into_iter().map(|(span, message)| {
+                        Problem::at(field_place(&field, &scanned, span), message)
+                    }));
                 return;
             }
         };
-        let field = self.field();
-        let mut parts = Vec::with_capacity(segments.len());
-        for segment in segments {
-            match segment {
-                Segment::Text(text) => parts.push(Part::Text(text)),
-                Segment::Placeholder(placeholder) => {
-                    let span = placeholder.span.clone();
-                    match self.resolve(placeholder) {
-                        Ok(lookup) => parts.push(Part::Lookup(lookup)),
-                        Err(message) => self
-                            .problems
-                            .push(Problem::at(field_place(&field, &scanned, span), message)),
-                    }
-                }
+        for part in parts {
+            if let Part::Lookup(lookup) = part {
+                self.secrets.insert(lookup.secret);
             }
         }
         self.sites.push(Site {
-            field,
+            field: self.field(),
             span: start.node.span.clone(),
             style,
             removable_key: start.removable_key,
             scanned: scanned.into_owned(),
             encoding: start.encoding,
             string_only: start.string_only,
-            parts,
         });
     }
+}
 
-    fn resolve(&self, placeholder: Placeholder) -> Result<Lookup, String> {
-        let annotations = self.target.annotations;
-        let kv = annotations.kv_version.unwrap_or(self.options.kv_version);
-        let (path, key, version) = match placeholder.reference {
-            Reference::Inline { path, key, version } => (path, key, version),
-            Reference::Generic { key } => {
-                let path = annotations.path.clone().unwrap_or_default();
-                (path, key, annotations.secret_version)
+/// A problem with a placeholder: its span in the scanned string, and the message.
+type PartError = (Range<usize>, String);
+
+/// The text and lookups of a string, or every problem with its placeholders (each with its
+/// span in the string); `None` when it holds no placeholder.
+fn read_parts(
+    scanned: &str,
+    annotations: &Annotations,
+    options: ScanOptions<'_>,
+) -> Result<Option<Vec<Part>>, Vec<PartError>> {
+    let mode = if annotations.path.is_some() {
+        Mode::InlineAndGeneric
+    } else {
+        Mode::InlineOnly
+    };
+    let segments = match placeholder::parse(scanned, mode) {
+        Ok(Some(segments)) => segments,
+        Ok(None) => return Ok(None),
+        Err(errors) => return Err(errors.into_iter().map(|e| (e.span, e.message)).collect()),
+    };
+    let mut parts = Vec::with_capacity(segments.len());
+    let mut errors = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(text) => parts.push(Part::Text(text)),
+            Segment::Placeholder(placeholder) => {
+                let span = placeholder.span.clone();
+                match resolve(placeholder, annotations, options) {
+                    Ok(lookup) => parts.push(Part::Lookup(lookup)),
+                    Err(message) => errors.push((span, message)),
+                }
             }
-        };
-        check_path(&path)?;
-        if let Some(rule) = self.options.path_validation
-            && !rule.is_match(&path)
-        {
-            return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
         }
-        if kv == KvVersion::V1 && version.is_some() {
-            return Err(format!(
-                "path {path:?} is read as KV v1, which has no versions"
-            ));
-        }
-        Ok(Lookup {
-            span: placeholder.span,
-            key,
-            modifiers: placeholder.modifiers,
-            secret: SecretRef { path, version, kv },
-        })
     }
+    if errors.is_empty() {
+        Ok(Some(parts))
+    } else {
+        Err(errors)
+    }
+}
+
+/// What secret a placeholder reads, checked against the rules for paths.
+fn resolve(
+    placeholder: Placeholder,
+    annotations: &Annotations,
+    options: ScanOptions<'_>,
+) -> Result<Lookup, String> {
+    let kv = annotations.kv_version.unwrap_or(options.kv_version);
+    let (path, key, version) = match placeholder.reference {
+        Reference::Inline { path, key, version } => (path, key, version),
+        Reference::Generic { key } => {
+            let path = annotations.path.clone().unwrap_or_default();
+            (path, key, annotations.secret_version)
+        }
+    };
+    check_path(&path)?;
+    if let Some(rule) = options.path_validation
+        && !rule.is_match(&path)
+    {
+        return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+    }
+    if kv == KvVersion::V1 && version.is_some() {
+        return Err(format!(
+            "path {path:?} is read as KV v1, which has no versions"
+        ));
+    }
+    Ok(Lookup {
+        span: placeholder.span,
+        key,
+        modifiers: placeholder.modifiers,
+        secret: SecretRef { path, version, kv },
+    })
 }
 
 /// How messages name a placeholder within its document: field, placeholder text.
