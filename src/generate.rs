@@ -19,6 +19,9 @@ use crate::{fetch, source, yaml};
 pub struct Request<'a> {
     /// A file, a directory, or `-` for standard input.
     pub path: &'a str,
+    /// The size of standard input when it is a regular file (see
+    /// [`source::regular_file_size`]).
+    pub stdin_size: Option<u64>,
     /// Succeed even when there is no manifest at all.
     pub allow_empty: bool,
     /// Where Vault tokens are kept between runs (or why not).
@@ -34,7 +37,7 @@ pub fn generate(
     config: &Config,
     stdin: &mut dyn Read,
 ) -> Result<Output, Vec<Problem>> {
-    let inputs = source::load(request.path, stdin).map_err(|p| vec![p])?;
+    let inputs = source::load(request.path, stdin, request.stdin_size).map_err(|p| vec![p])?;
     let name = if request.path == "-" {
         "<stdin>"
     } else {

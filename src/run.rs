@@ -16,7 +16,7 @@ use crate::generate::{self, Request};
 use crate::output::Output;
 use crate::problem::Problem;
 use crate::token_cache::TokenCache;
-use crate::{child, discover, render, signals};
+use crate::{child, discover, render, signals, source};
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
 /// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by
@@ -45,6 +45,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Generate(args) => run(&args.run, |config, _env, token_cache| {
             let request = Request {
                 path: &args.path,
+                stdin_size: source::regular_file_size(std::io::stdin()),
                 allow_empty: args.run.allow_empty,
                 token_cache,
             };

@@ -26,10 +26,21 @@ pub struct Input {
     pub origin: Origin,
 }
 
-/// Reads `path` (`-` is standard input).
-pub fn load(path: &str, stdin: &mut dyn Read) -> Result<Vec<Input>, Problem> {
+/// Reads `path` (`-` is standard input, read from `stdin`; `stdin_size` is its size when known,
+/// see [`regular_file_size`]).
+pub fn load(
+    path: &str,
+    stdin: &mut dyn Read,
+    stdin_size: Option<u64>,
+) -> Result<Vec<Input>, Problem> {
     if path == "-" {
+        // Without a size, the buffer grows by doubling: at its last step the old and the new
+        // buffer are both held, two to three times the input at once.
         let mut text = String::new();
+        if let Some(size) = stdin_size.and_then(|size| usize::try_from(size).ok()) {
+            // Only a hint: a size that cannot be had is left to the reading to find out.
+            let _ = text.try_reserve_exact(size.saturating_add(1));
+        }
         stdin
             .read_to_string(&mut text)
             .map_err(|e| Problem::at("<stdin>", format!("cannot read: {e}")))?;
@@ -64,6 +75,14 @@ pub fn load(path: &str, stdin: &mut dyn Read) -> Result<Vec<Input>, Problem> {
             })
         })
         .collect()
+}
+
+/// The size of the file behind `fd` when it is a regular file (standard input redirected from
+/// a file), `None` for a pipe, a terminal or anything else.
+pub fn regular_file_size(fd: impl std::os::fd::AsFd) -> Option<u64> {
+    let file = std::fs::File::from(fd.as_fd().try_clone_to_owned().ok()?);
+    let metadata = file.metadata().ok()?;
+    metadata.is_file().then_some(metadata.len())
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Problem> {
@@ -115,7 +134,12 @@ mod tests {
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
             std::fs::write(&path, "x: 1\n").expect("write");
         }
-        let inputs = load(&dir.path().display().to_string(), &mut std::io::empty()).expect("loads");
+        let inputs = load(
+            &dir.path().display().to_string(),
+            &mut std::io::empty(),
+            None,
+        )
+        .expect("loads");
         let names: Vec<_> = inputs
             .iter()
             .map(|i| {
@@ -132,8 +156,23 @@ mod tests {
     }
 
     #[test]
+    fn standard_input_is_read_whole_with_or_without_its_size() {
+        let text = "a: 1\n".repeat(1000);
+        for size in [None, Some(text.len() as u64), Some(3), Some(u64::MAX)] {
+            let inputs = load("-", &mut text.as_bytes(), size).expect("reads");
+            assert_eq!(inputs[0].text, text, "size {size:?}");
+        }
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), &text).expect("write");
+        assert_eq!(regular_file_size(file.as_file()), Some(text.len() as u64));
+        let (reader, _writer) = std::io::pipe().expect("pipe");
+        assert_eq!(regular_file_size(&reader), None);
+    }
+
+    #[test]
     fn missing_path() {
-        let problem = load("/nonexistent/x.yaml", &mut std::io::empty()).expect_err("missing");
+        let problem =
+            load("/nonexistent/x.yaml", &mut std::io::empty(), None).expect_err("missing");
         assert_eq!(
             problem.to_string(),
             "/nonexistent/x.yaml: cannot read: No such file or directory (os error 2)"

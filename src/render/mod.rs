@@ -47,7 +47,9 @@ pub fn render(
     tracing::debug!(%kind, dir = %name, "rendering");
     let mut session = Session::new(config, token_cache);
     let inputs = match kind {
-        SourceType::Plain => source::load(&name, &mut std::io::empty()).map_err(|p| vec![p])?,
+        SourceType::Plain => {
+            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?
+        }
         SourceType::Kustomize | SourceType::Helm => {
             let sandbox = Sandbox::new().map_err(|e| {
                 vec![Problem::general(format!(
