@@ -22,18 +22,20 @@ pub(super) fn parse<T: Send>(
     let mut documents = if pieces.len() < 2 {
         parse_pieces(text, &pieces, each)?
     } else {
+        // The calling thread parses the first piece itself: what it keeps lives in its own
+        // heap, where the memory later freed can be used again.
         let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = pieces
+            let handles: Vec<_> = pieces[1..]
                 .iter()
                 .map(|piece| scope.spawn(|| parse_pieces(text, std::slice::from_ref(piece), each)))
                 .collect();
-            handles
-                .into_iter()
-                .map(|handle| {
+            let first = parse_pieces(text, &pieces[..1], each);
+            std::iter::once(first)
+                .chain(handles.into_iter().map(|handle| {
                     handle
                         .join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
+                }))
                 .collect()
         });
         let mut documents = Vec::new();
