@@ -1,7 +1,7 @@
 //! Reads every distinct secret exactly once: one login (or a cached token), then concurrent
 //! reads with a bound; a cached token Vault refuses is replaced and its reads retried once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -20,12 +20,6 @@ use crate::vault::{VaultClient, VaultError};
 /// The answer for one secret: its key/value map, `None` when Vault has nothing at the path, or
 /// the read's error (shared by every placeholder that needs it).
 pub type SecretAnswer = Result<Option<Map<String, Value>>, Arc<VaultError>>;
-
-/// The distinct secrets of `secrets`, in a stable order.
-pub fn plan(secrets: impl IntoIterator<Item = SecretRef>) -> Vec<SecretRef> {
-    let distinct: BTreeSet<SecretRef> = secrets.into_iter().collect();
-    distinct.into_iter().collect()
-}
 
 /// A run's access to Vault: it logs in (or takes this identity's cached token, see
 /// [`crate::token_cache`]) when the first secret is needed, reads each distinct secret once,

@@ -12,7 +12,7 @@ use crate::problem::Problem;
 use crate::scan::{self, ScanOptions, Target};
 use crate::token_cache::TokenCache;
 use crate::yaml::edit::{Edit, Replacement};
-use crate::{fetch, source, yaml};
+use crate::{source, yaml};
 
 /// What to generate from.
 #[derive(Debug, Clone)]
@@ -73,11 +73,7 @@ pub fn fill_inputs(
              resources (pass --allow-empty if an empty result is intended)",
         )]);
     }
-    let secrets = fetch::plan(
-        manifests
-            .iter_mut()
-            .flat_map(|m| std::mem::take(&mut m.secrets)),
-    );
+    let secrets = manifest::plan(&mut manifests);
     tracing::debug!(
         manifests = manifests.len(),
         sites = manifests.iter().map(|m| m.sites.len()).sum::<usize>(),
@@ -155,7 +151,7 @@ pub fn fill_values(
             input: 0,
             range,
             place,
-            annotations: Annotations::default(),
+            annotations: no_annotations.clone(),
             secrets: scan.secrets,
             sites: scan.sites,
         });
@@ -167,11 +163,7 @@ pub fn fill_values(
         return Ok(None);
     }
     session
-        .read(&fetch::plan(
-            manifests
-                .iter_mut()
-                .flat_map(|m| std::mem::take(&mut m.secrets)),
-        ))
+        .read(&manifest::plan(&mut manifests))
         .map_err(|e| vec![Problem::general(e)])?;
     let mut filler = Filler::new(session.answers(), options);
     let mut out = String::new();

@@ -1,6 +1,7 @@
 //! Picks the Kubernetes objects out of parsed inputs and reads their `avp.kubernetes.io/*`
 //! annotations.
 
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use crate::problem::Problem;
@@ -136,6 +137,16 @@ pub struct Manifest {
     pub secrets: Vec<SecretRef>,
     /// Its placeholders (none when it is ignored).
     pub sites: Vec<Site>,
+}
+
+/// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
+/// for. Each manifest's own list is handed over, as nothing needs it afterwards.
+pub fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
+    let distinct: BTreeSet<SecretRef> = manifests
+        .iter_mut()
+        .flat_map(|m| std::mem::take(&mut m.secrets))
+        .collect();
+    distinct.into_iter().collect()
 }
 
 /// Selects the manifests of every input, in input and document order, and returns the inputs
