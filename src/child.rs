@@ -58,9 +58,10 @@ impl Sandbox {
     pub fn new() -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("vaultplate-").tempdir()?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
-        for sub in ["home", "tmp", "helm/cache", "helm/config", "helm/data"] {
-            std::fs::create_dir_all(dir.path().join(sub))?;
-        }
+        // Only TMPDIR must exist beforehand; HOME and helm's folders are made by the tools if
+        // they need them (most renders never do), which spares a render making and removing
+        // five folders.
+        std::fs::create_dir(dir.path().join("tmp"))?;
         Ok(Sandbox { dir })
     }
 
