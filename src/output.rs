@@ -69,37 +69,30 @@ impl Output {
         // One write per document would be one system call per document on a line-buffered
         // standard output.
         let mut out = BufWriter::with_capacity(1 << 16, out);
-        for document in &self.documents {
-            let text = self.text(document);
-            out.write_all(b"---\n")?;
-            out.write_all(text.as_bytes())?;
-            if !text.is_empty() && !text.ends_with('\n') {
-                out.write_all(b"\n")?;
-            }
+        for piece in self.pieces() {
+            out.write_all(piece.as_bytes())?;
         }
         out.flush()
     }
 
-    fn text<'s>(&'s self, document: &'s Document) -> &'s str {
-        match document {
-            Document::Unedited { text, range } => &self.texts[*text][range.clone()],
-            Document::Edited(edited) => edited,
-        }
+    /// The stream's text, piece by piece: a `---` line, a document, a line break where the
+    /// document does not end with one.
+    fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.documents.iter().flat_map(|document| {
+            let text = match document {
+                Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+                Document::Edited(edited) => edited.as_str(),
+            };
+            let line_break = !text.is_empty() && !text.ends_with('\n');
+            ["---\n", text, if line_break { "\n" } else { "" }]
+        })
     }
 }
 
 /// The stream as [`Output::write_to`] writes it.
 impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for document in &self.documents {
-            let text = self.text(document);
-            f.write_str("---\n")?;
-            f.write_str(text)?;
-            if !text.is_empty() && !text.ends_with('\n') {
-                f.write_str("\n")?;
-            }
-        }
-        Ok(())
+        self.pieces().try_for_each(|piece| f.write_str(piece))
     }
 }
 
