@@ -1,5 +1,5 @@
-//! Picks the Kubernetes objects out of parsed inputs and reads their `avp.kubernetes.io/*`
-//! annotations.
+//! Outlines each parsed document (what it is, its `avp.kubernetes.io/*` annotations, its
+//! placeholders) and picks the Kubernetes objects out of the outlines.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
