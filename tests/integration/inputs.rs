@@ -125,6 +125,14 @@ fn json_documents_stay_json() {
         .stdout("---\n{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"},\n \"data\": {\"k\": \"v\\\"q\"}, \"spec\": {\"n\": 5}}\n");
 }
 
+/// Seeds the secret of [`large_stream`] under a fresh name and returns its path.
+fn seed_large(name: &str) -> String {
+    let name = unique(name);
+    let data = json!({"password": "pw-large", "user": "u-large"});
+    OpenBao::shared().put_kv2("secret", &name, data);
+    format!("secret/data/{name}")
+}
+
 /// A stream of `count` Secrets, each reading `path` twice (generic and inline), and the same
 /// stream as it must come out.
 fn large_stream(path: &str, count: usize) -> (String, String) {
@@ -149,13 +157,7 @@ fn large_stream(path: &str, count: usize) -> (String, String) {
 
 #[test]
 fn a_stream_parsed_on_several_threads_is_filled_whole_and_in_order() {
-    let name = unique("large");
-    OpenBao::shared().put_kv2(
-        "secret",
-        &name,
-        json!({"password": "pw-large", "user": "u-large"}),
-    );
-    let path = format!("secret/data/{name}");
+    let path = seed_large("large");
     // Streams from 1 MiB on are cut at `---` lines and parsed on several threads.
     let (input, output) = large_stream(&path, 6000);
     assert!(input.len() > 2 << 20, "{} bytes", input.len());
@@ -171,13 +173,7 @@ fn a_stream_parsed_on_several_threads_is_filled_whole_and_in_order() {
 
 #[test]
 fn problems_anywhere_in_a_stream_parsed_on_several_threads_name_their_documents() {
-    let name = unique("large-broken");
-    OpenBao::shared().put_kv2(
-        "secret",
-        &name,
-        json!({"password": "pw-large", "user": "u-large"}),
-    );
-    let path = format!("secret/data/{name}");
+    let path = seed_large("large-broken");
     let (input, _) = large_stream(&path, 6000);
     let run = |input: &str| {
         Case::new()
