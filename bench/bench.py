@@ -9,7 +9,9 @@ Measures, for every workload size (see bench/workload.py):
   - Vault requests per run from the audit log: logins and reads, against the distinct
     (path, version) pairs and the reads argocd-vault-plugin's pattern would make;
   - the 20,000-document run through a proxy that delays every request to Vault by 20 ms;
-  - `vaultplate render` of the examples against bare `helm template` / `kubectl kustomize`;
+  - `vaultplate render` of the examples against bare `helm template` / `kubectl kustomize`, and
+    vaultplate's own share of it: the same render with an instant stand-in for the tool
+    (bench/standin.rs, printing what the tool printed) against the stand-in alone;
   - `vaultplate version`'s start-up time.
 
 Every child runs with a clean environment; all traffic stays on 127.0.0.1. Numbers are printed
@@ -464,10 +466,32 @@ class Bench:
             if bares:
                 row["bare"] = summary(bares)
                 row["bare_argv"] = " ".join(bare_argv)
+                row["standin"] = self.standin_share(name, directory, bare_argv, bare_env, env, runs)
             rows.append(row)
             bare = f"bare {row['bare']['wall'] * 1000:.1f} ms, " if bares else ""
-            self.log(f"   {name}: {bare}render {row['render']['wall'] * 1000:.1f} ms")
+            own = ""
+            if "standin" in row:
+                s = row["standin"]
+                own = f", own share {(s['render']['wall'] - s['alone']['wall']) * 1000:.1f} ms"
+            self.log(f"   {name}: {bare}render {row['render']['wall'] * 1000:.1f} ms{own}")
         return rows
+
+    def standin_share(self, name, directory, bare_argv, bare_env, env, runs):
+        """`vaultplate render` with an instant stand-in for the tool, against the stand-in alone."""
+        printed = subprocess.run(bare_argv, env=bare_env, cwd=directory, capture_output=True, check=True).stdout
+        folder = self.work / f"standin-{name}"
+        folder.mkdir(exist_ok=True)
+        program = folder / bare_argv[0]
+        shutil.copy(self.args.standin, program)
+        (folder / f"{bare_argv[0]}.out").write_bytes(printed)
+        standin_env = dict(env, PATH=f"{folder}:/usr/bin:/bin")
+        render_argv = [self.bin, "render", str(directory)]
+        checked(measure(render_argv, standin_env), f"render {name} with the stand-in")
+        alone, renders = [], []
+        for _ in range(runs):
+            alone.append(checked(measure([program] + bare_argv[1:], standin_env, cwd=directory), "stand-in"))
+            renders.append(checked(measure(render_argv, standin_env), f"render {name} with the stand-in"))
+        return {"alone": summary(alone), "render": summary(renders)}
 
     def version(self):
         runs = self.args.version_runs
@@ -527,18 +551,21 @@ def table(results):
             w(f"| {row['concurrency']} | {row['wall']:.3f} s | {row['wall_min']:.3f} s | {row['cpu']:.3f} s | {row['requests_per_run']:.0f} |")
     if "render" in results:
         w("")
-        w("`vaultplate render` of the examples against the bare tool (medians):")
+        w("`vaultplate render` of the examples against the bare tool (medians). Own share: the same render")
+        w("with an instant stand-in for the tool (bench/standin.rs) minus the stand-in alone.")
         w("")
-        w("| example | bare tool | bare wall | render wall | overhead | render CPU | Vault reads |")
-        w("|---|---|---:|---:|---:|---:|---:|")
+        w("| example | bare tool | bare wall | render wall | overhead | render CPU | Vault reads | vaultplate's own share |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|")
         for row in results["render"]:
             r = row["render"]
             if "bare" in row:
                 b = row["bare"]
                 over = f"{(r['wall'] / b['wall'] - 1) * 100:+.1f}% ({(r['wall'] - b['wall']) * 1000:+.1f} ms)"
-                w(f"| {row['example']} | `{row['bare_argv']}` | {b['wall'] * 1000:.1f} ms | {r['wall'] * 1000:.1f} ms | {over} | {r['cpu'] * 1000:.1f} ms | {row['requests']['reads']} |")
+                s = row["standin"]
+                own = f"{(s['render']['wall'] - s['alone']['wall']) * 1000:.1f} ms ({(s['render']['wall'] - s['alone']['wall']) / b['wall'] * 100:.1f}% of bare)"
+                w(f"| {row['example']} | `{row['bare_argv']}` | {b['wall'] * 1000:.1f} ms | {r['wall'] * 1000:.1f} ms | {over} | {r['cpu'] * 1000:.1f} ms | {row['requests']['reads']} | {own} |")
             else:
-                w(f"| {row['example']} | (none) | | {r['wall'] * 1000:.1f} ms | | {r['cpu'] * 1000:.1f} ms | {row['requests']['reads']} |")
+                w(f"| {row['example']} | (none) | | {r['wall'] * 1000:.1f} ms | | {r['cpu'] * 1000:.1f} ms | {row['requests']['reads']} | |")
     v = results["version"]
     w("")
     w(
@@ -567,6 +594,7 @@ def main():
     parser.add_argument("--audit-log", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--measure", required=True, help="the launcher built from bench/measure.rs")
+    parser.add_argument("--standin", required=True, help="the stand-in built from bench/standin.rs")
     parser.add_argument("--sizes", default="200,2000,20000,100000")
     parser.add_argument("--runs", type=int, help="runs per size (default 15/10/7/3 by size)")
     parser.add_argument("--delay-ms", type=float, default=20)
