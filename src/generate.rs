@@ -56,10 +56,7 @@ pub fn fill_inputs(
     config: &Config,
     session: &mut Session<'_>,
 ) -> Result<Output, Vec<Problem>> {
-    let options = ScanOptions {
-        kv_version: config.kv_version,
-        path_validation: config.path_validation.as_ref(),
-    };
+    let options = ScanOptions::of(config);
     let (parsed, mut problems) = parse(inputs, options);
     let (inputs, mut manifests, select_problems) = manifest::select(parsed);
     problems.extend(select_problems);
@@ -120,10 +117,7 @@ pub fn fill_values(
     session: &mut Session<'_>,
     masker: &mut Masker,
 ) -> Result<Option<String>, Vec<Problem>> {
-    let options = ScanOptions {
-        kv_version: config.kv_version,
-        path_validation: config.path_validation.as_ref(),
-    };
+    let options = ScanOptions::of(config);
     let no_annotations = Annotations::default();
     let target = Target {
         kind: "",

@@ -118,6 +118,16 @@ pub struct ScanOptions<'r> {
     pub path_validation: Option<&'r Regex>,
 }
 
+impl<'r> ScanOptions<'r> {
+    /// The options `config` sets.
+    pub fn of(config: &'r crate::config::Config) -> Self {
+        ScanOptions {
+            kv_version: config.kv_version,
+            path_validation: config.path_validation.as_ref(),
+        }
+    }
+}
+
 /// What one document is to the scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'d> {
