@@ -12,19 +12,20 @@ pub(super) fn build(
     params: &AppParams,
     sandbox: &Sandbox,
 ) -> Result<String, ChildError> {
-    let (program, mut args, label): (&str, Vec<OsString>, &str) = if super::on_path("kustomize") {
-        (
-            "kustomize",
-            vec!["build".into(), ".".into()],
-            "kustomize build",
-        )
-    } else {
-        (
-            "kubectl",
-            vec!["kustomize".into(), ".".into()],
-            "kubectl kustomize",
-        )
-    };
+    let (program, mut args, label): (&str, Vec<OsString>, &str) =
+        if child::locate("kustomize").is_some() {
+            (
+                "kustomize",
+                vec!["build".into(), ".".into()],
+                "kustomize build",
+            )
+        } else {
+            (
+                "kubectl",
+                vec!["kustomize".into(), ".".into()],
+                "kubectl kustomize",
+            )
+        };
     if params.kustomize_enable_helm {
         args.push("--enable-helm".into());
     }
