@@ -19,6 +19,19 @@ pub struct Sandbox {
     dir: tempfile::TempDir,
 }
 
+/// A [`Sandbox`] being removed on another thread; dropping this waits for the removal.
+#[must_use = "dropping the removal at once waits for it"]
+#[derive(Debug)]
+pub struct Removal(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for Removal {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Why a child could not do its job.
 #[derive(Debug, thiserror::Error)]
 pub enum ChildError {
@@ -64,6 +77,15 @@ impl Sandbox {
         // five folders.
         std::fs::create_dir(dir.path().join("tmp"))?;
         Ok(Sandbox { dir })
+    }
+
+    /// Removes the folder on another thread, off the render's path; dropping the returned
+    /// [`Removal`] waits until it is gone. (Where no thread can be started, it is removed here.)
+    pub fn remove_in_background(self) -> Removal {
+        let thread = std::thread::Builder::new()
+            .name("sandbox-removal".into())
+            .spawn(move || drop(self));
+        Removal(thread.ok())
     }
 
     /// The folder.
@@ -137,18 +159,8 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => ChildError::NotFound {
-            tool: program.to_owned(),
-        },
-        _ => io(e),
-    })?;
-    let stdout = child.stdout.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            pipe.read_to_end(&mut bytes).map(|_| bytes)
-        })
-    });
+    let mut child = command.spawn().map_err(io)?;
+    let stdout_pipe = child.stdout.take();
     let stderr = child.stderr.take().map(|mut pipe| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -161,9 +173,14 @@ pub fn run(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .push(Arc::clone(&child));
-    // A child closes its pipes when it exits: read them to the end first, then reap it (at
-    // once, as a rule), rather than polling for its exit and finding it up to a poll late.
-    let stdout = stdout.map(|t| t.join().unwrap_or_else(|_| Ok(Vec::new())));
+    // A child closes its pipes when it exits: read them to the end first (standard output on
+    // this thread, standard error on another, so that neither pipe can fill up and stall the
+    // child), then reap it (at once, as a rule), rather than polling for its exit and finding
+    // it up to a poll late.
+    let stdout = stdout_pipe.map(|mut pipe| {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes).map(|_| bytes)
+    });
     let stderr = stderr
         .map(|t| t.join().unwrap_or_default())
         .unwrap_or_default();
@@ -278,5 +295,44 @@ mod tests {
         let root = sandbox.path().to_path_buf();
         drop(sandbox);
         assert!(!root.exists(), "removed when dropped");
+    }
+
+    #[test]
+    fn programs_are_found_in_absolute_path_folders_only() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let folder = sandbox.path().join("bin");
+        std::fs::create_dir(&folder).expect("bin folder");
+        let tool = folder.join("tool");
+        std::fs::write(&tool, "#!/bin/sh\n").expect("tool");
+        let not_executable = folder.join("readme");
+        std::fs::write(&not_executable, "text").expect("readme");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let search = |paths: &str| find_on(std::ffi::OsStr::new(paths), "tool");
+
+        let absolute = format!("/nonexistent:{}", folder.display());
+        assert_eq!(search(&absolute), Some(tool.clone()));
+        assert_eq!(find_on(std::ffi::OsStr::new(&absolute), "readme"), None);
+        // A relative entry (which would resolve in the application's folder, i.e. the
+        // repository) is skipped, even when it leads to the tool from here.
+        let cwd = std::env::current_dir().expect("current folder");
+        let relative = Path::new(&"../".repeat(cwd.components().count()))
+            .join(folder.strip_prefix("/").expect("absolute"));
+        assert!(
+            relative.join("tool").is_file(),
+            "the relative entry leads to the tool"
+        );
+        assert_eq!(search(&relative.display().to_string()), None);
+        assert_eq!(search(""), None);
+    }
+
+    #[test]
+    fn a_background_removal_is_done_when_dropped() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        sandbox
+            .write_private("values.yaml", "a: 1\n")
+            .expect("write");
+        let root = sandbox.path().to_path_buf();
+        drop(sandbox.remove_in_background());
+        assert!(!root.exists(), "gone once the removal is dropped");
     }
 }

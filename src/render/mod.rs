@@ -46,10 +46,11 @@ pub fn render(
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
     let mut session = Session::new(config, token_cache);
-    let inputs = match kind {
-        SourceType::Plain => {
-            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?
-        }
+    let (inputs, sandbox) = match kind {
+        SourceType::Plain => (
+            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?,
+            None,
+        ),
         SourceType::Kustomize | SourceType::Helm => {
             let sandbox = Sandbox::new().map_err(|e| {
                 vec![Problem::general(format!(
@@ -67,13 +68,17 @@ pub fn render(
             } else {
                 kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
             };
-            vec![Input {
+            let input = Input {
                 name: format!("{kind} output"),
                 text: built,
                 origin: Origin::Stdin,
-            }]
+            };
+            (vec![input], Some(sandbox))
         }
     };
+    // The private folder (with the filled values) is removed while the manifests are filled,
+    // and is gone before this returns.
+    let _removal = sandbox.map(Sandbox::remove_in_background);
     generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
 }
 
