@@ -1,7 +1,7 @@
 //! Runs helm and kustomize: an argument list (never a shell), an environment that holds no
 //! Vault address, credential or `AVP_*`/`ARGOCD_ENV_*` setting, and HOME and helm's folders in a
-//! private temporary folder. Running children are registered so that a signal or the deadline
-//! can stop them.
+//! private temporary folder. Running children and private folders are registered so that a
+//! signal or the deadline can stop the ones and remove the others before the process exits.
 
 use std::ffi::OsString;
 use std::io::Read;
@@ -13,10 +13,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// A private folder (0700) for one render: the children's HOME, helm's cache/config/data, and
-/// resolved values files (0600). Removed when dropped.
+/// resolved values files (0600). Removed when dropped, or by [`stop_all`].
 #[derive(Debug)]
 pub struct Sandbox {
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        locked(&SANDBOXES).retain(|dir| dir != &self.dir);
+    }
 }
 
 /// A [`Sandbox`] being removed on another thread; dropping this waits for the removal.
@@ -71,12 +78,15 @@ impl Sandbox {
     /// Creates the folder under the system temporary folder.
     pub fn new() -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("vaultplate-").tempdir()?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        // From here on the folder is removed by this type's Drop, or by stop_all.
+        let sandbox = Sandbox { dir: dir.keep() };
+        locked(&SANDBOXES).push(sandbox.dir.clone());
+        std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o700))?;
         // Only TMPDIR must exist beforehand; HOME and helm's folders are made by the tools if
         // they need them (most renders never do), which spares a render making and removing
         // five folders.
-        std::fs::create_dir(dir.path().join("tmp"))?;
-        Ok(Sandbox { dir })
+        std::fs::create_dir(sandbox.dir.join("tmp"))?;
+        Ok(sandbox)
     }
 
     /// Removes the folder on another thread, off the render's path; dropping the returned
@@ -90,12 +100,12 @@ impl Sandbox {
 
     /// The folder.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// Writes a private (0600) file in the sandbox and returns its path.
     pub fn write_private(&self, name: &str, content: &str) -> std::io::Result<PathBuf> {
-        let path = self.dir.path().join(name);
+        let path = self.dir.join(name);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -107,7 +117,7 @@ impl Sandbox {
 
     /// The whole environment of a child: PATH from ours, everything else private.
     fn env(&self) -> Vec<(&'static str, OsString)> {
-        let at = |sub: &str| self.dir.path().join(sub).into_os_string();
+        let at = |sub: &str| self.dir.join(sub).into_os_string();
         vec![
             ("PATH", std::env::var_os("PATH").unwrap_or_default()),
             ("HOME", at("home")),
@@ -124,11 +134,23 @@ impl Sandbox {
 /// Children running now, so that [`stop_all`] can end them.
 static RUNNING: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
 
-/// Kills every running child (on SIGTERM, SIGINT or the deadline).
+/// Private folders that exist now, so that [`stop_all`] can remove them.
+static SANDBOXES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// `mutex` locked; a panic elsewhere while it was held does not stop a cleanup.
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Kills every running child and removes every private folder (on SIGTERM, SIGINT or the
+/// deadline, before the process exits without running destructors): a run that is stopped
+/// leaves no filled values on disk.
 pub fn stop_all() {
-    let running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
-    for child in running.iter() {
-        let _ = child.lock().unwrap_or_else(PoisonError::into_inner).kill();
+    for child in locked(&RUNNING).iter() {
+        let _ = locked(child).kill();
+    }
+    for dir in locked(&SANDBOXES).drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 
@@ -169,10 +191,7 @@ pub fn run(
         })
     });
     let child = Arc::new(Mutex::new(child));
-    RUNNING
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(Arc::clone(&child));
+    locked(&RUNNING).push(Arc::clone(&child));
     // A child closes its pipes when it exits: read them to the end first (standard output on
     // this thread, standard error on another, so that neither pipe can fill up and stall the
     // child), then reap it (at once, as a rule), rather than polling for its exit and finding
@@ -185,10 +204,7 @@ pub fn run(
         .map(|t| t.join().unwrap_or_default())
         .unwrap_or_default();
     let status = wait(&child);
-    RUNNING
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .retain(|c| !Arc::ptr_eq(c, &child));
+    locked(&RUNNING).retain(|c| !Arc::ptr_eq(c, &child));
     let status = status.map_err(io)?;
     let stdout = stdout.transpose().map_err(io)?.unwrap_or_default();
     if !status.success() {
@@ -231,11 +247,7 @@ fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
     // A child that has closed its pipes has exited, or is about to: poll briefly at first.
     let mut pause = Duration::from_micros(100);
     loop {
-        if let Some(status) = child
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .try_wait()?
-        {
+        if let Some(status) = locked(child).try_wait()? {
             return Ok(status);
         }
         std::thread::sleep(pause);

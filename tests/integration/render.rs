@@ -263,6 +263,8 @@ fn discover_answers_only_for_applications_with_placeholders() {
 fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let app = dir.path().join("app");
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("mkdir");
     std::fs::create_dir_all(app.join("templates")).expect("mkdir");
     std::fs::write(app.join("Chart.yaml"), CHART).expect("write");
     // About ten seconds of template work, in constant memory.
@@ -280,11 +282,17 @@ fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
         .env_clear()
         .env("PATH", path)
         .env("HOME", dir.path())
+        .env("TMPDIR", &tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("vaultplate starts");
     std::thread::sleep(Duration::from_millis(1500));
+    let private = std::fs::read_dir(&tmp).expect("TMPDIR").count();
+    assert_eq!(
+        private, 1,
+        "the render's private folder exists while helm runs"
+    );
     let signalled = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -316,6 +324,14 @@ fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
         .filter(|l| l.starts_with(&helm) || l.starts_with("helm template"))
         .count();
     assert_eq!(alive, 0, "helm must be stopped with vaultplate");
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .expect("TMPDIR")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the private folder (filled values) was left: {left:?}"
+    );
 }
 
 #[test]
