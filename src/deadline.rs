@@ -1,32 +1,19 @@
-//! The whole-run deadline, and the gate that makes "print everything" and "give up" exclusive.
+//! The gate that makes "print everything" and "give up" exclusive.
 //!
-//! Argo CD kills a plugin that runs past its exec timeout (90 s by default) and shows a bare
-//! "signal: killed". A run that ends itself a little earlier can say why, and since output is
-//! only written through [`OutputGate::finish`], a run stopped by the deadline prints nothing on
-//! stdout.
+//! Output is only written through [`OutputGate::finish`], and a run that is stopped (by the
+//! deadline or a signal, see [`crate::signals`]) gives up through [`OutputGate::give_up`]:
+//! whichever comes first wins, so a stopped run prints nothing on stdout and a run that has
+//! started printing is not cut short.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
-/// Decides once whether the run finishes normally or by the deadline.
+/// Decides once whether the run finishes normally or is stopped.
 #[derive(Debug, Clone, Default)]
 pub struct OutputGate {
     decided: Arc<Mutex<bool>>,
 }
 
 impl OutputGate {
-    /// Starts a watchdog that, unless [`OutputGate::finish`] came first, calls `expire` once
-    /// `deadline` has passed (while holding the gate, so no output can start meanwhile).
-    pub fn arm(deadline: Duration, expire: impl FnOnce() + Send + 'static) -> Self {
-        let gate = OutputGate::default();
-        let watched = gate.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(deadline);
-            watched.give_up(expire);
-        });
-        gate
-    }
-
     /// Runs `stop` (which ends the process) unless the output was already decided; output
     /// cannot start while it runs. Returns whether it ran.
     pub fn give_up(&self, stop: impl FnOnce()) -> bool {
@@ -39,7 +26,7 @@ impl OutputGate {
         true
     }
 
-    /// Runs `write` unless the deadline already expired; the watchdog waits while it runs.
+    /// Runs `write` unless the run was already stopped; a stop waits while it runs.
     pub fn finish<T>(&self, write: impl FnOnce() -> T) -> Option<T> {
         let mut decided = self.decided.lock().unwrap_or_else(PoisonError::into_inner);
         if *decided {
@@ -52,31 +39,23 @@ impl OutputGate {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     use super::*;
 
     #[test]
-    fn finishing_first_disarms_the_watchdog() {
-        let fired = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&fired);
-        let gate = OutputGate::arm(Duration::from_millis(50), move || {
-            flag.store(true, Ordering::SeqCst)
-        });
+    fn finishing_first_disarms_giving_up() {
+        let gate = OutputGate::default();
         assert_eq!(gate.finish(|| 7), Some(7));
-        std::thread::sleep(Duration::from_millis(150));
-        assert!(!fired.load(Ordering::SeqCst));
+        let mut stopped = false;
+        assert!(!gate.give_up(|| stopped = true));
+        assert!(!stopped);
     }
 
     #[test]
-    fn after_expiry_nothing_is_written() {
-        let fired = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&fired);
-        let gate = OutputGate::arm(Duration::from_millis(10), move || {
-            flag.store(true, Ordering::SeqCst)
-        });
-        std::thread::sleep(Duration::from_millis(100));
-        assert!(fired.load(Ordering::SeqCst));
+    fn after_giving_up_nothing_is_written() {
+        let gate = OutputGate::default();
+        let mut stopped = false;
+        assert!(gate.clone().give_up(|| stopped = true));
+        assert!(stopped);
         assert_eq!(gate.finish(|| 7), None);
     }
 }

@@ -15,6 +15,7 @@ use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
 use crate::output::Output;
 use crate::problem::Problem;
+use crate::signals::Stop;
 use crate::token_cache::TokenCache;
 use crate::{child, discover, render, signals, source};
 
@@ -93,22 +94,26 @@ fn run(
         tracing::warn!("{warning}");
     }
     let deadline = config.deadline;
+    let gate = OutputGate::default();
+    let on_stop = gate.clone();
     // Reading the Kubernetes Secret took part of the run's time already.
-    let gate = OutputGate::arm(deadline.saturating_sub(started.elapsed()), move || {
-        child::stop_all();
-        let _ = report(&[Problem::general(format!(
-            "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
-        ))]);
-        std::process::exit(1);
-    });
-    let on_signal = gate.clone();
-    signals::on_termination(move |name| {
-        on_signal.give_up(|| {
+    signals::watch(deadline.saturating_sub(started.elapsed()), move |stop| {
+        on_stop.give_up(|| {
             child::stop_all();
-            let _ = report(&[Problem::general(format!(
-                "stopped by {name}; nothing was printed"
-            ))]);
-            std::process::exit(if name == "SIGINT" { 130 } else { 143 });
+            let (message, code) = match stop {
+                Stop::Deadline => (
+                    format!(
+                        "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
+                    ),
+                    1,
+                ),
+                Stop::Signal(name) => (
+                    format!("stopped by {name}; nothing was printed"),
+                    if name == "SIGINT" { 130 } else { 143 },
+                ),
+            };
+            let _ = report(&[Problem::general(message)]);
+            std::process::exit(code);
         });
     });
     let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));

@@ -1,28 +1,68 @@
-//! SIGTERM and SIGINT: Argo CD sends SIGTERM to the plugin's process group when its exec
-//! timeout expires. The run then stops its children and exits promptly with nothing on stdout.
+//! The run's watchdog: one thread that waits for SIGTERM, SIGINT or the deadline, whichever
+//! comes first. Argo CD sends SIGTERM to the plugin's process group when its exec timeout
+//! expires, and kills a plugin that runs past it with a bare "signal: killed"; a run that stops
+//! itself can say why, stop its children and print nothing on stdout.
 
-/// Calls `stop` with the signal's name when the process receives SIGTERM or SIGINT.
-pub fn on_termination(stop: impl FnOnce(&'static str) + Send + 'static) {
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-        else {
-            return;
-        };
-        runtime.block_on(async {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                return;
+use std::time::Duration;
+
+/// Why the run is being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// The deadline passed.
+    Deadline,
+    /// The process received this signal (`SIGTERM` or `SIGINT`).
+    Signal(&'static str),
+}
+
+/// Calls `stop` on a watchdog thread at the first of: SIGTERM, SIGINT, `deadline` from now.
+///
+/// One thread for both (a run starts few, and each costs start-up time): it runs a small
+/// runtime of its own, so that it keeps watching while the run's own work blocks.
+pub fn watch(deadline: Duration, stop: impl FnOnce(Stop) + Send + 'static) {
+    let started = std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .enable_time()
+                .build();
+            let Ok(runtime) = runtime else {
+                return tracing::warn!("cannot start the watchdog: no deadline for this run");
             };
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-            stop(name);
+            runtime.block_on(async {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
+                    return tracing::warn!("cannot watch SIGTERM and SIGINT");
+                };
+                let why = tokio::select! {
+                    _ = term.recv() => Stop::Signal("SIGTERM"),
+                    _ = int.recv() => Stop::Signal("SIGINT"),
+                    () = tokio::time::sleep(deadline) => Stop::Deadline,
+                };
+                stop(why);
+            });
         });
-    });
+    if let Err(e) = started {
+        tracing::warn!("cannot start the watchdog ({e}): no deadline for this run");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    #[test]
+    fn the_deadline_stops_the_run() {
+        let (sender, stops) = mpsc::channel();
+        watch(Duration::from_millis(20), move |stop| {
+            let _ = sender.send(stop);
+        });
+        let stop = stops.recv_timeout(Duration::from_secs(5));
+        assert_eq!(stop, Ok(Stop::Deadline));
+    }
 }
