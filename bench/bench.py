@@ -8,9 +8,14 @@ Measures, for every workload size (see bench/workload.py):
     bench/measure.rs);
   - Vault requests per run from the audit log: logins and reads, against the distinct
     (path, version) pairs and the reads argocd-vault-plugin's pattern would make;
+  - OpenBao's own CPU time per run (from /proc), and from it the least wall time any client
+    could take on this machine: (vaultplate's CPU + OpenBao's CPU) / cores;
+  - for one size, the same runs with a role that also carries OpenBao's `default` policy (the
+    README advises against it: it doubles OpenBao's CPU per read);
   - the 20,000-document run through a proxy that delays every request to Vault by 20 ms;
-  - `vaultplate render` of the examples against bare `helm template` / `kubectl kustomize`, and
-    vaultplate's own share of it: the same render with an instant stand-in for the tool
+  - `vaultplate render` of the examples against bare `helm template` / `kubectl kustomize`
+    (interleaved; the overhead is the median of the paired differences), and vaultplate's own
+    share of it: the same render with an instant stand-in for the tool
     (bench/standin.rs, printing what the tool printed) against the stand-in alone;
   - `vaultplate version`'s start-up time.
 
@@ -52,11 +57,19 @@ POLICY = 'path "secret/data/*" { capabilities = ["read"] }\npath "kv1/*" { capab
 class Vault:
     """A root-token client of the throwaway OpenBao, and its audit log."""
 
-    def __init__(self, addr, audit_log):
+    def __init__(self, addr, audit_log, pid=None):
         url = urllib.parse.urlsplit(addr)
         self.addr = addr
         self.host, self.port = url.hostname, url.port
         self.audit_log = Path(audit_log)
+        self.pid = pid
+
+    def cpu(self):
+        """OpenBao's CPU seconds so far (user + system, from /proc), or None without its pid."""
+        if not self.pid:
+            return None
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def call(self, method, path, body=None, conn=None):
         own = conn is None
@@ -75,14 +88,20 @@ class Vault:
                 conn.close()
 
     def set_up(self):
-        """KV v1 at kv1/ (the examples), AppRole login with read access; returns its credentials."""
+        """KV v1 at kv1/ (the examples) and AppRole; returns the credentials of two roles with
+        read access: `bench`, set up as the README advises (its policy only), and
+        `bench-default`, which also carries OpenBao's `default` policy."""
         self.call("POST", "sys/mounts/kv1", {"type": "kv", "options": {"version": "1"}})
         self.call("POST", "sys/auth/approle", {"type": "approle"})
         self.call("POST", "sys/policies/acl/bench", {"policy": POLICY})
-        self.call("POST", "auth/approle/role/bench", {"token_policies": ["bench"], "token_ttl": "1h"})
-        role_id = self.call("GET", "auth/approle/role/bench/role-id")["data"]["role_id"]
-        secret_id = self.call("POST", "auth/approle/role/bench/secret-id", {})["data"]["secret_id"]
-        return role_id, secret_id
+        roles = {"bench": {"token_no_default_policy": True}, "bench-default": {}}
+        credentials = {}
+        for role, extra in roles.items():
+            self.call("POST", f"auth/approle/role/{role}", {"token_policies": ["bench"], "token_ttl": "1h", **extra})
+            role_id = self.call("GET", f"auth/approle/role/{role}/role-id")["data"]["role_id"]
+            secret_id = self.call("POST", f"auth/approle/role/{role}/secret-id", {})["data"]["secret_id"]
+            credentials[role] = (role_id, secret_id)
+        return credentials
 
     def seed(self, secrets, threads=4):
         """Writes (path, data) pairs; KV v2 paths are `secret/data/...`, KV v1 `kv1/...`."""
@@ -172,7 +191,9 @@ def checked(result, what):
 
 def summary(results):
     """Medians of wall and CPU time and of peak RSS over several runs."""
+    vault = [r["vault_cpu"] for r in results if r.get("vault_cpu") is not None]
     return {
+        **({"vault_cpu": statistics.median(vault)} if vault else {}),
         "wall": statistics.median(r["wall"] for r in results),
         "wall_min": min(r["wall"] for r in results),
         "cpu": statistics.median(r["cpu"] for r in results),
@@ -308,19 +329,20 @@ class Bench:
         self.args = args
         self.bin = args.vaultplate
         self.work = Path(args.work)
-        self.vault = Vault(args.addr, args.audit_log)
+        self.vault = Vault(args.addr, args.audit_log, args.vault_pid)
         self.results = {}
 
-    def env(self, addr=None, **extra):
-        """A clean environment: the AppRole login and a token cache private to this bench."""
+    def env(self, addr=None, role="bench", **extra):
+        """A clean environment: an AppRole login and a token cache private to this bench."""
+        role_id, secret_id = self.credentials[role]
         env = {
             "PATH": os.environ["PATH"],
             "HOME": str(self.work / "home"),
             "XDG_CACHE_HOME": str(self.work / "cache"),
             "VAULT_ADDR": addr or self.args.addr,
             "AVP_AUTH_TYPE": "approle",
-            "AVP_ROLE_ID": self.role_id,
-            "AVP_SECRET_ID": self.secret_id,
+            "AVP_ROLE_ID": role_id,
+            "AVP_SECRET_ID": secret_id,
         }
         env.update(extra)
         return env
@@ -330,7 +352,7 @@ class Bench:
 
     def run(self):
         (self.work / "home").mkdir(exist_ok=True)
-        self.role_id, self.secret_id = self.vault.set_up()
+        self.credentials = self.vault.set_up()
         sizes = [int(s) for s in self.args.sizes.split(",") if s]
         largest = max(sizes)
         secrets = workload.secrets(largest)
@@ -338,6 +360,8 @@ class Bench:
         examples = [(f"{mount}/{'data/' if mount == 'secret' else ''}{path}", data) for mount, path, data in example_secrets()]
         self.vault.seed(secrets + examples)
         self.results["sizes"] = [self.size(n) for n in sizes]
+        compared = 20000 if 20000 in sizes else min(sizes)
+        self.results["default_policy"] = self.default_policy(compared)
         if 20000 in sizes and not self.args.skip_latency:
             self.results["latency"] = self.latency(20000)
         if not self.args.skip_render:
@@ -371,7 +395,7 @@ class Bench:
         for _ in range(runs):
             floor_runs.append(checked(measure(argv, self.env(), filled, None), "floor"))
             mark = self.vault.mark()
-            generate_runs.append(checked(measure(argv, self.env(), stream, None), "generate"))
+            generate_runs.append(self.with_vault_cpu(lambda: checked(measure(argv, self.env(), stream, None), "generate")))
             warm_requests.append(self.vault.requests_since(mark))
         floor, generate = summary(floor_runs), summary(generate_runs)
         row = {
@@ -392,12 +416,45 @@ class Bench:
             "max_reads_of_one_pair": max(cold_requests["read_paths"].values(), default=0),
             "requests_floor": {k: floor_requests[k] for k in ("logins", "reads", "other")},
         }
+        if "vault_cpu" in generate:
+            row["bound"] = (generate["cpu"] + generate["vault_cpu"]) / os.cpu_count()
         self.log(
             f"   floor {floor['wall']:.3f}s cpu {floor['cpu']:.3f}s rss {floor['rss'] / MB:.0f}MB | "
             f"generate {generate['wall']:.3f}s cpu {generate['cpu']:.3f}s rss {generate['rss'] / MB:.0f}MB | "
             f"reads {cold_requests['reads']} logins {cold_requests['logins']}/{row['requests_warm']['logins']}"
         )
         return row
+
+    def with_vault_cpu(self, run):
+        """`run()`'s measurement, with the CPU time OpenBao spent meanwhile."""
+        before = self.vault.cpu()
+        result = run()
+        after = self.vault.cpu()
+        result["vault_cpu"] = None if before is None else after - before
+        return result
+
+    def default_policy(self, n):
+        """The `n`-document generate run again, logged in with a role that also carries
+        OpenBao's `default` policy, interleaved with the advised role."""
+        stream = self.work / f"stream-{n}.yaml"
+        argv = [self.bin, "generate", "-"]
+        runs = self.args.runs or {200: 15, 2000: 10, 20000: 7}.get(n, 3)
+        self.log(f"== {n} documents: the advised role against one with the default policy, {runs} runs each")
+        # Warm both roles' token cache entries: the comparison is of reads, not logins.
+        for role in ("bench", "bench-default"):
+            checked(measure(argv, self.env(role=role), stream, None), f"generate as {role}")
+        rows = {}
+        for role in ("bench", "bench-default"):
+            rows[role] = []
+        for _ in range(runs):
+            for role in rows:
+                rows[role].append(self.with_vault_cpu(lambda: checked(measure(argv, self.env(role=role), stream, None), f"generate as {role}")))
+        result = {"documents": n, "reads": workload.build_stats(n)["distinct_pairs"]}
+        for role, runs_of_role in rows.items():
+            result[role] = summary(runs_of_role)
+            s = result[role]
+            self.log(f"   {role}: wall {s['wall']:.3f}s, OpenBao CPU {s.get('vault_cpu', float('nan')):.3f}s per run")
+        return result
 
     def latency(self, n):
         stream = self.work / f"stream-{n}.yaml"
@@ -465,10 +522,12 @@ class Bench:
             row = {"example": name, "render": summary(renders), "requests": {k: requests[k] for k in ("logins", "reads")}}
             if bares:
                 row["bare"] = summary(bares)
+                # Each render ran right after its bare run: the pairs cancel most of the drift.
+                row["paired_overhead"] = statistics.median(r["wall"] - b["wall"] for r, b in zip(renders, bares))
                 row["bare_argv"] = " ".join(bare_argv)
                 row["standin"] = self.standin_share(name, directory, bare_argv, bare_env, env, runs)
             rows.append(row)
-            bare = f"bare {row['bare']['wall'] * 1000:.1f} ms, " if bares else ""
+            bare = f"bare {row['bare']['wall'] * 1000:.1f} ms, paired overhead {row['paired_overhead'] * 1000:+.1f} ms, " if bares else ""
             own = ""
             if "standin" in row:
                 s = row["standin"]
@@ -529,6 +588,31 @@ def table(results):
             f"| {row['stats']['filled_bytes'] / MB / f['wall']:.1f} | {g['wall']:.3f} s | {g['cpu']:.3f} s | {g['rss'] / MB:.1f} MB "
             f"| {g['wall'] / f['wall']:.2f} | {g['cpu'] / f['cpu']:.2f} | {g['rss'] / row['stats']['bytes']:.1f} | {'yes' if row['output_identical'] else 'NO'} |"
         )
+    if all("bound" in row for row in results["sizes"]):
+        w("")
+        w(f"OpenBao on the same {os.cpu_count()} cores: its CPU per generate run, and the least wall time any client")
+        w("could take here, (generate CPU + OpenBao CPU) / cores, against the floor.")
+        w("")
+        w("| docs | reads | OpenBao CPU | per read | least possible wall | as floor ratio | generate wall |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for row in results["sizes"]:
+            g, reads = row["generate"], row["requests_cold"]["reads"]
+            w(
+                f"| {row['documents']:,} | {reads:,} | {g['vault_cpu']:.3f} s | {g['vault_cpu'] / max(reads, 1) * 1000:.2f} ms "
+                f"| {row['bound']:.3f} s | {row['bound'] / row['floor']['wall']:.2f} | {g['wall']:.3f} s |"
+            )
+    if "default_policy" in results:
+        d = results["default_policy"]
+        w("")
+        w(f"{d['documents']:,} documents ({d['reads']:,} reads), interleaved: the advised role (its read policy only) against")
+        w("one that also carries OpenBao's `default` policy.")
+        w("")
+        w("| role | generate wall | OpenBao CPU per run | per read |")
+        w("|---|---:|---:|---:|")
+        for role, label in (("bench", "read policy only (`token_no_default_policy`)"), ("bench-default", "with `default`")):
+            s = d[role]
+            if "vault_cpu" in s:
+                w(f"| {label} | {s['wall']:.3f} s | {s['vault_cpu']:.3f} s | {s['vault_cpu'] / d['reads'] * 1000:.2f} ms |")
     w("")
     w("Vault requests per run (audit log). AVP = one read per annotated manifest + one per inline placeholder.")
     w("")
@@ -551,8 +635,9 @@ def table(results):
             w(f"| {row['concurrency']} | {row['wall']:.3f} s | {row['wall_min']:.3f} s | {row['cpu']:.3f} s | {row['requests_per_run']:.0f} |")
     if "render" in results:
         w("")
-        w("`vaultplate render` of the examples against the bare tool (medians). Own share: the same render")
-        w("with an instant stand-in for the tool (bench/standin.rs) minus the stand-in alone.")
+        w("`vaultplate render` of the examples against the bare tool (medians; each render right after a bare")
+        w("run, overhead = median of the paired differences). Own share: the same render with an instant")
+        w("stand-in for the tool (bench/standin.rs) minus the stand-in alone.")
         w("")
         w("| example | bare tool | bare wall | render wall | overhead | render CPU | Vault reads | vaultplate's own share |")
         w("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -560,7 +645,8 @@ def table(results):
             r = row["render"]
             if "bare" in row:
                 b = row["bare"]
-                over = f"{(r['wall'] / b['wall'] - 1) * 100:+.1f}% ({(r['wall'] - b['wall']) * 1000:+.1f} ms)"
+                paired = row["paired_overhead"]
+                over = f"{paired / b['wall'] * 100:+.1f}% ({paired * 1000:+.1f} ms)"
                 s = row["standin"]
                 own = f"{(s['render']['wall'] - s['alone']['wall']) * 1000:.1f} ms ({(s['render']['wall'] - s['alone']['wall']) / b['wall'] * 100:.1f}% of bare)"
                 w(f"| {row['example']} | `{row['bare_argv']}` | {b['wall'] * 1000:.1f} ms | {r['wall'] * 1000:.1f} ms | {over} | {r['cpu'] * 1000:.1f} ms | {row['requests']['reads']} | {own} |")
@@ -592,6 +678,7 @@ def main():
     parser.add_argument("--vaultplate", required=True)
     parser.add_argument("--addr", required=True, help="the OpenBao (root token `root`)")
     parser.add_argument("--audit-log", required=True)
+    parser.add_argument("--vault-pid", type=int, help="OpenBao's process, to read its CPU time")
     parser.add_argument("--work", required=True)
     parser.add_argument("--measure", required=True, help="the launcher built from bench/measure.rs")
     parser.add_argument("--standin", required=True, help="the stand-in built from bench/standin.rs")
