@@ -4,13 +4,18 @@
 //! signal or the deadline can stop the ones and remove the others before the process exits.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, poll};
+use rustix::io::Errno;
 
 /// A private folder (0700) for one render: the children's HOME, helm's cache/config/data, and
 /// resolved values files (0600). Removed when dropped, or by [`stop_all`].
@@ -182,31 +187,18 @@ pub fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().map_err(io)?;
-    let stdout_pipe = child.stdout.take();
-    let stderr = child.stderr.take().map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    });
+    let pipes = child.stdout.take().zip(child.stderr.take());
     let child = Arc::new(Mutex::new(child));
     locked(&RUNNING).push(Arc::clone(&child));
-    // A child closes its pipes when it exits: read them to the end first (standard output on
-    // this thread, standard error on another, so that neither pipe can fill up and stall the
-    // child), then reap it (at once, as a rule), rather than polling for its exit and finding
-    // it up to a poll late.
-    let stdout = stdout_pipe.map(|mut pipe| {
-        let mut bytes = Vec::new();
-        pipe.read_to_end(&mut bytes).map(|_| bytes)
+    // A child closes its pipes when it exits: read them to the end first, then reap it (at
+    // once, as a rule), rather than polling for its exit and finding it up to a poll late.
+    let output = pipes.map_or(Ok([Vec::new(), Vec::new()]), |(out, err)| {
+        drain([out.into(), err.into()])
     });
-    let stderr = stderr
-        .map(|t| t.join().unwrap_or_default())
-        .unwrap_or_default();
     let status = wait(&child);
     locked(&RUNNING).retain(|c| !Arc::ptr_eq(c, &child));
     let status = status.map_err(io)?;
-    let stdout = stdout.transpose().map_err(io)?.unwrap_or_default();
+    let [stdout, stderr] = output.map_err(io)?;
     if !status.success() {
         return Err(ChildError::Failed {
             tool: label.to_owned(),
@@ -217,6 +209,43 @@ pub fn run(
     String::from_utf8(stdout).map_err(|_| ChildError::NotText {
         tool: label.to_owned(),
     })
+}
+
+/// Reads two pipes (a child's standard output and error) to their ends on this thread, taking
+/// from whichever has data, so that neither can fill up and stall the child.
+fn drain(pipes: [OwnedFd; 2]) -> std::io::Result<[Vec<u8>; 2]> {
+    let mut pipes = pipes.map(File::from);
+    let mut texts = [Vec::new(), Vec::new()];
+    let mut open = [true, true];
+    let mut chunk = vec![0; 64 * 1024];
+    while open.contains(&true) {
+        let watched: Vec<usize> = (0..pipes.len()).filter(|&i| open[i]).collect();
+        let mut polled: Vec<PollFd<'_>> = watched
+            .iter()
+            .map(|&i| PollFd::new(&pipes[i], PollFlags::IN))
+            .collect();
+        match poll(&mut polled, None) {
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        let ready: Vec<usize> = watched
+            .iter()
+            .zip(&polled)
+            .filter(|(_, fd)| !fd.revents().is_empty())
+            .map(|(&i, _)| i)
+            .collect();
+        drop(polled);
+        for i in ready {
+            match pipes[i].read(&mut chunk) {
+                Ok(0) => open[i] = false,
+                Ok(n) => texts[i].extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(texts)
 }
 
 /// Where `program` is: the first absolute folder on PATH that holds an executable file of
@@ -307,6 +336,31 @@ mod tests {
         let root = sandbox.path().to_path_buf();
         drop(sandbox);
         assert!(!root.exists(), "removed when dropped");
+    }
+
+    #[test]
+    fn both_pipes_are_read_whole_whatever_the_order_of_writing() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        // A megabyte on standard error before any output: a reader that waited on standard
+        // output alone would leave the child blocked on a full pipe.
+        let script = |code: u8| {
+            format!(
+                "head -c 1000000 /dev/zero | tr '\\0' e >&2; \
+                 head -c 1000000 /dev/zero | tr '\\0' o; exit {code}"
+            )
+        };
+        let run_script = |code| {
+            let args = ["-c".into(), script(code).into()];
+            run("sh", &args, Path::new("/"), &sandbox, "sh -c")
+        };
+        let out = run_script(0).expect("succeeds");
+        assert_eq!((out.len(), out.trim_matches('o')), (1_000_000, ""));
+        match run_script(1) {
+            Err(ChildError::Failed { stderr, .. }) => {
+                assert_eq!((stderr.len(), stderr.trim_matches('e')), (1_000_000, ""));
+            }
+            other => panic!("expected a failure with standard error, got {other:?}"),
+        }
     }
 
     #[test]
