@@ -87,10 +87,9 @@ impl Sandbox {
         let sandbox = Sandbox { dir: dir.keep() };
         locked(&SANDBOXES).push(sandbox.dir.clone());
         std::fs::set_permissions(&sandbox.dir, std::fs::Permissions::from_mode(0o700))?;
-        // Only TMPDIR must exist beforehand; HOME and helm's folders are made by the tools if
-        // they need them (most renders never do), which spares a render making and removing
-        // five folders.
-        std::fs::create_dir(sandbox.dir.join("tmp"))?;
+        // The folder itself is the children's TMPDIR (which must exist beforehand); HOME and
+        // helm's folders are made by the tools if they need them (most renders never do),
+        // which spares a render making and removing folders on every run.
         Ok(sandbox)
     }
 
@@ -126,7 +125,7 @@ impl Sandbox {
         vec![
             ("PATH", std::env::var_os("PATH").unwrap_or_default()),
             ("HOME", at("home")),
-            ("TMPDIR", at("tmp")),
+            ("TMPDIR", self.dir.clone().into_os_string()),
             ("HELM_CACHE_HOME", at("helm/cache")),
             ("HELM_CONFIG_HOME", at("helm/config")),
             ("HELM_DATA_HOME", at("helm/data")),
