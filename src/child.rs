@@ -31,19 +31,6 @@ impl Drop for Sandbox {
     }
 }
 
-/// A [`Sandbox`] being removed on another thread; dropping this waits for the removal.
-#[must_use = "dropping the removal at once waits for it"]
-#[derive(Debug)]
-pub struct Removal(Option<std::thread::JoinHandle<()>>);
-
-impl Drop for Removal {
-    fn drop(&mut self) {
-        if let Some(thread) = self.0.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// Why a child could not do its job.
 #[derive(Debug, thiserror::Error)]
 pub enum ChildError {
@@ -91,15 +78,6 @@ impl Sandbox {
         // helm's folders are made by the tools if they need them (most renders never do),
         // which spares a render making and removing folders on every run.
         Ok(sandbox)
-    }
-
-    /// Removes the folder on another thread, off the render's path; dropping the returned
-    /// [`Removal`] waits until it is gone. (Where no thread can be started, it is removed here.)
-    pub fn remove_in_background(self) -> Removal {
-        let thread = std::thread::Builder::new()
-            .name("sandbox-removal".into())
-            .spawn(move || drop(self));
-        Removal(thread.ok())
     }
 
     /// The folder.
@@ -388,16 +366,5 @@ mod tests {
         );
         assert_eq!(search(&relative.display().to_string()), None);
         assert_eq!(search(""), None);
-    }
-
-    #[test]
-    fn a_background_removal_is_done_when_dropped() {
-        let sandbox = Sandbox::new().expect("sandbox");
-        sandbox
-            .write_private("values.yaml", "a: 1\n")
-            .expect("write");
-        let root = sandbox.path().to_path_buf();
-        drop(sandbox.remove_in_background());
-        assert!(!root.exists(), "gone once the removal is dropped");
     }
 }

@@ -46,11 +46,10 @@ pub fn render(
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
     let mut session = Session::new(config, token_cache);
-    let (inputs, sandbox) = match kind {
-        SourceType::Plain => (
-            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?,
-            None,
-        ),
+    let inputs = match kind {
+        SourceType::Plain => {
+            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?
+        }
         SourceType::Kustomize | SourceType::Helm => {
             let sandbox = Sandbox::new().map_err(|e| {
                 vec![Problem::general(format!(
@@ -68,17 +67,15 @@ pub fn render(
             } else {
                 kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
             };
-            let input = Input {
+            // The private folder (with the filled values) goes before Vault is read again.
+            drop(sandbox);
+            vec![Input {
                 name: format!("{kind} output"),
                 text: built,
                 origin: Origin::Stdin,
-            };
-            (vec![input], Some(sandbox))
+            }]
         }
     };
-    // The private folder (with the filled values) is removed while the manifests are filled,
-    // and is gone before this returns.
-    let _removal = sandbox.map(Sandbox::remove_in_background);
     generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
 }
 
