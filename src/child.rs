@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,31 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
         locked(&SANDBOXES).retain(|dir| dir != &self.dir);
+    }
+}
+
+/// A pipe that a child reads like a file: it inherits the read end and opens it by
+/// [`FilePipe::path`]; [`run_feeding`] writes the text into the other end. What passes through
+/// it stays in memory: it never reaches the disk, and no file name can be opened by another
+/// process meanwhile.
+#[derive(Debug)]
+pub struct FilePipe {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl FilePipe {
+    /// A new pipe; neither end is inherited by children until [`run_feeding`] hands the read
+    /// end to its child.
+    pub fn new() -> std::io::Result<Self> {
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        rustix::io::ioctl_fionbio(&write, true)?;
+        Ok(FilePipe { read, write })
+    }
+
+    /// The name under which the child opens it: its own copy of the read end.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.read.as_raw_fd()))
     }
 }
 
@@ -145,13 +170,45 @@ pub fn run(
     sandbox: &Sandbox,
     label: &str,
 ) -> Result<String, ChildError> {
+    let nothing = || Ok::<_, std::convert::Infallible>(Vec::new());
+    match run_feeding(program, args, cwd, sandbox, label, Vec::new(), nothing) {
+        Ok(output) => output,
+        Err(FeedError::Child(e)) => Err(e),
+        Err(FeedError::Contents(never)) => match never {},
+    }
+}
+
+/// Why [`run_feeding`] failed: the child, or what was to be written into its named pipes.
+#[derive(Debug)]
+pub enum FeedError<E> {
+    /// The child could not be run, or failed.
+    Child(ChildError),
+    /// `contents` failed; the child was stopped.
+    Contents(E),
+}
+
+/// Like [`run`], and writes the texts that `contents` returns into `pipes` (one each, in
+/// order) while the child runs. `contents` is called once the child has started, so that what
+/// it computes (e.g. Vault reads) overlaps the child's start-up; the child waits in its reads
+/// meanwhile. When `contents` fails, the child is killed and its error returned.
+pub fn run_feeding<E>(
+    program: &str,
+    args: &[OsString],
+    cwd: &Path,
+    sandbox: &Sandbox,
+    label: &str,
+    pipes: Vec<FilePipe>,
+    contents: impl FnOnce() -> Result<Vec<String>, E>,
+) -> Result<Result<String, ChildError>, FeedError<E>> {
     let io = |source| ChildError::Io {
         tool: label.to_owned(),
         source,
     };
     tracing::debug!(command = label, args = args.len(), "running");
-    let path = locate(program).ok_or_else(|| ChildError::NotFound {
-        tool: program.to_owned(),
+    let path = locate(program).ok_or_else(|| {
+        FeedError::Child(ChildError::NotFound {
+            tool: program.to_owned(),
+        })
     })?;
     let mut command = Command::new(path);
     command
@@ -163,17 +220,55 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(io)?;
-    let pipes = child.stdout.take().zip(child.stderr.take());
+    // This child, and no other, inherits the read ends.
+    for pipe in &pipes {
+        rustix::io::fcntl_setfd(&pipe.read, rustix::io::FdFlags::empty())
+            .map_err(|e| FeedError::Child(io(e.into())))?;
+    }
+    let spawned = command.spawn();
+    let (_read_ends, write_ends): (Vec<OwnedFd>, Vec<OwnedFd>) =
+        pipes.into_iter().map(|p| (p.read, p.write)).unzip();
+    let mut child = spawned.map_err(|e| FeedError::Child(io(e)))?;
+    let output_pipes = child.stdout.take().zip(child.stderr.take());
     let child = Arc::new(Mutex::new(child));
     locked(&RUNNING).push(Arc::clone(&child));
+    let feeds = match contents() {
+        Ok(texts) => write_ends
+            .into_iter()
+            .zip(texts)
+            .map(|(end, text)| Feed {
+                end,
+                text: text.into_bytes(),
+                written: 0,
+            })
+            .collect(),
+        Err(e) => {
+            let _ = locked(&child).kill();
+            let _ = wait(&child);
+            locked(&RUNNING).retain(|c| !Arc::ptr_eq(c, &child));
+            return Err(FeedError::Contents(e));
+        }
+    };
     // A child closes its pipes when it exits: read them to the end first, then reap it (at
     // once, as a rule), rather than polling for its exit and finding it up to a poll late.
-    let output = pipes.map_or(Ok([Vec::new(), Vec::new()]), |(out, err)| {
-        drain([out.into(), err.into()])
+    let output = output_pipes.map_or(Ok([Vec::new(), Vec::new()]), |(out, err)| {
+        drain([out.into(), err.into()], feeds)
     });
     let status = wait(&child);
     locked(&RUNNING).retain(|c| !Arc::ptr_eq(c, &child));
+    Ok(finish(label, status, output))
+}
+
+/// The child's standard output, or why it failed.
+fn finish(
+    label: &str,
+    status: std::io::Result<ExitStatus>,
+    output: std::io::Result<[Vec<u8>; 2]>,
+) -> Result<String, ChildError> {
+    let io = |source| ChildError::Io {
+        tool: label.to_owned(),
+        source,
+    };
     let status = status.map_err(io)?;
     let [stdout, stderr] = output.map_err(io)?;
     if !status.success() {
@@ -188,38 +283,83 @@ pub fn run(
     })
 }
 
+/// A text on its way into a named pipe.
+struct Feed {
+    end: OwnedFd,
+    text: Vec<u8>,
+    written: usize,
+}
+
+/// What [`drain`] polls: one of the two pipes it reads, or a feed it writes.
+#[derive(Clone, Copy)]
+enum Watched {
+    Pipe(usize),
+    Feed(usize),
+}
+
 /// Reads two pipes (a child's standard output and error) to their ends on this thread, taking
-/// from whichever has data, so that neither can fill up and stall the child.
-fn drain(pipes: [OwnedFd; 2]) -> std::io::Result<[Vec<u8>; 2]> {
+/// from whichever has data, so that neither can fill up and stall the child; meanwhile writes
+/// each feed into its named pipe as the child reads it, and closes it when written (the child
+/// then reads its end). What is left unwritten when the child has closed its pipes is dropped.
+fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> std::io::Result<[Vec<u8>; 2]> {
     let mut pipes = pipes.map(File::from);
     let mut texts = [Vec::new(), Vec::new()];
     let mut open = [true, true];
     let mut chunk = vec![0; 64 * 1024];
+    feeds.retain(|feed| !feed.text.is_empty());
     while open.contains(&true) {
-        let watched: Vec<usize> = (0..pipes.len()).filter(|&i| open[i]).collect();
+        let watched: Vec<Watched> = (0..pipes.len())
+            .filter(|&i| open[i])
+            .map(Watched::Pipe)
+            .chain((0..feeds.len()).map(Watched::Feed))
+            .collect();
         let mut polled: Vec<PollFd<'_>> = watched
             .iter()
-            .map(|&i| PollFd::new(&pipes[i], PollFlags::IN))
+            .map(|&w| match w {
+                Watched::Pipe(i) => PollFd::new(&pipes[i], PollFlags::IN),
+                Watched::Feed(i) => PollFd::new(&feeds[i].end, PollFlags::OUT),
+            })
             .collect();
         match poll(&mut polled, None) {
             Ok(_) => {}
             Err(Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }
-        let ready: Vec<usize> = watched
+        let ready: Vec<Watched> = watched
             .iter()
             .zip(&polled)
             .filter(|(_, fd)| !fd.revents().is_empty())
-            .map(|(&i, _)| i)
+            .map(|(&w, _)| w)
             .collect();
         drop(polled);
-        for i in ready {
-            match pipes[i].read(&mut chunk) {
-                Ok(0) => open[i] = false,
-                Ok(n) => texts[i].extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+        let mut written = Vec::new();
+        for w in ready {
+            match w {
+                Watched::Pipe(i) => match pipes[i].read(&mut chunk) {
+                    Ok(0) => open[i] = false,
+                    Ok(n) => texts[i].extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                },
+                Watched::Feed(i) => {
+                    let feed = &mut feeds[i];
+                    match rustix::io::write(&feed.end, &feed.text[feed.written..]) {
+                        Ok(n) => feed.written += n,
+                        Err(Errno::AGAIN | Errno::INTR) => {}
+                        // The child closed its end without reading it all (it failed, or did
+                        // not need this text): nothing more to write.
+                        Err(Errno::PIPE) => feed.written = feed.text.len(),
+                        Err(e) => return Err(e.into()),
+                    }
+                    if feed.written == feed.text.len() {
+                        written.push(i);
+                    }
+                }
             }
+        }
+        // Closing a written feed is the end of the text for the child.
+        for i in written.into_iter().rev() {
+            feeds.remove(i);
         }
     }
     Ok(texts)
@@ -338,6 +478,97 @@ mod tests {
             }
             other => panic!("expected a failure with standard error, got {other:?}"),
         }
+    }
+
+    fn sh(script: &str, pipes: &[&FilePipe]) -> Vec<OsString> {
+        let mut args = vec!["-c".into(), script.into(), "sh".into()];
+        args.extend(pipes.iter().map(|p| p.path().into_os_string()));
+        args
+    }
+
+    #[test]
+    fn texts_reach_the_child_through_pipes_it_reads_as_files() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let pipes = vec![
+            FilePipe::new().expect("pipe"),
+            FilePipe::new().expect("pipe"),
+        ];
+        let args = sh(
+            "cat \"$1\"; echo; cat \"$2\"",
+            &pipes.iter().collect::<Vec<_>>(),
+        );
+        // More than a pipe holds, so that writing has to wait for the child's reads.
+        let big = "x".repeat(300_000);
+        let texts = vec![big.clone(), "second".to_owned()];
+        let out = run_feeding("sh", &args, Path::new("/"), &sandbox, "sh", pipes, || {
+            Ok::<_, ()>(texts)
+        })
+        .expect("contents")
+        .expect("runs");
+        assert_eq!(out, format!("{big}\nsecond"));
+    }
+
+    #[test]
+    fn a_child_that_does_not_read_its_pipe_is_not_waited_for() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let pipe = FilePipe::new().expect("pipe");
+        let args = sh("echo done", &[&pipe]);
+        let out = run_feeding(
+            "sh",
+            &args,
+            Path::new("/"),
+            &sandbox,
+            "sh",
+            vec![pipe],
+            || Ok::<_, ()>(vec!["x".repeat(300_000)]),
+        );
+        assert_eq!(out.expect("contents").expect("runs"), "done\n");
+    }
+
+    #[test]
+    fn when_the_contents_fail_the_child_is_stopped() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let pipe = FilePipe::new().expect("pipe");
+        // Waits for its text, which never comes.
+        let args = sh("cat \"$1\"; sleep 30", &[&pipe]);
+        let started = std::time::Instant::now();
+        let out = run_feeding(
+            "sh",
+            &args,
+            Path::new("/"),
+            &sandbox,
+            "sh",
+            vec![pipe],
+            || Err::<Vec<String>, _>("no values"),
+        );
+        assert!(matches!(out, Err(FeedError::Contents("no values"))));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the child was killed"
+        );
+    }
+
+    #[test]
+    fn only_the_fed_child_inherits_a_pipe() {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let pipe = FilePipe::new().expect("pipe");
+        // `[` is built into sh, which opens nothing else here.
+        let probe = sh(
+            "if [ -e \"$1\" ]; then echo open; else echo closed; fi",
+            &[&pipe],
+        );
+        let unfed = run("sh", &probe, Path::new("/"), &sandbox, "sh").expect("sh runs");
+        assert_eq!(unfed, "closed\n", "another child inherited the read end");
+        let fed = run_feeding(
+            "sh",
+            &probe,
+            Path::new("/"),
+            &sandbox,
+            "sh",
+            vec![pipe],
+            || Ok::<_, ()>(vec![String::new()]),
+        );
+        assert_eq!(fed.expect("contents").expect("runs"), "open\n");
     }
 
     #[test]

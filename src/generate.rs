@@ -1,5 +1,6 @@
 //! `vaultplate generate`: the whole substitution run, stage by stage.
 
+use std::collections::BTreeSet;
 use std::io::Read;
 
 use crate::config::Config;
@@ -9,7 +10,7 @@ use crate::manifest::{self, Annotations, Manifest, ParsedInput};
 use crate::mask::Masker;
 use crate::output::Output;
 use crate::problem::Problem;
-use crate::scan::{self, ScanOptions, Target};
+use crate::scan::{self, ScanOptions, SecretRef, Target};
 use crate::token_cache::TokenCache;
 use crate::yaml::edit::{Edit, Replacement};
 use crate::{source, yaml};
@@ -107,16 +108,22 @@ fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInp
     (parsed, problems)
 }
 
-/// Fills the inline placeholders of a YAML text that is not a manifest (Helm values) and
-/// returns the filled text, or `None` when it holds no placeholder. Every value written is
-/// added to `masker`, so that a child's messages about it can be masked.
-pub fn fill_values(
+/// A YAML text that is not a manifest (Helm values) whose placeholders are checked and not yet
+/// filled: see [`scan_values`] and [`fill_values`].
+#[derive(Debug)]
+pub struct ScannedValues {
+    text: String,
+    manifests: Vec<Manifest>,
+    secrets: Vec<SecretRef>,
+}
+
+/// Parses the values `text` named `name` and checks its inline placeholders; `None` when it
+/// holds none. Nothing is read from Vault.
+pub fn scan_values(
     name: &str,
     text: &str,
     config: &Config,
-    session: &mut Session<'_>,
-    masker: &mut Masker,
-) -> Result<Option<String>, Vec<Problem>> {
+) -> Result<Option<ScannedValues>, Vec<Problem>> {
     let options = ScanOptions::of(config);
     let no_annotations = Annotations::default();
     let target = Target {
@@ -156,12 +163,55 @@ pub fn fill_values(
     if manifests.iter().all(|m| m.sites.is_empty()) {
         return Ok(None);
     }
+    let secrets = manifest::plan(&mut manifests);
+    Ok(Some(ScannedValues {
+        text: text.to_owned(),
+        manifests,
+        secrets,
+    }))
+}
+
+/// Reads the secrets of every scanned values text at once (each distinct secret once, all
+/// concurrently) and returns the filled texts, in order. Every value written is added to
+/// `masker`, so that a child's messages about it can be masked.
+pub fn fill_values(
+    scanned: Vec<ScannedValues>,
+    config: &Config,
+    session: &mut Session<'_>,
+    masker: &mut Masker,
+) -> Result<Vec<String>, Vec<Problem>> {
+    let secrets: BTreeSet<SecretRef> = scanned
+        .iter()
+        .flat_map(|s| s.secrets.iter().cloned())
+        .collect();
     session
-        .read(&manifest::plan(&mut manifests))
+        .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(session.answers(), options);
+    let mut filler = Filler::new(session.answers(), ScanOptions::of(config));
+    let mut filled = Vec::with_capacity(scanned.len());
+    let mut problems = Vec::new();
+    for values in scanned {
+        match fill_text(values, &mut filler, masker) {
+            Ok(text) => filled.push(text),
+            Err(found) => problems.extend(found),
+        }
+    }
+    problems.extend(filler.finish());
+    if problems.is_empty() {
+        Ok(filled)
+    } else {
+        Err(problems)
+    }
+}
+
+/// One scanned values text with its placeholders replaced.
+fn fill_text(
+    values: ScannedValues,
+    filler: &mut Filler<'_, '_>,
+    masker: &mut Masker,
+) -> Result<String, Vec<Problem>> {
     let mut out = String::new();
-    for mut manifest in manifests {
+    for mut manifest in values.manifests {
         let sites = std::mem::take(&mut manifest.sites);
         let edits = filler.manifest(&manifest, sites);
         for edit in &edits {
@@ -177,16 +227,12 @@ pub fn fill_values(
                 Edit::RemoveEntry { .. } => {}
             }
         }
-        let filled = yaml::edit::apply(text, manifest.range.clone(), edits)
+        let filled = yaml::edit::apply(&values.text, manifest.range.clone(), edits)
             .map_err(|e| vec![Problem::at(&manifest.place, e)])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }
         out.push_str(&filled);
     }
-    let problems = filler.finish();
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    Ok(Some(out))
+    Ok(out)
 }

@@ -2,9 +2,11 @@
 //! and `--set` pairs, and `helm dependency build` for charts whose `charts/` folder is missing.
 //!
 //! Placeholders in values (the chart's `values.yaml`, the Application's values files, inline
-//! values and `set` values) are filled before helm runs, into private files, so that templates
-//! that `b64enc`, hash, validate or branch on a value see the real value. A filled value never
-//! goes on a command line.
+//! values and `set` values) are filled before helm reads them, so that templates that
+//! `b64enc`, hash, validate or branch on a value see the real value. They are all checked
+//! before helm starts; their secrets are then read from Vault (all at once) while helm starts
+//! up, and the filled texts reach helm through pipes it reads as files: a filled value never
+//! goes on a command line, nor onto the disk.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -14,16 +16,27 @@ use serde_json::Value;
 
 use super::paths;
 use crate::app_params::AppParams;
-use crate::child::{self, Sandbox};
+use crate::child::{self, FeedError, FilePipe, Sandbox};
+use crate::generate::ScannedValues;
 use crate::problem::Problem;
 
-/// Fills the placeholders of Helm values before the build, and masks what helm says.
+/// Fills the placeholders of Helm values, and masks what helm says.
 pub(super) trait Values {
-    /// The filled text of the values `text` named `name`, or `None` when it holds no
-    /// placeholder.
-    fn fill(&mut self, name: &str, text: &str) -> Result<Option<String>, Vec<Problem>>;
+    /// Checks the placeholders of the values `text` named `name`; `None` when it holds none.
+    fn scan(&mut self, name: &str, text: &str) -> Result<Option<ScannedValues>, Vec<Problem>>;
+    /// Reads the secrets of every scanned text at once and returns the filled texts, in order.
+    fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>>;
     /// `text` with every value filled so far masked.
     fn mask(&self, text: &str) -> String;
+}
+
+/// Values with placeholders, on their way to helm through a pipe.
+struct Pending {
+    pipe: FilePipe,
+    scanned: ScannedValues,
+    /// A `set` value: scanned as the document `value: "..."`, and given to helm as the bare
+    /// string.
+    set_value: bool,
 }
 
 /// Renders the chart in `dir`.
@@ -35,13 +48,45 @@ pub(super) fn template(
     sandbox: &Sandbox,
     values: &mut dyn Values,
 ) -> Result<String, Vec<Problem>> {
-    let args = arguments(dir, root, params, env, sandbox, values)?;
-    let failed = |e: child::ChildError| vec![Problem::general(values.mask(&e.to_string()))];
+    let mut pending = Vec::new();
+    let args = arguments(dir, root, params, env, sandbox, values, &mut pending)?;
+    let failed = |values: &dyn Values, e: child::ChildError| {
+        vec![Problem::general(values.mask(&e.to_string()))]
+    };
     if needs_dependency_build(dir)? {
         let build = ["dependency".into(), "build".into(), ".".into()];
-        child::run("helm", &build, dir, sandbox, "helm dependency build").map_err(failed)?;
+        child::run("helm", &build, dir, sandbox, "helm dependency build")
+            .map_err(|e| failed(values, e))?;
     }
-    child::run("helm", &args, dir, sandbox, "helm template").map_err(failed)
+    let mut pipes = Vec::with_capacity(pending.len());
+    let mut scanned = Vec::with_capacity(pending.len());
+    let mut set_values = Vec::with_capacity(pending.len());
+    for p in pending {
+        pipes.push(p.pipe);
+        scanned.push(p.scanned);
+        set_values.push(p.set_value);
+    }
+    let contents = || {
+        let texts = values.fill(scanned)?;
+        texts
+            .into_iter()
+            .zip(set_values)
+            .map(|(text, set)| if set { bare_set_value(&text) } else { Ok(text) })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    match child::run_feeding(
+        "helm",
+        &args,
+        dir,
+        sandbox,
+        "helm template",
+        pipes,
+        contents,
+    ) {
+        Ok(output) => output.map_err(|e| failed(values, e)),
+        Err(FeedError::Child(e)) => Err(failed(values, e)),
+        Err(FeedError::Contents(problems)) => Err(problems),
+    }
 }
 
 /// The `helm template` argument list. Every value is its own argument; nothing the Application
@@ -53,6 +98,7 @@ fn arguments(
     env: &BTreeMap<String, String>,
     sandbox: &Sandbox,
     values: &mut dyn Values,
+    pending: &mut Vec<Pending>,
 ) -> Result<Vec<OsString>, Vec<Problem>> {
     let mut args: Vec<OsString> = vec!["template".into()];
     if let Some(release) = &params.release_name {
@@ -87,23 +133,21 @@ fn arguments(
         paths::inside_repository(dir, root, given)
             .map_err(|m| Problem::general(format!("Application parameter values-files: {m}")))
     }));
-    for (n, file) in files.into_iter().enumerate() {
+    for file in files {
         match file
             .map_err(|p| vec![p])
-            .and_then(|path| values_file(root, &path, n, sandbox, values))
+            .and_then(|path| values_file(root, &path, values, pending))
         {
             Ok(path) => flag("--values", path.into_os_string()),
             Err(found) => problems.extend(found),
         }
     }
     if let Some(inline) = &params.values {
-        let filled = values.fill("Application parameter values", inline);
-        match filled.and_then(|f| {
-            private(
-                sandbox,
-                "inline-values.yaml",
-                f.as_deref().unwrap_or(inline),
-            )
+        let name = "inline-values.yaml";
+        let scanned = values.scan("Application parameter values", inline);
+        match scanned.and_then(|found| match found {
+            Some(scanned) => pipe(scanned, false, pending),
+            None => private(sandbox, name, inline),
         }) {
             Ok(path) => flag("--values", path.into_os_string()),
             Err(found) => problems.extend(found),
@@ -123,8 +167,13 @@ fn arguments(
             );
             continue;
         }
-        match set_value(values, key, value).and_then(|v| private(sandbox, &format!("set-{n}"), &v))
-        {
+        let name = format!("set-{n}");
+        let text = format!("value: {}\n", Value::String(value.clone()));
+        let scanned = values.scan(&format!("Application parameter set {key}"), &text);
+        match scanned.and_then(|found| match found {
+            Some(scanned) => pipe(scanned, true, pending),
+            None => private(sandbox, &name, value),
+        }) {
             Ok(path) => flag("--set-file", format!("{key}={}", path.display()).into()),
             Err(found) => problems.extend(found),
         }
@@ -144,13 +193,13 @@ fn arguments(
     }
 }
 
-/// The values file helm should read: `path` itself, or a private filled copy.
+/// The values file helm should read: `path` itself, or a pipe its filled text will come
+/// through.
 fn values_file(
     root: &Path,
     path: &Path,
-    n: usize,
-    sandbox: &Sandbox,
     values: &mut dyn Values,
+    pending: &mut Vec<Pending>,
 ) -> Result<PathBuf, Vec<Problem>> {
     let name = path
         .strip_prefix(root)
@@ -159,19 +208,36 @@ fn values_file(
         .to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![Problem::at(&name, format!("cannot read: {e}"))])?;
-    match values.fill(&name, &text)? {
-        Some(filled) => private(sandbox, &format!("values-{n}.yaml"), &filled),
+    match values.scan(&name, &text)? {
+        Some(scanned) => pipe(scanned, false, pending),
         None => Ok(path.to_path_buf()),
     }
 }
 
-/// Fills the placeholders of one `set` value (read as the YAML string it is) and returns it.
-fn set_value(values: &mut dyn Values, key: &str, value: &str) -> Result<String, Vec<Problem>> {
-    let text = format!("value: {}\n", Value::String(value.to_owned()));
-    let filled = values
-        .fill(&format!("Application parameter set {key}"), &text)?
-        .unwrap_or(text);
-    let parsed = crate::yaml::value::parse_value(&filled).map_err(|e| vec![Problem::general(e)])?;
+/// Makes the pipe for `scanned` and returns the path helm opens it by.
+fn pipe(
+    scanned: ScannedValues,
+    set_value: bool,
+    pending: &mut Vec<Pending>,
+) -> Result<PathBuf, Vec<Problem>> {
+    let pipe = FilePipe::new().map_err(|e| {
+        vec![Problem::general(format!(
+            "cannot make a pipe for values: {e}"
+        ))]
+    })?;
+    let path = pipe.path();
+    pending.push(Pending {
+        pipe,
+        scanned,
+        set_value,
+    });
+    Ok(path)
+}
+
+/// The string a filled `set` value document (`value: ...`) holds, as helm's `--set-file` takes
+/// it.
+fn bare_set_value(filled: &str) -> Result<String, Vec<Problem>> {
+    let parsed = crate::yaml::value::parse_value(filled).map_err(|e| vec![Problem::general(e)])?;
     Ok(match &parsed["value"] {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -219,8 +285,11 @@ mod tests {
     struct Plain;
 
     impl Values for Plain {
-        fn fill(&mut self, _: &str, _: &str) -> Result<Option<String>, Vec<Problem>> {
+        fn scan(&mut self, _: &str, _: &str) -> Result<Option<ScannedValues>, Vec<Problem>> {
             Ok(None)
+        }
+        fn fill(&mut self, _: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
+            Ok(Vec::new())
         }
         fn mask(&self, text: &str) -> String {
             text.to_owned()
@@ -236,7 +305,16 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let args = arguments(&root, &root, params, &env, &sandbox, &mut Plain).expect("valid");
+        let args = arguments(
+            &root,
+            &root,
+            params,
+            &env,
+            &sandbox,
+            &mut Plain,
+            &mut Vec::new(),
+        )
+        .expect("valid");
         let text = |a: &OsString| {
             a.to_string_lossy()
                 .replace(&root.display().to_string(), "<app>")
@@ -332,6 +410,7 @@ mod tests {
                 &BTreeMap::new(),
                 &sandbox,
                 &mut Plain,
+                &mut Vec::new(),
             )
             .expect_err("refused");
             assert_eq!(

@@ -14,7 +14,7 @@ use crate::child::Sandbox;
 use crate::config::Config;
 use crate::discover::{self, SourceType};
 use crate::fetch::Session;
-use crate::generate;
+use crate::generate::{self, ScannedValues};
 use crate::mask::Masker;
 use crate::output::Output;
 use crate::problem::Problem;
@@ -67,7 +67,6 @@ pub fn render(
             } else {
                 kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
             };
-            // The private folder (with the filled values) goes before Vault is read again.
             drop(sandbox);
             vec![Input {
                 name: format!("{kind} output"),
@@ -87,8 +86,12 @@ struct SessionValues<'s, 'c> {
 }
 
 impl helm::Values for SessionValues<'_, '_> {
-    fn fill(&mut self, name: &str, text: &str) -> Result<Option<String>, Vec<Problem>> {
-        generate::fill_values(name, text, self.config, self.session, &mut self.masker)
+    fn scan(&mut self, name: &str, text: &str) -> Result<Option<ScannedValues>, Vec<Problem>> {
+        generate::scan_values(name, text, self.config)
+    }
+
+    fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
+        generate::fill_values(scanned, self.config, self.session, &mut self.masker)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.
