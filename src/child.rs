@@ -480,67 +480,50 @@ mod tests {
         }
     }
 
+    /// `sh -c script sh PIPE...`: the script finds the pipes' paths in `$1`, `$2`, ...
     fn sh(script: &str, pipes: &[&FilePipe]) -> Vec<OsString> {
         let mut args = vec!["-c".into(), script.into(), "sh".into()];
         args.extend(pipes.iter().map(|p| p.path().into_os_string()));
         args
     }
 
+    /// Runs `script` in sh, fed through `count` new pipes with what `contents` returns.
+    fn feed_sh<E>(
+        script: &str,
+        count: usize,
+        contents: impl FnOnce() -> Result<Vec<String>, E>,
+    ) -> Result<Result<String, ChildError>, FeedError<E>> {
+        let sandbox = Sandbox::new().expect("sandbox");
+        let pipes: Vec<FilePipe> = (0..count).map(|_| FilePipe::new().expect("pipe")).collect();
+        let args = sh(script, &pipes.iter().collect::<Vec<_>>());
+        run_feeding("sh", &args, Path::new("/"), &sandbox, "sh", pipes, contents)
+    }
+
     #[test]
     fn texts_reach_the_child_through_pipes_it_reads_as_files() {
-        let sandbox = Sandbox::new().expect("sandbox");
-        let pipes = vec![
-            FilePipe::new().expect("pipe"),
-            FilePipe::new().expect("pipe"),
-        ];
-        let args = sh(
-            "cat \"$1\"; echo; cat \"$2\"",
-            &pipes.iter().collect::<Vec<_>>(),
-        );
         // More than a pipe holds, so that writing has to wait for the child's reads.
         let big = "x".repeat(300_000);
         let texts = vec![big.clone(), "second".to_owned()];
-        let out = run_feeding("sh", &args, Path::new("/"), &sandbox, "sh", pipes, || {
-            Ok::<_, ()>(texts)
-        })
-        .expect("contents")
-        .expect("runs");
-        assert_eq!(out, format!("{big}\nsecond"));
+        let out = feed_sh("cat \"$1\"; echo; cat \"$2\"", 2, || Ok::<_, ()>(texts));
+        assert_eq!(
+            out.expect("contents").expect("runs"),
+            format!("{big}\nsecond")
+        );
     }
 
     #[test]
     fn a_child_that_does_not_read_its_pipe_is_not_waited_for() {
-        let sandbox = Sandbox::new().expect("sandbox");
-        let pipe = FilePipe::new().expect("pipe");
-        let args = sh("echo done", &[&pipe]);
-        let out = run_feeding(
-            "sh",
-            &args,
-            Path::new("/"),
-            &sandbox,
-            "sh",
-            vec![pipe],
-            || Ok::<_, ()>(vec!["x".repeat(300_000)]),
-        );
+        let out = feed_sh("echo done", 1, || Ok::<_, ()>(vec!["x".repeat(300_000)]));
         assert_eq!(out.expect("contents").expect("runs"), "done\n");
     }
 
     #[test]
     fn when_the_contents_fail_the_child_is_stopped() {
-        let sandbox = Sandbox::new().expect("sandbox");
-        let pipe = FilePipe::new().expect("pipe");
-        // Waits for its text, which never comes.
-        let args = sh("cat \"$1\"; sleep 30", &[&pipe]);
         let started = std::time::Instant::now();
-        let out = run_feeding(
-            "sh",
-            &args,
-            Path::new("/"),
-            &sandbox,
-            "sh",
-            vec![pipe],
-            || Err::<Vec<String>, _>("no values"),
-        );
+        // The child waits for its text, which never comes.
+        let out = feed_sh("cat \"$1\"; sleep 30", 1, || {
+            Err::<Vec<String>, _>("no values")
+        });
         assert!(matches!(out, Err(FeedError::Contents("no values"))));
         assert!(
             started.elapsed() < Duration::from_secs(10),
