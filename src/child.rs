@@ -17,8 +17,9 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 
-/// A private folder (0700) for one render: the children's HOME, helm's cache/config/data, and
-/// resolved values files (0600). Removed when dropped, or by [`stop_all`].
+/// A private folder (0700) for one render: the children's HOME, TMPDIR and helm's
+/// cache/config/data, and values that hold no secret (0600 files). Removed when dropped, or by
+/// [`stop_all`].
 #[derive(Debug)]
 pub struct Sandbox {
     dir: PathBuf,
@@ -151,7 +152,7 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Kills every running child and removes every private folder (on SIGTERM, SIGINT or the
 /// deadline, before the process exits without running destructors): a run that is stopped
-/// leaves no filled values on disk.
+/// leaves nothing behind.
 pub fn stop_all() {
     for child in locked(&RUNNING).iter() {
         let _ = locked(child).kill();
@@ -178,7 +179,7 @@ pub fn run(
     }
 }
 
-/// Why [`run_feeding`] failed: the child, or what was to be written into its named pipes.
+/// Why [`run_feeding`] failed: the child, or what was to be written into its pipes.
 #[derive(Debug)]
 pub enum FeedError<E> {
     /// The child could not be run, or failed.
@@ -283,7 +284,7 @@ fn finish(
     })
 }
 
-/// A text on its way into a named pipe.
+/// A text on its way into a [`FilePipe`].
 struct Feed {
     end: OwnedFd,
     text: Vec<u8>,
@@ -299,8 +300,9 @@ enum Watched {
 
 /// Reads two pipes (a child's standard output and error) to their ends on this thread, taking
 /// from whichever has data, so that neither can fill up and stall the child; meanwhile writes
-/// each feed into its named pipe as the child reads it, and closes it when written (the child
-/// then reads its end). What is left unwritten when the child has closed its pipes is dropped.
+/// each feed into its pipe as the child reads it, and closes it when written (the child then
+/// reads the end of it). What is left unwritten when the child has closed its output is
+/// dropped.
 fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> std::io::Result<[Vec<u8>; 2]> {
     let mut pipes = pipes.map(File::from);
     let mut texts = [Vec::new(), Vec::new()];
