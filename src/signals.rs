@@ -31,16 +31,22 @@ pub fn watch(deadline: Duration, stop: impl FnOnce(Stop) + Send + 'static) {
             };
             runtime.block_on(async {
                 use tokio::signal::unix::{SignalKind, signal};
-                let (Ok(mut term), Ok(mut int)) = (
+                let signals = (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
-                ) else {
-                    return tracing::warn!("cannot watch SIGTERM and SIGINT");
-                };
-                let why = tokio::select! {
-                    _ = term.recv() => Stop::Signal("SIGTERM"),
-                    _ = int.recv() => Stop::Signal("SIGINT"),
-                    () = tokio::time::sleep(deadline) => Stop::Deadline,
+                );
+                let why = match signals {
+                    (Ok(mut term), Ok(mut int)) => tokio::select! {
+                        _ = term.recv() => Stop::Signal("SIGTERM"),
+                        _ = int.recv() => Stop::Signal("SIGINT"),
+                        () = tokio::time::sleep(deadline) => Stop::Deadline,
+                    },
+                    // The deadline is still kept.
+                    _ => {
+                        tracing::warn!("cannot watch SIGTERM and SIGINT");
+                        tokio::time::sleep(deadline).await;
+                        Stop::Deadline
+                    }
                 };
                 stop(why);
             });
