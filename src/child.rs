@@ -51,7 +51,9 @@ impl FilePipe {
         Ok(FilePipe { read, write })
     }
 
-    /// The name under which the child opens it: its own copy of the read end.
+    /// The name under which the child opens it: its own copy of the read end. (Its number is
+    /// never 0-2, which the child's standard streams take: Rust's start-up opens /dev/null on
+    /// any of them that is closed.)
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!("/proc/self/fd/{}", self.read.as_raw_fd()))
     }
