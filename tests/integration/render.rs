@@ -259,15 +259,22 @@ fn discover_answers_only_for_applications_with_placeholders() {
         .stderr("");
 }
 
-#[test]
-fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = dir.path().join("app");
-    let tmp = dir.path().join("tmp");
-    std::fs::create_dir(&tmp).expect("mkdir");
+/// Starts `vaultplate render` of a chart in `dir/app` whose template takes about ten seconds
+/// (in constant memory), with TMPDIR `dir/tmp` and HOME `dir`. `release` names the release, so
+/// that its helm can be told apart in `ps`.
+fn start_slow_render(
+    dir: &std::path::Path,
+    release: &str,
+    values: Option<&str>,
+    env: &[(&str, &str)],
+) -> std::process::Child {
+    let app = dir.join("app");
+    std::fs::create_dir(dir.join("tmp")).expect("mkdir");
     std::fs::create_dir_all(app.join("templates")).expect("mkdir");
     std::fs::write(app.join("Chart.yaml"), CHART).expect("write");
-    // About ten seconds of template work, in constant memory.
+    if let Some(values) = values {
+        std::fs::write(app.join("values.yaml"), values).expect("write");
+    }
     let slow = "{{- range $i := until 3000 }}{{- range $j := until 20000 }}{{- end }}{{- end }}\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
     std::fs::write(app.join("templates/cm.yaml"), slow).expect("write");
     let tools = tool("helm").parent().expect("tools dir").to_path_buf();
@@ -276,38 +283,53 @@ fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
         tools.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vaultplate"))
+    Command::new(env!("CARGO_BIN_EXE_vaultplate"))
         .arg("render")
         .current_dir(&app)
         .env_clear()
         .env("PATH", path)
-        .env("HOME", dir.path())
-        .env("TMPDIR", &tmp)
+        .env("HOME", dir)
+        .env("TMPDIR", dir.join("tmp"))
+        .env("ARGOCD_APP_NAME", release)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("vaultplate starts");
-    std::thread::sleep(Duration::from_millis(1500));
-    let private = std::fs::read_dir(&tmp).expect("TMPDIR").count();
-    assert_eq!(
-        private, 1,
-        "the render's private folder exists while helm runs"
-    );
+        .expect("vaultplate starts")
+}
+
+/// Sends SIGTERM to a run and waits for it (a few seconds at most).
+fn terminate(mut child: std::process::Child) -> std::process::Output {
     let signalled = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
-    let out = loop {
+    loop {
         if child.try_wait().expect("wait").is_some() {
-            break child.wait_with_output().expect("output");
+            return child.wait_with_output().expect("output");
         }
         assert!(
             signalled.elapsed() < Duration::from_secs(5),
             "vaultplate did not stop promptly"
         );
         std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+}
+
+#[test]
+fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let release = unique("sigterm");
+    let child = start_slow_render(dir.path(), &release, None, &[]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let tmp = dir.path().join("tmp");
+    let private = std::fs::read_dir(&tmp).expect("TMPDIR").count();
+    assert_eq!(
+        private, 1,
+        "the render's private folder exists while helm runs"
+    );
+    let out = terminate(child);
     assert_eq!(out.status.code(), Some(143));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "");
     assert_eq!(
@@ -318,20 +340,64 @@ fn sigterm_during_a_build_stops_helm_and_prints_nothing() {
         .args(["-eo", "args"])
         .output()
         .expect("ps");
-    let helm = tool("helm").display().to_string();
     let alive = String::from_utf8_lossy(&ps.stdout)
         .lines()
-        .filter(|l| l.starts_with(&helm) || l.starts_with("helm template"))
+        .filter(|l| l.contains(&format!("template {release} ")))
         .count();
     assert_eq!(alive, 0, "helm must be stopped with vaultplate");
     let left: Vec<_> = std::fs::read_dir(&tmp)
         .expect("TMPDIR")
         .map(|e| e.expect("entry").file_name())
         .collect();
-    assert!(
-        left.is_empty(),
-        "the private folder (filled values) was left: {left:?}"
+    assert!(left.is_empty(), "the private folder was left: {left:?}");
+}
+
+#[test]
+fn filled_helm_values_never_reach_the_disk() {
+    let bao = OpenBao::shared();
+    let name = unique("on-disk");
+    let secret = "d1sk-Pa55word";
+    bao.put_kv2("secret", &name, json!({ "password": secret }));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let values = format!("password: <path:secret/data/{name}#password>\n");
+    let env = [("VAULT_ADDR", bao.addr()), ("VAULT_TOKEN", "root")];
+    let child = start_slow_render(dir.path(), &unique("on-disk"), Some(&values), &env);
+    // helm has read its values long before it is done with the slow template.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        bao.reads(&format!("secret/data/{name}")),
+        1,
+        "values filled"
     );
+    let mut files = Vec::new();
+    let mut folders = vec![dir.path().to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("folder") {
+            let path = entry.expect("entry").path();
+            let kind = std::fs::symlink_metadata(&path)
+                .expect("metadata")
+                .file_type();
+            if kind.is_dir() {
+                folders.push(path);
+            } else if kind.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    let encoded = BASE64.encode(secret);
+    for file in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(file).expect("read")).into_owned();
+        assert!(
+            !text.contains(secret) && !text.contains(&encoded),
+            "{} holds the secret",
+            file.display()
+        );
+    }
+    assert!(
+        files.iter().any(|f| f.ends_with("app/values.yaml")),
+        "{files:?}"
+    );
+    assert_eq!(terminate(child).status.code(), Some(143));
 }
 
 #[test]
