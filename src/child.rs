@@ -46,16 +46,21 @@ impl FilePipe {
     /// A new pipe; neither end is inherited by children until [`run_feeding`] hands the read
     /// end to its child.
     pub fn new() -> std::io::Result<Self> {
-        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        // pipe(2) and then CLOEXEC (pipe2 is not everywhere): vaultplate starts children from
+        // one thread only, so none can start in between.
+        let (read, write) = rustix::pipe::pipe()?;
+        for end in [&read, &write] {
+            rustix::io::fcntl_setfd(end, rustix::io::FdFlags::CLOEXEC)?;
+        }
         rustix::io::ioctl_fionbio(&write, true)?;
         Ok(FilePipe { read, write })
     }
 
-    /// The name under which the child opens it: its own copy of the read end. (Its number is
-    /// never 0-2, which the child's standard streams take: Rust's start-up opens /dev/null on
-    /// any of them that is closed.)
+    /// The name under which the child opens it: its own copy of the read end, `/dev/fd/N` (as
+    /// in a shell's process substitution). The number is never 0-2, which the child's standard
+    /// streams take: Rust's start-up opens /dev/null on any of them that is closed.
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/self/fd/{}", self.read.as_raw_fd()))
+        PathBuf::from(format!("/dev/fd/{}", self.read.as_raw_fd()))
     }
 }
 
