@@ -208,10 +208,7 @@ pub fn run_feeding<E>(
     pipes: Vec<FilePipe>,
     contents: impl FnOnce() -> Result<Vec<String>, E>,
 ) -> Result<Result<String, ChildError>, FeedError<E>> {
-    let io = |source| ChildError::Io {
-        tool: label.to_owned(),
-        source,
-    };
+    let io = io_error(label);
     tracing::debug!(command = label, args = args.len(), "running");
     let path = locate(program).ok_or_else(|| {
         FeedError::Child(ChildError::NotFound {
@@ -273,11 +270,8 @@ fn finish(
     status: std::io::Result<ExitStatus>,
     output: std::io::Result<[Vec<u8>; 2]>,
 ) -> Result<String, ChildError> {
-    let io = |source| ChildError::Io {
-        tool: label.to_owned(),
-        source,
-    };
-    let status = status.map_err(io)?;
+    let io = io_error(label);
+    let status = status.map_err(&io)?;
     let [stdout, stderr] = output.map_err(io)?;
     if !status.success() {
         return Err(ChildError::Failed {
@@ -289,6 +283,14 @@ fn finish(
     String::from_utf8(stdout).map_err(|_| ChildError::NotText {
         tool: label.to_owned(),
     })
+}
+
+/// Wraps an I/O error while running the command `label`.
+fn io_error(label: &str) -> impl Fn(std::io::Error) -> ChildError + '_ {
+    move |source| ChildError::Io {
+        tool: label.to_owned(),
+        source,
+    }
 }
 
 /// A text on its way into a [`FilePipe`].

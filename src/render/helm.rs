@@ -58,14 +58,11 @@ pub(super) fn template(
         child::run("helm", &build, dir, sandbox, "helm dependency build")
             .map_err(|e| failed(values, e))?;
     }
-    let mut pipes = Vec::with_capacity(pending.len());
-    let mut scanned = Vec::with_capacity(pending.len());
-    let mut set_values = Vec::with_capacity(pending.len());
-    for p in pending {
-        pipes.push(p.pipe);
-        scanned.push(p.scanned);
-        set_values.push(p.set_value);
-    }
+    let (pipes, to_fill): (Vec<FilePipe>, Vec<_>) = pending
+        .into_iter()
+        .map(|p| (p.pipe, (p.scanned, p.set_value)))
+        .unzip();
+    let (scanned, set_values): (Vec<ScannedValues>, Vec<bool>) = to_fill.into_iter().unzip();
     let contents = || {
         let texts = values.fill(scanned)?;
         texts
