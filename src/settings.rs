@@ -8,6 +8,8 @@
 //! 4. the Kubernetes Secret given with `--secret-name`;
 //! 5. the setting's default.
 //!
+//! Every value is trimmed, whichever layer it comes from, and a blank one counts as unset.
+//!
 //! No setting has a command-line flag of its own: flags only choose the config file and the
 //! Secret.
 
@@ -170,14 +172,19 @@ pub struct SecretLayer {
 }
 
 impl Layers {
-    /// The value of setting `name` by the precedence in the module docs, empty values ignored.
+    /// The value of setting `name` by the precedence in the module docs, with leading and
+    /// trailing whitespace trimmed (as AVP does: a Secret created from a file ends its values
+    /// with a newline); values that are empty once trimmed are ignored.
     ///
     /// # Panics
     /// If `name` is not in [`SETTINGS`] (a programming error).
     pub fn get(&self, name: &str) -> Option<RawValue> {
         let spec = spec(name).unwrap_or_else(|| panic!("unknown setting {name}"));
         let found = |map: &BTreeMap<String, String>, key: &str| {
-            map.get(key).filter(|v| !v.is_empty()).cloned()
+            map.get(key)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
         };
         let app_key = format!("{ARGOCD_ENV_PREFIX}{name}");
         let from_secret = |secret: &SecretLayer| {
@@ -345,6 +352,37 @@ mod tests {
             origin(&l, "AVP_KV_VERSION"),
             Some(("1".into(), Origin::KubernetesSecret(avp_secret())))
         );
+    }
+
+    /// A Kubernetes Secret created from files (`kubectl create secret --from-file`) holds each
+    /// value with the file's final newline; AVP's settings work with it, and so do ours.
+    #[test]
+    fn values_are_trimmed_in_every_layer_and_blank_ones_fall_through() {
+        let l = with_secret(
+            layers(
+                &[("AVP_TYPE", "vault\n"), ("AVP_KV_VERSION", " \n")],
+                &[
+                    ("VAULT_ADDR", "  http://file\t"),
+                    ("AVP_KV_VERSION", "1\r\n"),
+                ],
+            ),
+            &[("AVP_AUTH_TYPE", "approle\n"), ("VAULT_TOKEN", "s.token\n")],
+        );
+        let secret = Origin::KubernetesSecret(avp_secret());
+        let cases: &[(&str, (&str, Origin))] = &[
+            ("AVP_TYPE", ("vault", Origin::Environment)),
+            ("AVP_KV_VERSION", ("1", Origin::ConfigFile)),
+            ("VAULT_ADDR", ("http://file", Origin::ConfigFile)),
+            ("AVP_AUTH_TYPE", ("approle", secret.clone())),
+            ("VAULT_TOKEN", ("s.token", secret)),
+        ];
+        for (name, (text, from)) in cases {
+            assert_eq!(
+                origin(&l, name),
+                Some(((*text).to_owned(), from.clone())),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::support::OpenBao;
-use crate::support::{Case, unique};
+use crate::support::{Case, KUBE_TOKEN, KubeApi, unique};
 
 fn manifest(paths: &[&str]) -> String {
     let data: String = paths
@@ -281,4 +281,50 @@ fn verbose_logs_never_print_values() {
         .run()
         .success()
         .stderr_contains("reading secret");
+}
+
+/// AVP trims its settings: a Kubernetes Secret made with `kubectl create secret generic
+/// --from-file` (or `echo` into a config file) ends every value with a newline, and
+/// `AVP_TYPE="vault\n"` still means Vault, wherever the value comes from.
+#[test]
+fn settings_are_trimmed_wherever_they_come_from() {
+    let bao = OpenBao::shared();
+    let app = unique("trimmed");
+    bao.put_kv2("secret", &app, json!({"a": "trimmed-value"}));
+    let body = manifest(&[&format!("secret/data/{app}#a")]);
+    let api = KubeApi::start();
+    api.put_secret(
+        "argocd",
+        "avp",
+        &[
+            ("AVP_TYPE", "vault\n"),
+            ("AVP_AUTH_TYPE", "token\n"),
+            ("VAULT_ADDR", &format!("{}\n", bao.addr())),
+            ("VAULT_TOKEN", "root\n"),
+        ],
+    );
+    Case::new()
+        .file("c.yaml", &body)
+        .file("kubeconfig", &api.kubeconfig())
+        .env("KUBECONFIG", "kubeconfig")
+        .secret(KUBE_TOKEN)
+        .args(["generate", "--secret-name", "avp", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"trimmed-value\"");
+    Case::new()
+        .file("c.yaml", &body)
+        .file(
+            "vp.yaml",
+            &format!(
+                "AVP_TYPE: \"vault\\n\"\nVAULT_ADDR: \" {} \"\nAVP_KV_VERSION: \"2\\n\"\n",
+                bao.addr()
+            ),
+        )
+        .env("VAULT_TOKEN", "root\n")
+        .env("VAULT_MAX_RETRIES", " 1\n")
+        .args(["generate", "-c", "vp.yaml", "c.yaml"])
+        .run()
+        .success()
+        .stdout_contains("k0: \"trimmed-value\"");
 }
