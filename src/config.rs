@@ -13,7 +13,7 @@ use crate::credential::Credential;
 use crate::kube_secret::{self, SecretRef};
 use crate::sensitive::Sensitive;
 use crate::settings::{Layers, Origin, RawValue, SecretLayer};
-use crate::vault::KvVersion;
+use crate::vault::{KvVersion, RedirectHost};
 
 /// `VAULTPLATE_TIMEOUT`'s default (the table says `80s` too).
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(80);
@@ -236,6 +236,8 @@ pub struct VaultSettings {
     pub timeout: Duration,
     /// `VAULT_MAX_RETRIES`.
     pub max_retries: u32,
+    /// `VAULTPLATE_REDIRECT_HOSTS`: hosts besides `VAULT_ADDR`'s that a redirect may lead to.
+    pub redirect_hosts: Vec<RedirectHost>,
     /// The login method.
     pub auth: Auth,
 }
@@ -345,6 +347,7 @@ impl Config {
                     .ok_or("must be a whole number from 0 to 10")
             })?
             .unwrap_or(2),
+            redirect_hosts: resolve_redirect_hosts(layers)?,
             auth,
         };
         let kv_version = parse_with("AVP_KV_VERSION", layers, |t| {
@@ -504,6 +507,21 @@ fn resolve_client_cert(layers: &Layers) -> Result<Option<ClientCert>, ConfigErro
             because: "with VAULT_CLIENT_KEY".into(),
         }),
     }
+}
+
+/// `VAULTPLATE_REDIRECT_HOSTS`, every entry checked.
+fn resolve_redirect_hosts(layers: &Layers) -> Result<Vec<RedirectHost>, ConfigError> {
+    let Some(raw) = layers.get("VAULTPLATE_REDIRECT_HOSTS") else {
+        return Ok(Vec::new());
+    };
+    RedirectHost::parse_list(&raw.text).map_err(|entry| ConfigError::SettingInvalid {
+        name: "VAULTPLATE_REDIRECT_HOSTS",
+        origin: raw.origin.clone(),
+        reason: format!(
+            "{entry:?} is not a host or host:port (a comma-separated list such as \
+             vault-1.internal:8200,vault-2.internal:8200)"
+        ),
+    })
 }
 
 /// A name Vault's certificate can hold: a DNS name or an IP address.

@@ -63,7 +63,11 @@ impl<'a> Session<'a> {
 
     /// Reads the secrets of `refs` that were not read yet, concurrently (at most
     /// `concurrency` at a time); logs in first if this is the first read of the run.
-    pub fn read(&mut self, refs: &[SecretRef]) -> Result<(), VaultError> {
+    ///
+    /// A failed read that is about Vault rather than its secret (unreachable, a refused
+    /// redirect, see [`VaultError::concerns_every_read`]) fails the whole call: one root cause,
+    /// one line, instead of one per path.
+    pub fn read(&mut self, refs: &[SecretRef]) -> Result<(), Arc<VaultError>> {
         let missing: Vec<SecretRef> = refs
             .iter()
             .filter(|r| !self.answers.contains_key(*r))
@@ -124,6 +128,9 @@ impl<'a> Session<'a> {
             }
             Ok::<_, VaultError>(answers)
         })?;
+        if let Some(error) = first_run_wide_error(&answers) {
+            return Err(error);
+        }
         self.answers.extend(answers);
         Ok(())
     }
@@ -240,6 +247,19 @@ async fn read_all(
         answers.insert(secret, answer);
     }
     Ok(answers)
+}
+
+/// The error of the first secret (in path order, so that the message is stable) whose read
+/// failed for a reason every read shares.
+fn first_run_wide_error(answers: &HashMap<SecretRef, SecretAnswer>) -> Option<Arc<VaultError>> {
+    answers
+        .iter()
+        .filter_map(|(secret, answer)| match answer {
+            Err(error) if error.concerns_every_read() => Some((secret, error)),
+            _ => None,
+        })
+        .min_by(|a, b| a.0.cmp(b.0))
+        .map(|(_, error)| Arc::clone(error))
 }
 
 /// Vault answered 403: the token may not read this (or is no longer valid).

@@ -105,6 +105,8 @@ pub const SETTINGS: &[SettingSpec] = &[
         "PEM file of a TLS client certificate (and its chain) presented to Vault on every connection; logs in with `AVP_AUTH_TYPE=cert`."),
     setting!("VAULT_CLIENT_KEY", None, app: false, sensitive: false,
         "PEM file of the private key of `VAULT_CLIENT_CERT`."),
+    setting!("VAULTPLATE_REDIRECT_HOSTS", None, app: false, sensitive: false,
+        "Comma-separated `host[:port]` list (port 443 when left out) that Vault may redirect a request to, over https only, one redirect at most (e.g. a standby's active node); redirects to any other host are refused (see [Redirects](#redirects))."),
 ];
 
 /// Looks up a setting's spec by name.

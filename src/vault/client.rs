@@ -7,11 +7,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::{Map, Value, json};
 use tracing::debug;
 
-use super::{KvVersion, VaultError};
+use super::redirect::{self, RedirectHost, Verdict};
+use super::{KvVersion, MAX_ANSWER_BYTES, VaultError};
 use crate::config::{Auth, ConfigError, VaultSettings};
 use crate::credential::Credential;
 use crate::sensitive::Sensitive;
@@ -36,6 +37,8 @@ pub struct VaultClient {
     namespace: Option<String>,
     token: Option<Sensitive>,
     max_retries: u32,
+    /// `VAULTPLATE_REDIRECT_HOSTS`.
+    redirect_hosts: Vec<RedirectHost>,
 }
 
 impl VaultClient {
@@ -61,12 +64,15 @@ impl VaultClient {
         };
         super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
+            // Redirects are judged in `send`: reqwest's own policy would carry the token along.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .no_proxy()
             .user_agent(concat!("vaultplate/", env!("CARGO_PKG_VERSION")));
         let route = super::tls::route(&url, settings.tls_server_name.as_deref());
-        let tls = if url.scheme() == "https" {
+        // A listed redirect host is reached over https: it is checked like VAULT_ADDR would be.
+        let tls = if url.scheme() == "https" || !settings.redirect_hosts.is_empty() {
             super::tls::client_config(settings)?
         } else {
             super::tls::plain_http_config()?
@@ -90,6 +96,7 @@ impl VaultClient {
             namespace: settings.namespace.clone(),
             token: None,
             max_retries: settings.max_retries,
+            redirect_hosts: settings.redirect_hosts.clone(),
         })
     }
 
@@ -244,12 +251,66 @@ impl VaultClient {
         request
     }
 
-    /// Sends a request, retrying connection errors, timeouts, 429 and 5xx with backoff (but
-    /// not TLS failures, which the next attempt would only repeat).
+    /// Sends a request (see [`Self::send_to`]) and follows a redirect only as [`redirect`]
+    /// allows: within the origin it went to, or to a listed host over https, once.
     async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, VaultError> {
+        let response = self.send_to(&build, None).await?;
+        let Some(to) = redirect_target(&response) else {
+            return Ok(response);
+        };
+        let from = response.url().clone();
+        let cross_origin = match redirect::judge(&from, &to, &self.redirect_hosts) {
+            Verdict::SameOrigin => false,
+            Verdict::Listed => true,
+            Verdict::Elsewhere => {
+                return Err(VaultError::RedirectRefused {
+                    addr: self.addr.clone(),
+                    to: redirect::origin_of(&to),
+                    listing: redirect::listing_of(&to),
+                });
+            }
+            Verdict::ListedButPlain => {
+                return Err(VaultError::RedirectNotHttps {
+                    addr: self.addr.clone(),
+                    to: redirect::origin_of(&to),
+                });
+            }
+        };
+        debug!(to = %redirect::origin_of(&to), "following Vault's redirect");
+        let response = self.send_to(&build, Some((&to, cross_origin))).await?;
+        if let Some(again) = redirect_target(&response) {
+            return Err(VaultError::RedirectRepeated {
+                addr: self.addr.clone(),
+                first: redirect::origin_of(&to),
+                second: redirect::origin_of(&again),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Sends a request, to `target` instead of where `build` addresses it when given (with
+    /// whether that is another origin, which must not get `VAULT_TLS_SERVER_NAME`'s `Host`),
+    /// retrying connection errors, timeouts, 429 and 5xx with backoff (but not TLS failures,
+    /// which the next attempt would only repeat).
+    async fn send_to(
+        &self,
+        build: &impl Fn() -> RequestBuilder,
+        target: Option<(&Url, bool)>,
+    ) -> Result<Response, VaultError> {
+        let unreachable = |e: reqwest::Error| VaultError::Unreachable {
+            addr: self.addr.clone(),
+            reason: error_chain(e),
+        };
         let mut attempt = 0;
         loop {
-            let outcome = build().send().await;
+            let mut request = build().build().map_err(unreachable)?;
+            if let Some((url, cross_origin)) = target {
+                url.clone_into(request.url_mut());
+                if cross_origin {
+                    request.headers_mut().remove(reqwest::header::HOST);
+                }
+            }
+            let outcome = self.http.execute(request).await;
             let retryable = match &outcome {
                 Ok(r) => {
                     r.status() == StatusCode::TOO_MANY_REQUESTS || r.status().is_server_error()
@@ -259,10 +320,7 @@ impl VaultClient {
                 }
             };
             if !retryable || attempt >= self.max_retries {
-                return outcome.map_err(|e| VaultError::Unreachable {
-                    addr: self.addr.clone(),
-                    reason: error_chain(e),
-                });
+                return outcome.map_err(unreachable);
             }
             let delay = backoff(attempt);
             debug!(attempt, ?delay, "retrying Vault request");
@@ -271,17 +329,44 @@ impl VaultClient {
         }
     }
 
-    /// The JSON body of an answer (`null` when the body is empty or not JSON).
-    async fn answer(&self, response: Response) -> Result<Value, VaultError> {
-        let bytes = response
-            .bytes()
+    /// The JSON body of an answer (`null` when the body is empty or not JSON), read up to
+    /// [`MAX_ANSWER_BYTES`].
+    async fn answer(&self, mut response: Response) -> Result<Value, VaultError> {
+        let too_large = || VaultError::AnswerTooLarge {
+            addr: self.addr.clone(),
+            cap: MAX_ANSWER_BYTES,
+        };
+        let declared = response.content_length().unwrap_or(0);
+        if usize::try_from(declared).map_or(true, |n| n > MAX_ANSWER_BYTES) {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
             .map_err(|e| VaultError::Unreachable {
                 addr: self.addr.clone(),
                 reason: error_chain(e),
-            })?;
+            })?
+        {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
+}
+
+/// Where a redirect answer points (`Location`, resolved against the request's URL); `None`
+/// for any other answer.
+fn redirect_target(response: &Response) -> Option<Url> {
+    let redirects = matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308);
+    if !redirects {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    response.url().join(location.to_str().ok()?).ok()
 }
 
 /// The secret in Vault's answer to a read. A missing secret (or a deleted KV v2 version) is a
@@ -420,6 +505,7 @@ mod tests {
             client_cert: None,
             timeout: Duration::from_secs(5),
             max_retries: 0,
+            redirect_hosts: Vec::new(),
             auth: Auth::Token {
                 token: Some(Credential::Value(Sensitive::new("t"))),
             },

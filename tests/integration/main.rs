@@ -17,5 +17,6 @@ mod readme;
 mod render;
 mod token_cache;
 mod vault_access;
+mod vault_redirects;
 mod vault_tls;
 mod vault_transport;

@@ -147,7 +147,7 @@ fn vault_tls_server_name_is_the_name_vaults_certificate_must_hold() {
             .run()
             .failure()
             .stderr_contains(&format!(
-                "Vault at {addr} is unreachable: error sending request: "
+                "error: Vault at {addr} is unreachable: error sending request: "
             ))
             .stderr_contains(&format!(
                 "invalid peer certificate: certificate not valid for name {name:?}; \

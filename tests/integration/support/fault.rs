@@ -1,6 +1,6 @@
 //! `FaultServer`: a loopback HTTP/1.1 server that misbehaves on purpose (never answers,
-//! answers an error status, or fails a few times before passing requests on to a real
-//! OpenBao) and counts the requests it gets. Not an imitation of Vault: anything Vault-like
+//! answers an error status, redirects elsewhere, sends a body without end, or fails a few
+//! times before passing requests on to a real OpenBao) and counts the requests it gets. Not an imitation of Vault: anything Vault-like
 //! comes from the real server behind it.
 //!
 //! Bounded like every [`http::Server`] (127.0.0.1 only, at most [`http::MAX_REQUEST`] bytes
@@ -39,6 +39,11 @@ enum Mode {
         delay: Duration,
         upstream: SocketAddr,
     },
+    /// Answers every request with `code` and `Location: <to><request target>`.
+    Redirect { code: u16, to: String },
+    /// Answers 200 with a body of `size` bytes and no `Content-Length` (it ends when the
+    /// connection closes).
+    Huge { size: usize },
 }
 
 /// A running fault server; it stops when dropped.
@@ -92,6 +97,21 @@ impl FaultServer {
         })
     }
 
+    /// Redirects every request with status `code` to the same target at `to` (a base URL such
+    /// as `https://127.0.0.1:8200`), as a Vault standby without request forwarding does.
+    pub(crate) fn redirect(code: u16, to: &str) -> Self {
+        Self::start(Mode::Redirect {
+            code,
+            to: to.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Answers every request with 200 and `size` bytes of JSON-looking text, delimited by the
+    /// end of the connection rather than a length: a body a client has to cap itself.
+    pub(crate) fn huge(size: usize) -> Self {
+        Self::start(Mode::Huge { size })
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:41234`, as `VAULT_ADDR` takes it.
     pub(crate) fn addr(&self) -> &str {
         self.server.addr()
@@ -116,6 +136,22 @@ fn reply(mode: &Mode, request: &Request) -> Reply {
     match mode {
         Mode::Hang => Reply::Hang,
         Mode::Status { code, body } => Reply::Json(*code, body.clone()),
+        Mode::Redirect { code, to } => Reply::Raw(
+            format!(
+                "HTTP/1.1 {code} Redirect\r\nLocation: {to}{}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n",
+                request.target
+            )
+            .into_bytes(),
+        ),
+        Mode::Huge { size } => {
+            let mut answer =
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+                    .to_vec();
+            answer.extend_from_slice(b"{\"data\":\"");
+            answer.resize(answer.len() + size, b'x');
+            Reply::Raw(answer)
+        }
         Mode::FailThenProxy { failures, code, .. } if served < *failures => Reply::Json(
             *code,
             json!({ "errors": [format!("injected failure {}", served + 1)] }),
