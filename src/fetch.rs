@@ -126,6 +126,9 @@ impl<'a> Session<'a> {
                     .collect();
                 answers.extend(read_all(&connection.client, denied, config.concurrency).await?);
             }
+            // Here a token from a login is a fresh one: a refused cached token was replaced.
+            let logged_in = !matches!(config.vault.auth, Auth::Token { .. });
+            explain_denials(&connection.client, &mut answers, logged_in).await?;
             Ok::<_, VaultError>(answers)
         })?;
         if let Some(error) = first_run_wide_error(&answers) {
@@ -242,11 +245,57 @@ async fn read_all(
     }
     let mut answers = HashMap::new();
     while let Some(joined) = reads.join_next().await {
-        let (secret, answer) =
-            joined.map_err(|e| VaultError::AnswerMalformed(format!("read task failed: {e}")))?;
+        let (secret, answer) = joined.map_err(|e| VaultError::AnswerMalformed {
+            addr: client.addr().to_owned(),
+            reason: format!("read task failed: {e}"),
+        })?;
         answers.insert(secret, answer);
     }
     Ok(answers)
+}
+
+/// Tells the 403s among `answers` apart: a token that cannot read anything nor look itself up
+/// is refused as a whole (one error for the run); a valid token (a fresh login's, one that
+/// read something, or one that can look itself up) is denied by its policies, path by path.
+/// When Vault cannot be asked, the 403s stay as they are.
+async fn explain_denials(
+    client: &VaultClient,
+    answers: &mut HashMap<SecretRef, SecretAnswer>,
+    logged_in: bool,
+) -> Result<(), VaultError> {
+    let denied: Vec<SecretRef> = answers
+        .iter()
+        .filter(|(_, a)| is_denied(a))
+        .map(|(s, _)| s.clone())
+        .collect();
+    if denied.is_empty() {
+        return Ok(());
+    }
+    let valid = logged_in || answers.values().any(Result::is_ok);
+    let policies = match client.token_policies().await {
+        Ok(Some(policies)) => Some(policies),
+        Ok(None) if !valid => {
+            return Err(VaultError::TokenRefused {
+                addr: client.addr().to_owned(),
+                from_setting: !logged_in,
+            });
+        }
+        Ok(None) => None,
+        Err(e) if !valid => {
+            debug!("cannot tell why Vault refused the reads: {e}");
+            return Ok(());
+        }
+        Err(_) => None,
+    };
+    for secret in denied {
+        let error = VaultError::ReadDenied {
+            addr: client.addr().to_owned(),
+            path: secret.path.clone(),
+            policies: policies.clone(),
+        };
+        answers.insert(secret, Err(Arc::new(error)));
+    }
+    Ok(())
 }
 
 /// The error of the first secret (in path order, so that the message is stable) whose read

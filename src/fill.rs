@@ -92,13 +92,14 @@ impl<'s, 'r> Filler<'s, 'r> {
                 }
                 Err(Failure::Read(error)) => {
                     failed = true;
+                    let why = kv_version_cause(&error, manifest);
                     let entry = self
                         .failed_reads
                         .entry(lookup.secret.clone())
                         .or_insert_with(|| {
                             (
                                 format!(
-                                    "{}: reading {}: {error}",
+                                    "{}: reading {}: {error}{why}",
                                     site.place(place, lookup),
                                     lookup.secret.path
                                 ),
@@ -140,6 +141,21 @@ impl<'s, 'r> Filler<'s, 'r> {
                 None
             }
         }
+    }
+}
+
+/// For a KV v2 secret read as KV v1, what made it KV v1 and what to change: this manifest's
+/// `kv-version` annotation, or else `AVP_KV_VERSION`. Empty for any other error.
+fn kv_version_cause(error: &crate::vault::VaultError, manifest: &Manifest) -> &'static str {
+    if !matches!(error, crate::vault::VaultError::KvV2ReadAsV1 { .. }) {
+        return "";
+    }
+    if manifest.annotations.kv_version.is_some() {
+        " because of this manifest's avp.kubernetes.io/kv-version: \"1\" annotation; remove \
+         the annotation or set it to \"2\""
+    } else {
+        " because of AVP_KV_VERSION=1; set it to 2, or give this manifest the annotation \
+         avp.kubernetes.io/kv-version: \"2\""
     }
 }
 

@@ -220,7 +220,93 @@ impl VaultClient {
             .await?;
         let status = response.status();
         let answer = self.answer(response).await?;
-        secret_in(status, &answer, kv)
+        match secret_in(status, &answer, kv) {
+            Ok(secret) => Ok(secret),
+            Err(Unexpected::Refused { status, errors }) => Err(VaultError::ReadRefused {
+                addr: self.addr.clone(),
+                status,
+                errors,
+            }),
+            Err(Unexpected::V2PathWithoutData { warning }) => {
+                Err(VaultError::KvV2PathWithoutData {
+                    addr: self.addr.clone(),
+                    path: path.to_owned(),
+                    corrected: self.with_data(path).await,
+                    warning,
+                })
+            }
+            Err(Unexpected::V2ReadAsV1) => Err(VaultError::KvV2ReadAsV1 {
+                addr: self.addr.clone(),
+                path: path.to_owned(),
+            }),
+            Err(Unexpected::Shape(reason)) => Err(VaultError::AnswerMalformed {
+                addr: self.addr.clone(),
+                reason,
+            }),
+        }
+    }
+
+    /// `path` with `data/` after its KV v2 mount. The mount is Vault's answer to
+    /// `sys/internal/ui/mounts/<path>` (what `vault kv get` asks too; any token that may
+    /// use the mount gets it); without an answer, the path's first segment is taken for it.
+    async fn with_data(&self, path: &str) -> String {
+        let path = path.trim_start_matches('/');
+        let asked = self
+            .send(|| self.request(Method::GET, &format!("sys/internal/ui/mounts/{path}")))
+            .await;
+        let mount = match asked {
+            Ok(response) if response.status().is_success() => {
+                self.answer(response).await.ok().and_then(|a| {
+                    a.pointer("/data/path")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+            }
+            _ => None,
+        };
+        let mount = mount
+            .filter(|m| path.starts_with(m.as_str()))
+            .unwrap_or_else(|| match path.split_once('/') {
+                Some((first, _)) => format!("{first}/"),
+                None => format!("{path}/"),
+            });
+        let rest = path.get(mount.len()..).unwrap_or_default();
+        format!("{mount}data/{rest}")
+    }
+
+    /// Whether the token in use can look itself up (`auth/token/lookup-self`): `Ok` with its
+    /// policies when it can, `Ok(None)` when Vault refuses (403), an error when Vault cannot be
+    /// asked. The answer holds the token itself: only the policy names are kept.
+    pub async fn token_policies(&self) -> Result<Option<Vec<String>>, VaultError> {
+        let response = self
+            .send(|| self.request(Method::GET, "auth/token/lookup-self"))
+            .await?;
+        let status = response.status();
+        let answer = self.answer(response).await?;
+        if status == StatusCode::FORBIDDEN {
+            return Ok(None);
+        }
+        let policies = answer
+            .pointer("/data/policies")
+            .and_then(Value::as_array)
+            .filter(|_| status.is_success())
+            .ok_or_else(|| VaultError::ReadRefused {
+                addr: self.addr.clone(),
+                status: status.as_u16(),
+                errors: vault_errors(&answer),
+            })?;
+        Ok(Some(
+            policies
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ))
+    }
+
+    /// `VAULT_ADDR`, as errors name it.
+    pub fn addr(&self) -> &str {
+        &self.addr
     }
 
     /// The token in use, once logged in (for the token cache).
@@ -297,9 +383,16 @@ impl VaultClient {
         build: &impl Fn() -> RequestBuilder,
         target: Option<(&Url, bool)>,
     ) -> Result<Response, VaultError> {
-        let unreachable = |e: reqwest::Error| VaultError::Unreachable {
-            addr: self.addr.clone(),
-            reason: error_chain(e),
+        let unreachable = |e: reqwest::Error| {
+            if is_plain_http_answer(&e) {
+                return VaultError::TlsNotSpoken {
+                    addr: self.addr.clone(),
+                };
+            }
+            VaultError::Unreachable {
+                addr: self.addr.clone(),
+                reason: error_chain(e),
+            }
         };
         let mut attempt = 0;
         loop {
@@ -354,6 +447,12 @@ impl VaultClient {
             }
             bytes.extend_from_slice(&chunk);
         }
+        // What Go's TLS server (Vault's, OpenBao's) answers a plain HTTP request with.
+        if bytes.starts_with(b"Client sent an HTTP request to an HTTPS server") {
+            return Err(VaultError::TlsRequired {
+                addr: self.addr.clone(),
+            });
+        }
         Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 }
@@ -369,21 +468,50 @@ fn redirect_target(response: &Response) -> Option<Url> {
     response.url().join(location.to_str().ok()?).ok()
 }
 
+/// What is wrong with a read's answer, before the address and path are added.
+#[derive(Debug, PartialEq)]
+enum Unexpected {
+    /// An error status other than a plain 404.
+    Refused { status: u16, errors: Vec<String> },
+    /// A 404 with Vault's warning that a KV v2 path was read without `data/`.
+    V2PathWithoutData { warning: String },
+    /// A KV v1 read whose answer is a KV v2 secret (`data` and `metadata`).
+    V2ReadAsV1,
+    /// Anything else that is not a secret.
+    Shape(String),
+}
+
+/// The start of the warning Vault and OpenBao give for a KV v2 path read without `data/`.
+const V2_WITHOUT_DATA: &str = "Invalid path for a versioned K/V secrets engine";
+
 /// The secret in Vault's answer to a read. A missing secret (or a deleted KV v2 version) is a
 /// 404 without errors; a 404 that says why (`no handler for route`: no such mount;
-/// `namespace not found`) is a read that went astray, not a missing secret, and must not let
-/// `remove-missing` drop fields quietly.
+/// `namespace not found`; the warning about a KV v2 path without `data/`) is a read that went
+/// astray, not a missing secret, and must not let `remove-missing` drop fields quietly. So is
+/// a KV v2 secret read as KV v1: its `data` and `metadata` are no keys of the user's.
 fn secret_in(
     status: StatusCode,
     answer: &Value,
     kv: KvVersion,
-) -> Result<Option<Map<String, Value>>, VaultError> {
+) -> Result<Option<Map<String, Value>>, Unexpected> {
     let errors = vault_errors(answer);
+    let warning = answer
+        .get("warnings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|w| w.starts_with(V2_WITHOUT_DATA));
+    if let Some(warning) = warning {
+        return Err(Unexpected::V2PathWithoutData {
+            warning: warning.to_owned(),
+        });
+    }
     if status == StatusCode::NOT_FOUND && errors.is_empty() {
         return Ok(None);
     }
     if !status.is_success() {
-        return Err(VaultError::ReadRefused {
+        return Err(Unexpected::Refused {
             status: status.as_u16(),
             errors,
         });
@@ -393,13 +521,25 @@ fn secret_in(
         KvVersion::V2 => "/data/data",
     };
     match answer.pointer(pointer) {
+        Some(Value::Object(map)) if kv == KvVersion::V1 && is_kv2_secret(map) => {
+            Err(Unexpected::V2ReadAsV1)
+        }
         Some(Value::Object(map)) => Ok(Some(map.clone())),
         Some(Value::Null) => Ok(None),
-        _ => Err(VaultError::AnswerMalformed(format!(
+        _ => Err(Unexpected::Shape(format!(
             "no {pointer} object in the answer (is this a KV {} path?)",
             if kv == KvVersion::V2 { "v2" } else { "v1" }
         ))),
     }
+}
+
+/// Whether a KV v1 answer's `data` is in fact a KV v2 secret: exactly `data` and a
+/// `metadata` object with the version fields KV v2 always writes.
+fn is_kv2_secret(map: &Map<String, Value>) -> bool {
+    let metadata = map.get("metadata").and_then(Value::as_object);
+    map.len() == 2
+        && map.contains_key("data")
+        && metadata.is_some_and(|m| m.contains_key("version") && m.contains_key("created_time"))
 }
 
 /// Vault's `errors` array.
@@ -440,10 +580,26 @@ fn error_lines(text: &str) -> Vec<String> {
 /// a timeout they are not passing, so retrying them only delays the error (the Vault CLI does
 /// not retry an untrusted certificate either).
 fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    tls_error(error).is_some()
+}
+
+/// Whether the TLS handshake got something that is not TLS at all: a plain HTTP server's
+/// answer to the client's hello.
+fn is_plain_http_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(
+        tls_error(error),
+        Some(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType
+        ))
+    )
+}
+
+/// The rustls error somewhere in `error`'s chain.
+fn tls_error<'e>(error: &'e (dyn std::error::Error + 'static)) -> Option<&'e rustls::Error> {
     let mut current = Some(error);
     while let Some(e) = current {
-        if e.is::<rustls::Error>() {
-            return true;
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls);
         }
         // reqwest's chain holds rustls's error inside io::Errors (nested, in fact), and an
         // io::Error's `source()` skips the error it wraps: look inside instead.
@@ -455,7 +611,7 @@ fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
             None => e.source(),
         };
     }
-    false
+    None
 }
 
 /// 200 ms, 400 ms, 800 ms, ... (capped at 5 s), plus up to 50% jitter.
@@ -707,21 +863,21 @@ mod tests {
     fn read_answers() {
         let read = |status: u16, answer: Value, kv| {
             let status = StatusCode::from_u16(status).expect("a status");
-            match secret_in(status, &answer, kv) {
-                Ok(secret) => Ok(secret.map(Value::Object)),
-                Err(error) => Err(error.to_string()),
-            }
+            secret_in(status, &answer, kv).map(|secret| secret.map(Value::Object))
+        };
+        let refused = |status, errors: &[&str]| Unexpected::Refused {
+            status,
+            errors: errors.iter().map(|e| (*e).to_owned()).collect(),
         };
         let secret = json!({"a": "1"});
         let deleted = json!({"data": {"data": null, "metadata": {"version": 2}}});
-        type Case = (u16, Value, KvVersion, Result<Option<Value>, &'static str>);
-        let cases: &[Case] = &[
-            (
-                200,
-                json!({"data": {"data": secret}}),
-                KvVersion::V2,
-                Ok(Some(secret.clone())),
-            ),
+        let v2 = json!({"data": {"data": secret, "metadata": {"version": 1, "created_time": "t"}}});
+        let warning = "Invalid path for a versioned K/V secrets engine. See the API docs for the \
+                       appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv get' \
+                       for this operation.";
+        type Case = (u16, Value, KvVersion, Result<Option<Value>, Unexpected>);
+        let cases: Vec<Case> = vec![
+            (200, v2.clone(), KvVersion::V2, Ok(Some(secret.clone()))),
             (
                 200,
                 json!({"data": secret}),
@@ -736,39 +892,51 @@ mod tests {
                 404,
                 json!({"errors": ["namespace not found"]}),
                 KvVersion::V2,
-                Err("Vault answered 404: namespace not found"),
+                Err(refused(404, &["namespace not found"])),
             ),
             (
                 404,
                 json!({"errors": ["no handler for route \"kv/data/a\". route entry not found."]}),
                 KvVersion::V2,
-                Err(
-                    "Vault answered 404: no handler for route \"kv/data/a\". route entry not found.",
-                ),
+                Err(refused(
+                    404,
+                    &["no handler for route \"kv/data/a\". route entry not found."],
+                )),
             ),
             (
                 403,
                 json!({"errors": ["permission denied"]}),
                 KvVersion::V2,
-                Err("Vault answered 403: permission denied"),
+                Err(refused(403, &["permission denied"])),
             ),
-            (503, Value::Null, KvVersion::V2, Err("Vault answered 503")),
+            (503, Value::Null, KvVersion::V2, Err(refused(503, &[]))),
             (
                 200,
                 json!({"data": secret}),
                 KvVersion::V2,
-                Err(
-                    "unexpected answer from Vault: no /data/data object in the answer (is this a KV v2 path?)",
-                ),
+                Err(Unexpected::Shape(
+                    "no /data/data object in the answer (is this a KV v2 path?)".into(),
+                )),
+            ),
+            (
+                404,
+                json!({"data": null, "warnings": [warning]}),
+                KvVersion::V2,
+                Err(Unexpected::V2PathWithoutData {
+                    warning: warning.into(),
+                }),
+            ),
+            (200, v2, KvVersion::V1, Err(Unexpected::V2ReadAsV1)),
+            // A KV v1 secret that happens to have keys `data` and `metadata` is one.
+            (
+                200,
+                json!({"data": {"data": "x", "metadata": "y"}}),
+                KvVersion::V1,
+                Ok(Some(json!({"data": "x", "metadata": "y"}))),
             ),
         ];
         for (status, answer, kv, want) in cases {
-            let want = want.clone().map_err(str::to_owned);
-            assert_eq!(
-                read(*status, answer.clone(), *kv),
-                want,
-                "{status} {answer}"
-            );
+            assert_eq!(read(status, answer.clone(), kv), want, "{status} {answer}");
         }
     }
 

@@ -33,13 +33,89 @@ pub enum VaultError {
         /// Vault's `errors` array.
         errors: Vec<String>,
     },
-    /// Vault answered a read with an error status other than 404.
-    #[error("Vault answered {status}{}", vault_text(.errors))]
+    /// Vault answered a read with an error status other than a plain 404 (a 403 is told apart
+    /// later: [`VaultError::ReadDenied`] or [`VaultError::TokenRefused`]).
+    #[error("Vault at {addr} answered {status}{}", vault_text(.errors))]
     ReadRefused {
+        /// `VAULT_ADDR`.
+        addr: String,
         /// HTTP status.
         status: u16,
         /// Vault's `errors` array.
         errors: Vec<String>,
+    },
+    /// A 403 on a read with a token that is valid (it can look itself up, or a read of the
+    /// run succeeded with it): the token's policies do not allow this path.
+    #[error(
+        "Vault at {addr} answered 403 (permission denied): the token is valid, but its \
+         policies{} do not allow reading {path}",
+        policies.as_ref().map(|p| format!(" ({})", p.join(", "))).unwrap_or_default()
+    )]
+    ReadDenied {
+        /// `VAULT_ADDR`.
+        addr: String,
+        /// The path read.
+        path: String,
+        /// The token's policies, when it could look itself up.
+        policies: Option<Vec<String>>,
+    },
+    /// Every read was refused (403) and so was the token's lookup of itself.
+    #[error(
+        "Vault at {addr} refused the token: every read and the token's lookup of itself \
+         (auth/token/lookup-self) answered 403; the token is invalid, expired or revoked (or \
+         lacks Vault's default policy, which that lookup needs){}",
+        if *.from_setting { "; check VAULT_TOKEN or VAULT_TOKEN_FILE" } else { "" }
+    )]
+    TokenRefused {
+        /// `VAULT_ADDR`.
+        addr: String,
+        /// Whether the token is a setting's (`AVP_AUTH_TYPE=token`) rather than a login's.
+        from_setting: bool,
+    },
+    /// A KV v2 path read without `data/` after the mount; Vault said so in a warning.
+    #[error(
+        "Vault at {addr} has no secret at {path}: it is on a KV v2 engine, whose paths need \
+         data/ after the mount: write {corrected} (Vault warned: {warning:?})"
+    )]
+    KvV2PathWithoutData {
+        /// `VAULT_ADDR`.
+        addr: String,
+        /// The path as written.
+        path: String,
+        /// The path with `data/` after the mount.
+        corrected: String,
+        /// Vault's warning, as given.
+        warning: String,
+    },
+    /// A path read as KV v1 answered with a KV v2 secret (`data` and `metadata`).
+    #[error(
+        "Vault at {addr} answered with a KV v2 secret (data and metadata) for {path}, which was \
+         read as KV v1"
+    )]
+    KvV2ReadAsV1 {
+        /// `VAULT_ADDR`.
+        addr: String,
+        /// The path read.
+        path: String,
+    },
+    /// `VAULT_ADDR` is `https://`, but the server answered the TLS handshake in plain HTTP.
+    #[error(
+        "Vault at {addr} does not speak TLS: it answered in plain HTTP; use {}",
+        .addr.replacen("https://", "http://", 1)
+    )]
+    TlsNotSpoken {
+        /// `VAULT_ADDR`.
+        addr: String,
+    },
+    /// `VAULT_ADDR` is `http://`, but the server speaks only TLS (Go's answer to plain HTTP).
+    #[error(
+        "Vault at {addr} speaks only TLS: it answered \"Client sent an HTTP request to an HTTPS \
+         server\"; use {}",
+        .addr.replacen("http://", "https://", 1)
+    )]
+    TlsRequired {
+        /// `VAULT_ADDR`.
+        addr: String,
     },
     /// Vault redirected a request to an address it may not go to (another host, not listed in
     /// `VAULTPLATE_REDIRECT_HOSTS`): a token or login would leave the operator's Vault.
@@ -93,8 +169,13 @@ pub enum VaultError {
         cap: usize,
     },
     /// Vault's answer does not have the expected shape (e.g. a KV v1 path read as KV v2).
-    #[error("unexpected answer from Vault: {0}")]
-    AnswerMalformed(String),
+    #[error("unexpected answer from Vault at {addr}: {reason}")]
+    AnswerMalformed {
+        /// `VAULT_ADDR`.
+        addr: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl VaultError {
@@ -111,6 +192,9 @@ impl VaultError {
                 | VaultError::RedirectNotHttps { .. }
                 | VaultError::RedirectRepeated { .. }
                 | VaultError::AnswerTooLarge { .. }
+                | VaultError::TokenRefused { .. }
+                | VaultError::TlsNotSpoken { .. }
+                | VaultError::TlsRequired { .. }
         )
     }
 }

@@ -462,9 +462,13 @@ fn a_refusal_that_a_new_login_does_not_cure_is_reported_after_one_retry() {
         .failure()
         .stderr_contains("Vault refused the cached token for ")
         .stderr_contains(&format!(
-            "error: c.yaml (ConfigMap/c): data.k0: <path:{}#a>: reading {}: Vault answered 403: permission denied\n",
-            app.path, app.path
-        ));
+            "error: c.yaml (ConfigMap/c): data.k0: <path:{}#a>: reading {}: Vault at {} answered \
+             403 (permission denied): the token is valid, but its policies (",
+            app.path,
+            app.path,
+            bao.addr()
+        ))
+        .stderr_contains(&format!(") do not allow reading {}\n", app.path));
     assert_eq!(
         bao.approle_logins(&app.role_id),
         2,

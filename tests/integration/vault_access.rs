@@ -157,7 +157,7 @@ fn missing_credentials_are_named() {
 }
 
 #[test]
-fn a_denied_read_quotes_vault_once_per_secret() {
+fn a_denied_read_says_the_policy_denies_it_once_per_secret() {
     let bao = OpenBao::shared();
     let app = unique("denied");
     bao.put_kv2("secret", &app, json!({"a": "denied-value"}));
@@ -165,7 +165,14 @@ fn a_denied_read_quotes_vault_once_per_secret() {
     bao.userpass(&user, "pw", &["default"]);
     let path = format!("secret/data/{app}");
     Case::new()
-        .file("c.yaml", &manifest(&[&format!("{path}#a"), &format!("{path}#a"), &format!("{path}#b")]))
+        .file(
+            "c.yaml",
+            &manifest(&[
+                &format!("{path}#a"),
+                &format!("{path}#a"),
+                &format!("{path}#b"),
+            ]),
+        )
         .env("VAULT_ADDR", bao.addr())
         .env("AVP_AUTH_TYPE", "userpass")
         .env("AVP_USERNAME", &user)
@@ -175,7 +182,10 @@ fn a_denied_read_quotes_vault_once_per_secret() {
         .run()
         .failure()
         .stderr(&format!(
-            "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: Vault answered 403: permission denied (and 2 more placeholders)\n"
+            "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: Vault at {} \
+             answered 403 (permission denied): the token is valid, but its policies (default) do \
+             not allow reading {path} (and 2 more placeholders)\n",
+            bao.addr()
         ));
 }
 
@@ -338,4 +348,124 @@ fn settings_are_trimmed_wherever_they_come_from() {
         .run()
         .success()
         .stdout_contains("k0: \"trimmed-value\"");
+}
+
+/// A KV v2 path written without `data/` (the most common mistake of a newcomer) is an error
+/// that gives the corrected path and quotes Vault's warning; never a missing secret, which
+/// `remove-missing` would drop quietly. The mount may have several segments.
+#[test]
+fn a_kv2_path_without_data_names_the_corrected_path() {
+    let bao = OpenBao::shared();
+    let app = unique("no-data");
+    bao.put_kv2("secret", &app, json!({"a": "v2-value"}));
+    let team = unique("team");
+    bao.post(
+        &format!("sys/mounts/{team}/kv"),
+        &json!({"type": "kv", "options": {"version": "2"}}),
+    );
+    bao.post(
+        &format!("{team}/kv/data/{app}"),
+        &json!({"data": {"a": "v2-value"}}),
+    );
+    let warning = "Invalid path for a versioned K/V secrets engine. See the API docs for the \
+                   appropriate API endpoints to use. If using the OpenBao CLI, use 'bao kv get' \
+                   for this operation.";
+    for (path, corrected) in [
+        (format!("secret/{app}"), format!("secret/data/{app}")),
+        (format!("{team}/kv/{app}"), format!("{team}/kv/data/{app}")),
+    ] {
+        for annotations in [
+            "",
+            "\n  annotations:\n    avp.kubernetes.io/remove-missing: \"true\"",
+        ] {
+            Case::new()
+                .file(
+                    "c.yaml",
+                    &format!(
+                        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{annotations}\ndata:\n  k0: <path:{path}#a>\n"
+                    ),
+                )
+                .vault(bao)
+                .secret("v2-value")
+                .args(["generate", "c.yaml"])
+                .run()
+                .failure()
+                .stderr(&format!(
+                    "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: Vault \
+                     at {} has no secret at {path}: it is on a KV v2 engine, whose paths need \
+                     data/ after the mount: write {corrected} (Vault warned: \"{warning}\")\n",
+                    bao.addr()
+                ));
+        }
+    }
+}
+
+/// A KV v2 secret read as KV v1 shows up as keys `data` and `metadata`; the error says so and
+/// names what made the read KV v1: the manifest's annotation, or `AVP_KV_VERSION`.
+#[test]
+fn a_kv2_secret_read_as_kv1_names_what_made_it_kv1() {
+    let bao = OpenBao::shared();
+    let app = unique("as-v1");
+    bao.put_kv2("secret", &app, json!({"a": "v2-value"}));
+    let path = format!("secret/data/{app}");
+    let annotated = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    avp.kubernetes.io/kv-version: \"1\"\ndata:\n  k0: <path:{path}#a>\n"
+    );
+    let plain = manifest(&[&format!("{path}#a")]);
+    let cases = [
+        (
+            annotated,
+            None,
+            "because of this manifest's avp.kubernetes.io/kv-version: \"1\" annotation; remove \
+             the annotation or set it to \"2\"",
+        ),
+        (
+            plain,
+            Some("1"),
+            "because of AVP_KV_VERSION=1; set it to 2, or give this manifest the annotation \
+             avp.kubernetes.io/kv-version: \"2\"",
+        ),
+    ];
+    for (text, setting, because) in cases {
+        let mut case = Case::new()
+            .file("c.yaml", &text)
+            .vault(bao)
+            .secret("v2-value");
+        if let Some(version) = setting {
+            case = case.env("AVP_KV_VERSION", version);
+        }
+        case.args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&format!(
+                "error: c.yaml (ConfigMap/c): data.k0: <path:{path}#a>: reading {path}: Vault at \
+                 {} answered with a KV v2 secret (data and metadata) for {path}, which was read \
+                 as KV v1 {because}\n",
+                bao.addr()
+            ));
+    }
+}
+
+/// A token Vault does not know fails every read and its own lookup: one line for the run,
+/// not one per path, saying the token is the cause.
+#[test]
+fn an_invalid_token_is_reported_once_as_the_cause() {
+    let bao = OpenBao::shared();
+    let out = Case::new()
+        .file(
+            "c.yaml",
+            &manifest(&["secret/data/one#a", "secret/data/two#a", "other/three#a"]),
+        )
+        .env("VAULT_ADDR", bao.addr())
+        .env("VAULT_TOKEN", "not-a-token")
+        .secret("not-a-token")
+        .args(["generate", "c.yaml"])
+        .run();
+    out.failure().stderr(&format!(
+        "error: Vault at {} refused the token: every read and the token's lookup of itself \
+         (auth/token/lookup-self) answered 403; the token is invalid, expired or revoked (or \
+         lacks Vault's default policy, which that lookup needs); check VAULT_TOKEN or \
+         VAULT_TOKEN_FILE\n",
+        bao.addr()
+    ));
 }

@@ -146,7 +146,10 @@ fn server_errors_and_throttling_are_retried_vault_max_retries_times() {
             .failure()
             .stderr(&read_error(
                 "secret/data/x",
-                &format!("Vault answered {status}: outage {status}"),
+                &format!(
+                    "Vault at {} answered {status}: outage {status}",
+                    fault.addr()
+                ),
             ));
         assert_eq!(
             fault.requests(),
@@ -160,7 +163,6 @@ fn server_errors_and_throttling_are_retried_vault_max_retries_times() {
 fn refusals_are_not_retried() {
     let cases = [
         (400, "invalid request"),
-        (403, "permission denied"),
         // Not a missing secret either: Vault says why.
         (404, "namespace not found"),
     ];
@@ -177,10 +179,26 @@ fn refusals_are_not_retried() {
             .failure()
             .stderr(&read_error(
                 "secret/data/x",
-                &format!("Vault answered {status}: {why}"),
+                &format!("Vault at {} answered {status}: {why}", fault.addr()),
             ));
         assert_eq!(fault.requests(), 1, "{status} is final");
     }
+
+    // A 403 is final too; then one lookup of the token tells whether the token is the cause.
+    let fault = FaultServer::status(403, json!({"errors": ["permission denied"]}));
+    Case::new()
+        .file("c.yaml", &config_map("secret/data/x"))
+        .env("VAULT_ADDR", fault.addr())
+        .env("VAULT_TOKEN", "t")
+        .env("VAULT_MAX_RETRIES", "10")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr_contains(&format!(
+            "error: Vault at {} refused the token: ",
+            fault.addr()
+        ));
+    assert_eq!(fault.requests(), 2, "the read and auth/token/lookup-self");
 }
 
 #[test]
@@ -213,7 +231,10 @@ fn a_short_outage_is_ridden_out_and_a_longer_one_reported() {
         .args(["generate", "c.yaml"])
         .run()
         .failure()
-        .stderr(&read_error(&path, "Vault answered 503: injected failure 3"));
+        .stderr(&read_error(
+            &path,
+            &format!("Vault at {} answered 503: injected failure 3", long.addr()),
+        ));
     assert_eq!(long.requests(), 3);
     assert_eq!(bao.reads(&path), 1);
 }
@@ -332,7 +353,7 @@ fn an_unknown_namespace_is_an_error_not_a_missing_secret() {
         .failure()
         .stderr(&read_error(
             &path,
-            "Vault answered 404: namespace not found",
+            &format!("Vault at {} answered 404: namespace not found", bao.addr()),
         ));
 }
 
@@ -461,4 +482,46 @@ fn an_endless_answer_is_cut_off_at_the_cap() {
              secret is that large: is VAULT_ADDR a Vault server?)\n",
             flood.addr()
         ));
+}
+
+/// `https://` against a plain HTTP server, and `http://` against a TLS one, say exactly that.
+#[test]
+fn a_scheme_that_does_not_match_the_server_is_named() {
+    let plain = OpenBao::shared().addr();
+    let tls = OpenBao::shared_tls().addr();
+    let wrong_https = plain.replacen("http://", "https://", 1);
+    let wrong_http = tls.replacen("https://", "http://", 1);
+    let cases = [
+        (
+            wrong_https.clone(),
+            format!(
+                "error: Vault at {wrong_https} does not speak TLS: it answered in plain HTTP; \
+                 use {plain}\n"
+            ),
+        ),
+        (
+            wrong_http.clone(),
+            format!(
+                "error: Vault at {wrong_http} speaks only TLS: it answered \"Client sent an HTTP \
+                 request to an HTTPS server\"; use {tls}\n"
+            ),
+        ),
+    ];
+    for (addr, error) in cases {
+        Case::new()
+            .file(
+                "c.yaml",
+                &format!(
+                    "{}---\n{}",
+                    config_map("secret/data/x"),
+                    config_map("secret/data/y").replace("name: c", "name: d")
+                ),
+            )
+            .env("VAULT_ADDR", &addr)
+            .env("VAULT_TOKEN", "root")
+            .args(["generate", "c.yaml"])
+            .run()
+            .failure()
+            .stderr(&error);
+    }
 }
