@@ -202,6 +202,22 @@ fn paths_under_vault_system_mounts_are_refused_before_vault_is_contacted() {
 #[test]
 fn indent_with_a_huge_count_is_refused_naming_the_argument() {
     let path = seeded();
+    // Alone, the largest count used to reach the modifier and panic (exit 101).
+    Case::new()
+        .file("c.yaml", &format!("
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {{name: c}}
+            data:
+              a: <path:{path}#password | indent 18446744073709551615>
+        "))
+        .vault(OpenBao::shared())
+        .args(["generate", "c.yaml"])
+        .run()
+        .code(1)
+        .stderr(&format!(
+            "error: c.yaml (ConfigMap/c): data.a: <path:{path}#password | indent 18446744073709551615>: modifier \"indent\": \"18446744073709551615\" is too large (at most 1000)\n"
+        ));
     Case::new()
         .file("c.yaml", &format!("
             apiVersion: v1
