@@ -84,7 +84,22 @@ impl<'s, 'r> Filler<'s, 'r> {
             };
             match look_up(lookup, self.secrets) {
                 Ok(value) => pieces.push(value),
-                Err(Failure::Missing(message)) => missing.push((lookup, message)),
+                Err(Failure::MissingKey(message)) => missing.push((lookup, message)),
+                Err(Failure::MissingSecret(message)) => {
+                    // `remove-missing` is for keys a secret lacks: a secret that is not there at
+                    // all (a mistyped path, a KV v2 path without `data/`) must never empty the
+                    // manifest.
+                    failed = true;
+                    let message = if site.removable_key.is_some() {
+                        format!(
+                            "{message} (remove-missing drops only keys missing from a secret that exists)"
+                        )
+                    } else {
+                        message
+                    };
+                    self.problems
+                        .push(Problem::at(site.place(place, lookup), message));
+                }
                 Err(Failure::Modifier(message)) => {
                     failed = true;
                     self.problems
@@ -120,11 +135,14 @@ impl<'s, 'r> Filler<'s, 'r> {
                     value: site.span.clone(),
                 }),
                 None => {
-                    self.problems.extend(
-                        missing
-                            .into_iter()
-                            .map(|(lookup, m)| Problem::at(site.place(place, lookup), m)),
-                    );
+                    self.problems
+                        .extend(missing.into_iter().map(|(lookup, message)| {
+                            let message = match literal_hint(&site, lookup) {
+                                Some(hint) => format!("{message} ({hint})"),
+                                None => message,
+                            };
+                            Problem::at(site.place(place, lookup), message)
+                        }));
                     None
                 }
             };
@@ -159,9 +177,27 @@ fn kv_version_cause(error: &crate::vault::VaultError, manifest: &Manifest) -> &'
     }
 }
 
+/// How a generic `<word>` that is not a key of the secret can be kept as text; `None` for
+/// other placeholders, which cannot have been meant literally.
+fn literal_hint(site: &Site, lookup: &Lookup) -> Option<String> {
+    if !lookup.generic || !lookup.modifiers.is_empty() {
+        return None;
+    }
+    let text = site.scanned.get(lookup.span.clone())?;
+    Some(format!(
+        "if {text:?} is meant as text, write it as \"\\{text}\""
+    ))
+}
+
+/// Why a placeholder has no value.
 enum Failure {
-    Missing(String),
+    /// The secret exists without this key: under `remove-missing`, its entry is dropped.
+    MissingKey(String),
+    /// There is no secret at the path (or no such version): always a problem.
+    MissingSecret(String),
+    /// A modifier refused the value.
     Modifier(String),
+    /// Vault's answer to the read was an error.
     Read(std::sync::Arc<crate::vault::VaultError>),
 }
 
@@ -178,14 +214,14 @@ fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Resul
     };
     let map = match secrets.get(secret) {
         Some(Ok(Some(map))) => map,
-        Some(Ok(None)) => return Err(Failure::Missing(format!("no secret at {at}"))),
+        Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {at}"))),
         Some(Err(error)) => return Err(Failure::Read(error.clone())),
-        None => return Err(Failure::Missing(format!("{at} was not read"))),
+        None => return Err(Failure::MissingSecret(format!("{at} was not read"))),
     };
     let mut value = map
         .get(key)
         .cloned()
-        .ok_or_else(|| Failure::Missing(format!("key {key:?} not found in {at}")))?;
+        .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {at}")))?;
     for modifier in modifiers {
         value = modifier
             .apply(value)
@@ -194,7 +230,33 @@ fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Resul
     Ok(value)
 }
 
-fn replacement(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replacement, String> {
+/// The new value of `site`, checked against what its field takes.
+fn replacement(site: &Site, parts: &[Part], pieces: Vec<Value>) -> Result<Replacement, String> {
+    let with = combine(site, parts, pieces)?;
+    if site.base64_field
+        && site.encoding == Encoding::AsIs
+        && let Replacement::Str(text) = &with
+        && !is_base64(text)
+    {
+        return Err(
+            "the value is not base64, which Secret data must be (add | base64encode to the \
+                    placeholder, or move the entry to stringData)"
+                .to_owned(),
+        );
+    }
+    Ok(with)
+}
+
+/// Whether Kubernetes reads `text` as base64, as Go's standard decoder does (line breaks
+/// ignored, padding required).
+fn is_base64(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    BASE64.decode(compact).is_ok()
+}
+
+/// The value of `site`: one placeholder's value, typed where the field allows it, or the text
+/// of all its parts.
+fn combine(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replacement, String> {
     let whole = parts.len() == 1 && matches!(parts[0], Part::Lookup(_));
     if whole && site.encoding == Encoding::AsIs {
         let value = pieces.pop().unwrap_or(Value::Null);

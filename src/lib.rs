@@ -8,7 +8,7 @@
 //! 3. [`manifest`]: tell Kubernetes objects from other documents, read their
 //!    `avp.kubernetes.io/*` annotations, and have
 //! 4. [`scan`] find their placeholders ([`placeholder`], [`modifier`]) and what secret each
-//!    reads; then select the objects to print;
+//!    reads (paths checked by [`secret_path`]); then select the objects to print;
 //! 5. [`fetch`]: log in once (or reuse a token from [`token_cache`]) and read each distinct
 //!    secret once, concurrently ([`vault`]);
 //! 6. [`fill`]: compute the new value of every placeholder-holding scalar, manifest by manifest
@@ -40,6 +40,7 @@ pub mod problem;
 pub mod render;
 pub mod run;
 pub mod scan;
+pub mod secret_path;
 pub mod sensitive;
 pub mod settings;
 pub mod signals;

@@ -39,7 +39,11 @@ pub enum Shape {
     /// Empty or only comments.
     Empty,
     /// Content that is not a mapping with a `kind`.
-    NoKind,
+    NoKind {
+        /// It has an `apiVersion` and inline placeholders: it looks like a manifest whose
+        /// `kind` is missing, so skipping it deserves a warning.
+        lost_placeholders: bool,
+    },
     /// kustomize's own configuration (`Kustomization`, `Component`, `kustomize.config.k8s.io/*`).
     KustomizeConfig,
     /// A Kubernetes object.
@@ -75,10 +79,21 @@ pub fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
         .and_then(Node::as_scalar)
         .filter(|k| !k.is_empty());
     let shape = match kind.filter(|_| matches!(root.kind, NodeKind::Mapping(_))) {
-        None => Shape::NoKind,
+        None => Shape::NoKind {
+            lost_placeholders: root.get("apiVersion").is_some() && {
+                let annotations = Annotations::default();
+                let target = Target {
+                    kind: "",
+                    annotations: &annotations,
+                };
+                let scan = scan::scan_document(&root, target, options);
+                !scan.sites.is_empty() || !scan.problems.is_empty()
+            },
+        },
         Some(_) if is_kustomize_config(&root) => Shape::KustomizeConfig,
         Some(kind) => {
-            let scanned = read_annotations(&root).map(|annotations| {
+            let annotations = read_annotations(&root).and_then(|a| check_kind(kind, a));
+            let scanned = annotations.map(|annotations| {
                 if annotations.ignore {
                     return (annotations, Scan::default());
                 }
@@ -166,7 +181,15 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
             .iter()
             .any(|d| matches!(&d.shape, Shape::Object(object) if object.has_api_version));
         if input.origin == Origin::File && !has_object {
-            tracing::debug!(file = %input.name, "skipped: holds no Kubernetes object");
+            if documents.iter().any(|d| d.shape.lost_placeholders()) {
+                tracing::warn!(
+                    "{}: skipped, although it holds placeholders: a Kubernetes manifest needs \
+                     both apiVersion and kind",
+                    input.name
+                );
+            } else {
+                tracing::debug!(file = %input.name, "skipped: holds no Kubernetes object");
+            }
             inputs.push(input);
             continue;
         }
@@ -181,14 +204,21 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
             };
             let object = match shape {
                 Shape::Empty | Shape::KustomizeConfig => continue,
-                Shape::NoKind => {
+                Shape::NoKind { .. } => {
                     problems.push(Problem::at(at(), "not a Kubernetes object: it has no kind"));
                     continue;
                 }
                 Shape::Object(object) => object,
             };
             let name = object.name.as_deref().unwrap_or("?");
-            let place = format!("{} ({}/{name})", at(), object.kind);
+            let mut place = format!("{} ({}/{name})", at(), object.kind);
+            // Built output (helm's, or a stream on standard input) has no file per document;
+            // helm names each document's template in a comment.
+            if input.origin == Origin::Stdin
+                && let Some(template) = helm_source(&input.text[range.clone()])
+            {
+                place = format!("{place} from {template}");
+            }
             match object.scanned {
                 Ok((annotations, scan)) => {
                     scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
@@ -208,6 +238,56 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
     }
     problems.extend(scan_problems);
     (inputs, manifests, problems)
+}
+
+impl Shape {
+    /// Whether skipping the document would leave placeholders unfilled without a word: a
+    /// document that looks like a manifest (an `apiVersion` without `kind`, or a `kind` without
+    /// `apiVersion`) and holds placeholders.
+    fn lost_placeholders(&self) -> bool {
+        match self {
+            Shape::NoKind { lost_placeholders } => *lost_placeholders,
+            Shape::Object(object) => {
+                !object.has_api_version
+                    && object
+                        .scanned
+                        .as_ref()
+                        .is_ok_and(|(_, scan)| !scan.sites.is_empty() || !scan.problems.is_empty())
+            }
+            Shape::Empty | Shape::KustomizeConfig => false,
+        }
+    }
+}
+
+/// The template named by helm's `# Source: chart/templates/x.yaml` comment at the top of a
+/// document of its output, if it is there and fits on a message's line.
+fn helm_source(document: &str) -> Option<&str> {
+    for line in document.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let comment = line.strip_prefix('#')?;
+        if let Some(template) = comment.trim_start().strip_prefix("Source:") {
+            let template = template.trim();
+            return (!template.is_empty() && !template.chars().any(char::is_control))
+                .then_some(template);
+        }
+    }
+    None
+}
+
+/// Refuses annotations that do not apply to `kind`: `remove-missing` drops entries of the data
+/// maps of a Secret or ConfigMap, which other kinds do not have (argocd-vault-plugin refuses it
+/// too).
+fn check_kind(kind: &str, annotations: Annotations) -> Result<Annotations, String> {
+    if annotations.remove_missing && !matches!(kind, "Secret" | "ConfigMap") {
+        return Err(format!(
+            "annotation {ANNOTATION_PREFIX}remove-missing applies only to a Secret or a ConfigMap \
+             (remove it from this {kind})"
+        ));
+    }
+    Ok(annotations)
 }
 
 fn is_kustomize_config(root: &Node) -> bool {

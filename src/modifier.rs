@@ -156,8 +156,14 @@ impl Modifier {
             }
             Function::Plain(f) => Call::Plain(f),
             Function::Count(f) => match parse_count(argument) {
-                Some(n) => Call::Count(f, n),
-                None => {
+                Count::Within(n) => Call::Count(f, n),
+                Count::TooLarge => {
+                    return fail(format!(
+                        "modifier \"{}\": {argument:?} is too large (at most {MAX_COUNT})",
+                        spec.name
+                    ));
+                }
+                Count::NotANumber => {
                     return fail(format!(
                         "modifier \"{}\": {argument:?} is not a whole number",
                         spec.name
@@ -217,12 +223,36 @@ fn unknown(name: &str) -> ModifierError {
     ))
 }
 
-/// A whole number written with ASCII digits only (no sign).
-fn parse_count(argument: &str) -> Option<usize> {
+/// The largest count a modifier takes (`indent 1000`). Manifests nest a few dozen levels at
+/// most, so a real indent stays far below it; above it the argument can only be a mistake or
+/// an attack (`indent 18446744073709551615` asked for an allocation that aborted the process).
+/// Each line of an indented value then grows by at most 1000 bytes, and
+/// [`MAX_INDENTED_BYTES`] bounds the whole.
+pub const MAX_COUNT: usize = 1000;
+
+/// The largest text `indent` produces: far above any real value, and still a bounded
+/// allocation when a huge value of many short lines is indented by [`MAX_COUNT`].
+pub const MAX_INDENTED_BYTES: usize = 64 << 20;
+
+/// What a count argument is.
+enum Count {
+    /// A whole number up to [`MAX_COUNT`].
+    Within(usize),
+    /// A whole number above [`MAX_COUNT`], however many digits it has.
+    TooLarge,
+    /// Not written with ASCII digits only (a sign, a fraction, a word, several words).
+    NotANumber,
+}
+
+/// A whole number written with ASCII digits only (no sign), at most [`MAX_COUNT`].
+fn parse_count(argument: &str) -> Count {
     if argument.is_empty() || !argument.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return Count::NotANumber;
     }
-    argument.parse().ok()
+    match argument.parse::<usize>() {
+        Ok(n) if n <= MAX_COUNT => Count::Within(n),
+        _ => Count::TooLarge,
+    }
 }
 
 /// Names the kind of a value for messages, never its content.
@@ -315,8 +345,18 @@ fn sha256_sum(value: Value) -> Result<Value, String> {
 
 fn indent(spaces: usize, value: Value) -> Result<Value, String> {
     let text = text_of(value)?;
+    let size = spaces
+        .checked_mul(text.matches('\n').count())
+        .and_then(|padding| padding.checked_add(text.len()))
+        .filter(|size| *size <= MAX_INDENTED_BYTES)
+        .ok_or_else(|| {
+            format!(
+                "the indented value would be larger than {} MiB",
+                MAX_INDENTED_BYTES >> 20
+            )
+        })?;
     let pad = " ".repeat(spaces);
-    let mut out = String::with_capacity(text.len() + pad.len() * text.matches('\n').count());
+    let mut out = String::with_capacity(size);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
@@ -380,7 +420,7 @@ mod tests {
             ("indent +1", Err(r#"modifier "indent": "+1" is not a whole number"#)),
             ("indent 1.5", Err(r#"modifier "indent": "1.5" is not a whole number"#)),
             ("indent 1 2", Err(r#"modifier "indent": "1 2" is not a whole number"#)),
-            ("indent 99999999999999999999999", Err(r#"modifier "indent": "99999999999999999999999" is not a whole number"#)),
+            ("indent 99999999999999999999999", Err(r#"modifier "indent": "99999999999999999999999" is too large (at most 1000)"#)),
             ("jsonPath {..a}", Err(r#"modifier "jsonPath": invalid expression "{..a}": recursive descent ("..") is not supported at character 2"#)),
             ("jsonPath .a[?(@.x)]", Err(r#"modifier "jsonPath": invalid expression ".a[?(@.x)]": filters ("[?(...)]") are not supported at character 4"#)),
         ];
@@ -388,6 +428,29 @@ mod tests {
             let expected = expected.map(str::to_owned).map_err(str::to_owned);
             assert_eq!(parsed(segment), expected, "segment {segment:?}");
         }
+    }
+
+    /// Issue 11: `indent 18446744073709551615` panicked or aborted on its allocation.
+    #[test]
+    fn caps_indent() {
+        let too_large = |n: &str| {
+            Err(format!(
+                r#"modifier "indent": "{n}" is too large (at most 1000)"#
+            ))
+        };
+        assert_eq!(parsed("indent 1000"), Ok("indent 1000".to_owned()));
+        for n in ["1001", "18446744073709551615", "18446744073709551616"] {
+            assert_eq!(parsed(&format!("indent {n}")), too_large(n));
+        }
+        let many_lines = json!("\n".repeat(70_000));
+        assert_eq!(
+            run("indent 1000", many_lines),
+            Err("indent: the indented value would be larger than 64 MiB".to_owned())
+        );
+        assert_eq!(
+            run("indent 900", json!("\n".repeat(70_000))).map(|v| v.as_str().map(str::len)),
+            Ok(Some(70_000))
+        );
     }
 
     #[test]

@@ -14,15 +14,17 @@ use crate::manifest::Annotations;
 use crate::modifier::Modifier;
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
 use crate::problem::Problem;
+use crate::secret_path;
 use crate::vault::KvVersion;
 use crate::yaml::{Node, NodeKind, ScalarStyle};
 
 /// One secret read: Vault is asked once per distinct value of this.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SecretRef {
-    /// Raw logical path, as written (`secret/data/app`).
+    /// Raw logical path, normalised (see [`secret_path::normalise`]): `secret/data/app`.
+    /// Never under a Vault system mount.
     pub path: String,
-    /// KV v2 version; `None` for the latest.
+    /// KV v2 version; `None` for the latest, and always for KV v1.
     pub version: Option<u64>,
     /// How to read the answer.
     pub kv: KvVersion,
@@ -48,6 +50,11 @@ pub struct Lookup {
     pub modifiers: Vec<Modifier>,
     /// The secret.
     pub secret: SecretRef,
+    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
+    /// been meant as literal text.
+    pub generic: bool,
+    /// A version given for a KV v1 path, which has none: ignored, as argocd-vault-plugin does.
+    pub ignored_version: Option<u64>,
 }
 
 /// How a filled string is written back.
@@ -80,6 +87,9 @@ pub struct Site {
     pub encoding: Encoding,
     /// The field only takes text (Secret and ConfigMap data): typed values become text.
     pub string_only: bool,
+    /// The field is a Secret's `data`, which Kubernetes reads as base64: a value written as
+    /// is must be base64 already.
+    pub base64_field: bool,
 }
 
 impl Site {
@@ -114,7 +124,7 @@ impl Site {
 pub struct ScanOptions<'r> {
     /// KV version when no annotation says otherwise.
     pub kv_version: KvVersion,
-    /// `AVP_PATH_VALIDATION`.
+    /// `AVP_PATH_VALIDATION`, matched against the normalised path.
     pub path_validation: Option<&'r Regex>,
 }
 
@@ -249,6 +259,7 @@ impl<'a> Scanner<'a, '_> {
                 removable_key,
                 encoding: Encoding::Base64,
                 string_only: true,
+                base64_field: true,
             };
             return self.scalar(site, Cow::Owned(decoded));
         }
@@ -257,6 +268,7 @@ impl<'a> Scanner<'a, '_> {
             removable_key,
             encoding: Encoding::AsIs,
             string_only: true,
+            base64_field: base64_data,
         };
         self.scalar(site, Cow::Borrowed(value));
     }
@@ -269,6 +281,7 @@ impl<'a> Scanner<'a, '_> {
                     removable_key: None,
                     encoding: Encoding::AsIs,
                     string_only: false,
+                    base64_field: false,
                 };
                 self.scalar(site, Cow::Borrowed(value));
             }
@@ -309,19 +322,29 @@ impl<'a> Scanner<'a, '_> {
                 return;
             }
         };
+        let field = self.field();
         for part in parts {
             if let Part::Lookup(lookup) = part {
+                if let Some(version) = lookup.ignored_version {
+                    tracing::debug!(
+                        "{}: version {version} ignored: {} is read as KV v1, which has no \
+                         versions (argocd-vault-plugin ignores it too)",
+                        field_place(&field, &scanned, lookup.span.clone()),
+                        lookup.secret.path
+                    );
+                }
                 self.secrets.insert(lookup.secret);
             }
         }
         self.sites.push(Site {
-            field: self.field(),
+            field,
             span: start.node.span.clone(),
             style,
             removable_key: start.removable_key,
             scanned: scanned.into_owned(),
             encoding: start.encoding,
             string_only: start.string_only,
+            base64_field: start.base64_field,
         });
     }
 }
@@ -374,29 +397,30 @@ fn resolve(
     options: ScanOptions<'_>,
 ) -> Result<Lookup, String> {
     let kv = annotations.kv_version.unwrap_or(options.kv_version);
-    let (path, key, version) = match placeholder.reference {
-        Reference::Inline { path, key, version } => (path, key, version),
+    let (written, key, version, generic) = match placeholder.reference {
+        Reference::Inline { path, key, version } => (path, key, version, false),
         Reference::Generic { key } => {
             let path = annotations.path.clone().unwrap_or_default();
-            (path, key, annotations.secret_version)
+            (path, key, annotations.secret_version, true)
         }
     };
-    check_path(&path)?;
+    let path = secret_path::normalise(&written).map_err(|e| e.to_string())?;
     if let Some(rule) = options.path_validation
         && !rule.is_match(&path)
     {
         return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
     }
-    if kv == KvVersion::V1 && version.is_some() {
-        return Err(format!(
-            "path {path:?} is read as KV v1, which has no versions"
-        ));
-    }
+    let (version, ignored_version) = match kv {
+        KvVersion::V1 => (None, version),
+        KvVersion::V2 => (version, None),
+    };
     Ok(Lookup {
         span: placeholder.span,
         key,
         modifiers: placeholder.modifiers,
         secret: SecretRef { path, version, kv },
+        generic,
+        ignored_version,
     })
 }
 
@@ -411,21 +435,7 @@ struct SiteStart<'n> {
     removable_key: Option<Range<usize>>,
     encoding: Encoding,
     string_only: bool,
-}
-
-/// Refuses paths that would not stay one logical Vault path in a URL.
-fn check_path(path: &str) -> Result<(), String> {
-    let bad_char = path
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '%' | '\\'));
-    if path.is_empty()
-        || path.starts_with('/')
-        || bad_char.is_some()
-        || path.split('/').any(|s| s == "..")
-    {
-        return Err(format!("{path:?} is not a valid secret path"));
-    }
-    Ok(())
+    base64_field: bool,
 }
 
 /// The UTF-8 text a Secret `data` value encodes, if it is valid base64 of text.
@@ -458,27 +468,6 @@ mod tests {
     fn field_segments() {
         assert_eq!(field_segment("password"), ".password");
         assert_eq!(field_segment("tls.crt"), r#"["tls.crt"]"#);
-    }
-
-    #[test]
-    fn paths() {
-        for good in ["secret/data/app", "team/kv/data/a-b_c.d", "kv1/app"] {
-            assert_eq!(check_path(good), Ok(()), "{good}");
-        }
-        for bad in [
-            "",
-            "/secret/data/x",
-            "secret/../sys",
-            "secret/data/a b",
-            "a?version=1",
-            "a#b",
-            "a%2f",
-        ] {
-            assert_eq!(
-                check_path(bad),
-                Err(format!("{bad:?} is not a valid secret path"))
-            );
-        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn problems_anywhere_in_a_stream_parsed_on_several_threads_name_their_documents(
     let (_, rest) = input[last..].split_once('>').expect("closed");
     let broken = format!("{}<path:{path}>{rest}", &input[..last]);
     run(&broken).failure().stdout("").stderr(&format!(
-        "error: <stdin>: document 6000 (Secret/s-5999): stringData.url: <path:{path}>: missing key \
+        "error: <stdin>: document 6000 (Secret/s-5999) from chart/templates/secret-5999.yaml: stringData.url: <path:{path}>: missing key \
          (expected <path:PATH#KEY> or <path:PATH#KEY#VERSION>)\n"
     ));
     // Found when filling: keys Vault does not have, in the first and the last document.
@@ -198,7 +198,27 @@ fn problems_anywhere_in_a_stream_parsed_on_several_threads_name_their_documents(
     missing.replace_range(last..last + "<password>".len(), "<passwd>");
     missing.replace_range(first..first + "<password>".len(), "<passwd>");
     run(&missing).failure().stdout("").stderr(&format!(
-        "error: <stdin>: document 1 (Secret/s-0): stringData.password: <passwd>: key \"passwd\" not found in {path}\n\
-         error: <stdin>: document 6000 (Secret/s-5999): stringData.password: <passwd>: key \"passwd\" not found in {path}\n"
+        "error: <stdin>: document 1 (Secret/s-0) from chart/templates/secret-0.yaml: stringData.password: <passwd>: key \"passwd\" not found in {path} (if \"<passwd>\" is meant as text, write it as \"\\<passwd>\")\n\
+         error: <stdin>: document 6000 (Secret/s-5999) from chart/templates/secret-5999.yaml: stringData.password: <passwd>: key \"passwd\" not found in {path} (if \"<passwd>\" is meant as text, write it as \"\\<passwd>\")\n"
     ));
+}
+
+/// Issue 11, errors that teach: a file that looks like a manifest but is skipped (a `kind`
+/// without `apiVersion`) while it holds placeholders is named in a warning; values files stay
+/// silent.
+#[test]
+fn a_skipped_file_that_holds_placeholders_is_named_in_a_warning() {
+    Case::new()
+        .file("app/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+        .file("app/b.yaml", "kind: ConfigMap\nmetadata: {name: b}\ndata: {k: <path:secret/data/x#k>}\n")
+        .file("app/c.yaml", "apiVersion: v1\nmetadata: {name: c}\ndata: {k: <path:secret/data/x#k>}\n")
+        .file("app/values.yaml", "image: {tag: <path:secret/data/x#y>}\n")
+        .args(["generate", "app"])
+        .run()
+        .success()
+        .stdout("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+        .stderr(
+            " WARN app/b.yaml: skipped, although it holds placeholders: a Kubernetes manifest needs both apiVersion and kind\n \
+             WARN app/c.yaml: skipped, although it holds placeholders: a Kubernetes manifest needs both apiVersion and kind\n",
+        );
 }

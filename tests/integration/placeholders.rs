@@ -349,10 +349,8 @@ fn remove_missing_drops_entries_without_a_value() {
             stringData:
               user: <username>
               gone: <not-in-vault>
-              other: <path:secret/data/{}/nothing-here#x>
               kept: literal
-        ",
-                unique("none")
+        "
             ),
         )
         .vault(OpenBao::shared())
@@ -445,4 +443,129 @@ fn escaped_placeholders_stay_literal() {
               html: '<a href=\"x\">link</a>'
         "
         ));
+}
+
+/// Issue 11, security 3: `remove-missing` drops keys missing from a secret that exists; a
+/// secret that does not exist (here a KV v2 path without `data/`, or one never written) is an
+/// error, never an empty Secret.
+#[test]
+fn remove_missing_never_hides_a_missing_secret() {
+    let name = unique("rm-missing");
+    OpenBao::shared().put_kv2("secret", &name, json!({"username": "app-user"}));
+    let manifest = |path: &str| {
+        format!(
+            "
+            apiVersion: v1
+            kind: Secret
+            metadata:
+              name: s
+              annotations:
+                avp.kubernetes.io/path: {path}
+                avp.kubernetes.io/remove-missing: \"true\"
+            stringData:
+              user: <username>
+        "
+        )
+    };
+    let never_written = format!("secret/data/{}", unique("never"));
+    Case::new()
+        .file("s.yaml", &manifest(&never_written))
+        .vault(OpenBao::shared())
+        .args(["generate", "s.yaml"])
+        .run()
+        .failure()
+        .stderr(&format!(
+            "error: s.yaml (Secret/s): stringData.user: <username>: no secret at {never_written} \
+             (remove-missing drops only keys missing from a secret that exists)\n"
+        ));
+    Case::new()
+        .file("s.yaml", &manifest(&format!("secret/{name}")))
+        .vault(OpenBao::shared())
+        .args(["generate", "s.yaml"])
+        .run()
+        .failure()
+        .stderr_contains("error: s.yaml (Secret/s): stringData.user: <username>: ");
+}
+
+/// Issue 11, AVP compatibility: AVP ignores a version on a KV v1 path; `--verbose` says so.
+#[test]
+fn a_version_on_a_kv_v1_path_is_ignored_as_avp_does() {
+    let name = unique("kv1-version");
+    OpenBao::shared().put_kv1("kv1", &name, json!({"key": "v1-value"}));
+    let manifest = |a: &str, b: &str| {
+        format!(
+            "
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: c
+              annotations:
+                avp.kubernetes.io/kv-version: \"1\"
+                avp.kubernetes.io/path: kv1/{name}
+                avp.kubernetes.io/secret-version: \"2\"
+            data:
+              inline: {a}
+              generic: {b}
+        "
+        )
+    };
+    Case::new()
+        .file("c.yaml", &manifest(&format!("<path:kv1/{name}#key#3>"), "<key>"))
+        .vault(OpenBao::shared())
+        .args(["generate", "--verbose", "c.yaml"])
+        .run()
+        .success()
+        .stdout(&format!("---\n{}", unindent(&manifest("\"v1-value\"", "\"v1-value\""))))
+        .stderr_contains(&format!(
+            "data.inline: <path:kv1/{name}#key#3>: version 3 ignored: kv1/{name} is read as KV v1, which has no versions (argocd-vault-plugin ignores it too)"
+        ))
+        .stderr_contains(&format!(
+            "data.generic: <key>: version 2 ignored: kv1/{name} is read as KV v1, which has no versions (argocd-vault-plugin ignores it too)"
+        ));
+    assert_eq!(OpenBao::shared().reads(&format!("kv1/{name}")), 1);
+}
+
+/// Issue 11, AVP compatibility: a leading `/` is accepted, as AVP's Vault client does, inline
+/// and in the path annotation; `/a` and `a` are one secret, read once.
+#[test]
+fn a_leading_slash_in_a_path_is_the_same_path() {
+    let path = db();
+    Case::new()
+        .file(
+            "c.yaml",
+            &format!(
+                "
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: c
+              annotations:
+                avp.kubernetes.io/path: /{path}
+            data:
+              generic: <username>
+              slash: <path:/{path}#username>
+              plain: <path:{path}#username>
+        "
+            ),
+        )
+        .vault(OpenBao::shared())
+        .args(["generate", "c.yaml"])
+        .run()
+        .success()
+        .stdout(&format!(
+            "
+            ---
+            apiVersion: v1
+            kind: ConfigMap
+            metadata:
+              name: c
+              annotations:
+                avp.kubernetes.io/path: /{path}
+            data:
+              generic: \"app-user\"
+              slash: \"app-user\"
+              plain: \"app-user\"
+        "
+        ));
+    assert_eq!(OpenBao::shared().reads(&path), 1);
 }
