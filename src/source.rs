@@ -305,6 +305,25 @@ mod tests {
     }
 
     #[test]
+    fn reads_stop_at_the_run_budget() {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), "a: 1\n").expect("write");
+        let mut budget = 5;
+        assert_eq!(
+            read_text(file.path(), "a.yaml", &mut budget).expect("fits"),
+            "a: 1\n"
+        );
+        assert_eq!(budget, 0);
+        assert_eq!(
+            read_text(file.path(), "a.yaml", &mut budget)
+                .expect_err("over")
+                .to_string(),
+            "a.yaml: is more than 256 MiB, the most vaultplate reads in one run; split the \
+             application or remove what is not a manifest"
+        );
+    }
+
+    #[test]
     fn missing_path() {
         let problem =
             load("/nonexistent/x.yaml", &mut std::io::empty(), None).expect_err("missing");

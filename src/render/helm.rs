@@ -409,6 +409,29 @@ mod tests {
     }
 
     #[test]
+    fn set_values_are_json_strings_but_for_literals_and_whole_numbers() {
+        let table = [
+            ("^\\d+$", "\"^\\\\d+$\""),
+            ("x\\,b=INJECTED", "\"x\\\\,b=INJECTED\""),
+            ("true", "true"),
+            ("null", "null"),
+            ("TRUE", "\"TRUE\""),
+            ("3", "3"),
+            ("-12", "-12"),
+            ("0", "0"),
+            ("007", "\"007\""),
+            ("-0", "\"-0\""),
+            ("+5", "\"+5\""),
+            ("1.5", "\"1.5\""),
+            ("1234567890123456", "\"1234567890123456\""),
+            ("", "\"\""),
+        ];
+        for (value, want) in table {
+            assert_eq!(set_json(value), want, "{value:?}");
+        }
+    }
+
+    #[test]
     fn set_keys_cannot_smuggle_pairs_or_flags() {
         for key in ["a=b", "a,b", "--post-renderer", ""] {
             let p = AppParams {
