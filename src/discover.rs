@@ -43,34 +43,17 @@ pub fn detect(dir: &Path) -> SourceType {
 /// mentions an inline placeholder or an `avp.kubernetes.io/` annotation. A text search: Helm
 /// templates are not YAML before rendering.
 pub fn wants_vaultplate(dir: &Path) -> bool {
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(current) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                if !name.starts_with('.') {
-                    pending.push(path);
-                }
-            } else if [".yaml", ".yml", ".json"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-                && std::fs::read_to_string(&path).is_ok_and(|text| {
-                    text.contains("<path:") || text.contains(crate::manifest::ANNOTATION_PREFIX)
-                })
-            {
-                return true;
-            }
-        }
-    }
-    false
+    // The files `generate` and a plain `render` would read, read the same bounded way; one that
+    // cannot be read is left for `render` to report.
+    let Ok(files) = crate::source::manifest_files(dir, None) else {
+        return false;
+    };
+    let mut budget = crate::source::RUN_CAP;
+    files.iter().any(|path| {
+        crate::source::read_text(path, "", &mut budget).is_ok_and(|text| {
+            text.contains("<path:") || text.contains(crate::manifest::ANNOTATION_PREFIX)
+        })
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,10 @@ pub const MASK: &str = "<redacted>";
 /// they are not secrets worth the name.
 const SHORTEST: usize = 3;
 
+/// Lines of a multi-line value shorter than this (after trimming) are not masked on their own:
+/// masking `}` or `---` would blank every message.
+const SHORTEST_LINE: usize = 8;
+
 /// The values to hide (and their base64 forms).
 #[derive(Debug, Default, Clone)]
 pub struct Masker {
@@ -19,13 +23,41 @@ pub struct Masker {
 }
 
 impl Masker {
-    /// Adds a value and its base64 form.
+    /// Adds a value, its base64 form, its JSON-escaped forms (`toJson`), and each line of a
+    /// multi-line value (trimmed, so that a re-indented `toYaml` form is hidden line by line)
+    /// with the line's own escaped forms.
     pub fn add(&mut self, value: &str) {
         if value.chars().count() < SHORTEST {
             return;
         }
         self.needles.push(value.to_owned());
         self.needles.push(BASE64.encode(value));
+        self.add_escaped(value);
+        if value.contains('\n') {
+            for line in value.lines().map(str::trim) {
+                if line.chars().count() >= SHORTEST_LINE {
+                    self.needles.push(line.to_owned());
+                    self.add_escaped(line);
+                }
+            }
+        }
+    }
+
+    /// The forms helm's `toJson` (Go's encoder escapes `<`, `>`, `&` too) and a YAML single
+    /// quoted scalar give `text`, where they differ from it.
+    fn add_escaped(&mut self, text: &str) {
+        let json = Value::String(text.to_owned()).to_string();
+        let json = &json[1..json.len() - 1];
+        let go = json
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026");
+        let single_quoted = text.replace('\'', "''");
+        for form in [json.to_owned(), go, single_quoted] {
+            if form != text {
+                self.needles.push(form);
+            }
+        }
     }
 
     /// Adds every string (and the text of every number and bool) inside a JSON value.
@@ -65,6 +97,16 @@ mod tests {
         assert_eq!(
             masker.mask(text),
             "bad password <redacted> (<redacted>) token <redacted> port <redacted> ab"
+        );
+    }
+
+    #[test]
+    fn lines_of_a_multi_line_value_and_its_json_form_are_hidden() {
+        let mut masker = Masker::default();
+        masker.add("{\n  \"key\": \"s3cr3t-<line>\"\n}\n");
+        assert_eq!(
+            masker.mask("yaml: |\n    \"key\": \"s3cr3t-<line>\"\n  }\njson: \"{\\n  \\\"key\\\": \\\"s3cr3t-\\u003cline\\u003e\\\"\\n}\\n\""),
+            "yaml: |\n    <redacted>\n  }\njson: \"<redacted>\""
         );
     }
 

@@ -158,10 +158,7 @@ fn arguments(
             continue;
         }
         if !value.contains("<path:") {
-            flag(
-                "--set",
-                format!("{key}={}", value.replace(',', "\\,")).into(),
-            );
+            flag("--set-json", format!("{key}={}", set_json(value)).into());
             continue;
         }
         let name = format!("set-{n}");
@@ -208,6 +205,26 @@ fn values_file(
     match values.scan(&name, &text)? {
         Some(scanned) => pipe(scanned, false, pending),
         None => Ok(path.to_path_buf()),
+    }
+}
+
+/// A `set` value as the JSON helm's `--set-json` reads: the text verbatim as a string (helm's
+/// `--set` parser would drop backslashes and split at commas), except `true`, `false`, `null`
+/// and whole numbers, which keep the meaning they have in a values file.
+fn set_json(value: &str) -> String {
+    let whole_number = value
+        .strip_prefix('-')
+        .unwrap_or(value)
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        && (1..=15).contains(&value.trim_start_matches('-').len())
+        && (value.trim_start_matches('-') == "0"
+            || !value.trim_start_matches('-').starts_with('0'))
+        && value != "-0";
+    if matches!(value, "true" | "false" | "null") || whole_number {
+        value.to_owned()
+    } else {
+        Value::String(value.to_owned()).to_string()
     }
 }
 
@@ -382,13 +399,36 @@ mod tests {
             "<app>/prod.yaml",
             "--values",
             "<inline>",
-            "--set",
-            "image.tag=1.2",
-            "--set",
-            "list=a\\,b",
+            "--set-json",
+            "image.tag=\"1.2\"",
+            "--set-json",
+            "list=\"a,b\"",
             "--skip-crds",
         ];
         assert_eq!(args_for(&p, &env), want);
+    }
+
+    #[test]
+    fn set_values_are_json_strings_but_for_literals_and_whole_numbers() {
+        let table = [
+            ("^\\d+$", "\"^\\\\d+$\""),
+            ("x\\,b=INJECTED", "\"x\\\\,b=INJECTED\""),
+            ("true", "true"),
+            ("null", "null"),
+            ("TRUE", "\"TRUE\""),
+            ("3", "3"),
+            ("-12", "-12"),
+            ("0", "0"),
+            ("007", "\"007\""),
+            ("-0", "\"-0\""),
+            ("+5", "\"+5\""),
+            ("1.5", "\"1.5\""),
+            ("1234567890123456", "\"1234567890123456\""),
+            ("", "\"\""),
+        ];
+        for (value, want) in table {
+            assert_eq!(set_json(value), want, "{value:?}");
+        }
     }
 
     #[test]

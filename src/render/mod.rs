@@ -46,18 +46,18 @@ pub fn render(
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
     let mut session = Session::new(config, token_cache);
+    let root = paths::repository_root(dir, env);
     let inputs = match kind {
-        SourceType::Plain => {
-            source::load(&name, &mut std::io::empty(), None).map_err(|p| vec![p])?
-        }
+        SourceType::Plain => source::load_confined(&name, &mut std::io::empty(), None, Some(&root))
+            .map_err(|p| vec![p])?,
         SourceType::Kustomize | SourceType::Helm => {
+            paths::check_tree(&root).map_err(|p| vec![p])?;
             let sandbox = Sandbox::new().map_err(|e| {
                 vec![Problem::general(format!(
                     "cannot create a private temporary folder: {e}"
                 ))]
             })?;
             let built = if kind == SourceType::Helm {
-                let root = paths::repository_root(dir, env);
                 let mut values = SessionValues {
                     config,
                     session: &mut session,

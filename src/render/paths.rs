@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::problem::Problem;
+
 /// The repository root: Argo CD unpacks the repository and runs the plugin in
 /// `<root>/<ARGOCD_APP_SOURCE_PATH>`; elsewhere the application directory itself.
 pub(super) fn repository_root(app_dir: &Path, env: &BTreeMap<String, String>) -> PathBuf {
@@ -51,6 +53,58 @@ pub(super) fn inside_repository(
         return Err(format!("values file {given:?} is not a file"));
     }
     Ok(real)
+}
+
+/// Checks the whole repository before helm or kustomize read any of it: they follow symlinks
+/// (a chart's `values.yaml`, a file read by `.Files.Get`, a kustomize resource, a `file://`
+/// dependency anywhere in the repository), so every symlink must resolve inside `root`, and
+/// nothing may be a device, FIFO or socket, which they would read without end or wait on.
+///
+/// Checking is cheaper than giving them a copy: it reads directory entries only (no file
+/// contents), each directory once; Argo CD runs the same check on every repository it renders.
+/// Git's own `.git` folder is skipped.
+pub(super) fn check_tree(root: &Path) -> Result<(), Problem> {
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let unreadable =
+            |e: std::io::Error| Problem::at(shown(&dir, root), format!("cannot read: {e}"));
+        for entry in std::fs::read_dir(&dir).map_err(unreadable)? {
+            let entry = entry.map_err(unreadable)?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(unreadable)?;
+            if kind.is_symlink() {
+                crate::source::outside_check(&path, root)?;
+                // A link inside the repository leads to what this walk reaches anyway.
+                let target = std::fs::metadata(&path);
+                if target.is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                    return Err(not_regular(&path, root));
+                }
+            } else if kind.is_dir() {
+                if entry.file_name() != ".git" {
+                    pending.push(path);
+                }
+            } else if !kind.is_file() {
+                return Err(not_regular(&path, root));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `path` relative to `root`, for messages.
+fn shown(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn not_regular(path: &Path, root: &Path) -> Problem {
+    Problem::at(
+        shown(path, root),
+        "is not a regular file (a device, FIFO or socket, perhaps behind a symlink); helm and \
+         kustomize may read only regular files: remove it from the repository",
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod bench_workload;
 mod cmp;
 mod errors;
 mod harness_selftest;
+mod hostile_files;
 mod inputs;
 mod kube_secret;
 mod packaging;

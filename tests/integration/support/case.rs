@@ -45,6 +45,7 @@ pub(crate) struct Case {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     files: Vec<(PathBuf, String)>,
+    links: Vec<(PathBuf, PathBuf)>,
     stdin: Option<String>,
     secrets: Vec<String>,
     subdir: Option<PathBuf>,
@@ -56,6 +57,7 @@ impl Case {
             args: Vec::new(),
             env: Vec::new(),
             files: Vec::new(),
+            links: Vec::new(),
             stdin: None,
             secrets: Vec::new(),
             subdir: None,
@@ -88,6 +90,14 @@ impl Case {
             path.display()
         );
         self.files.push((path, unindent(contents)));
+        self
+    }
+
+    /// Makes `path` (relative, as in [`Case::file`]) a symlink to `target` (as given: relative
+    /// to the link's folder, or absolute), after the files are written.
+    pub(crate) fn symlink(mut self, path: &str, target: impl AsRef<Path>) -> Self {
+        self.links
+            .push((PathBuf::from(path), target.as_ref().to_path_buf()));
         self
     }
 
@@ -133,6 +143,13 @@ impl Case {
                 std::fs::create_dir_all(parent).expect("creating a case file's directory");
             }
             std::fs::write(&path, contents).expect("writing a case file");
+        }
+        for (path, target) in &self.links {
+            let path = cwd.join(path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("creating a case link's directory");
+            }
+            std::os::unix::fs::symlink(target, &path).expect("making a case symlink");
         }
 
         let binary = env!("CARGO_BIN_EXE_vaultplate");
