@@ -10,6 +10,7 @@ mod cmp;
 mod errors;
 mod harness_selftest;
 mod inputs;
+mod jsonpath;
 mod kube_secret;
 mod packaging;
 mod placeholders;
