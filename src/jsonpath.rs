@@ -56,7 +56,7 @@ pub struct JsonPathError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
     /// `{.x}` where no input value has the key `x`.
-    #[error("key {0:?} not found")]
+    #[error("{}", key_not_found(.0))]
     KeyNotFound(String),
     /// `[0]` or `[?(...)]` on something other than a list.
     #[error("{} needs a list, found {kind}", if *.filter { "a filter [?(...)]" } else { "an index [...]" })]
@@ -137,6 +137,16 @@ impl JsonPath {
     /// Evaluates the template on `root` and returns the text client-go would print.
     pub fn render(&self, root: &Value) -> Result<String, EvalError> {
         eval::render(&self.segments, root)
+    }
+}
+
+fn key_not_found(key: &str) -> String {
+    if key.is_empty() {
+        // client-go reads `.[0]` as the empty key, then `[0]`.
+        "key \"\" not found (a \".\" right before \"[\" selects the empty key: write {[0]}, not {.[0]})"
+            .to_owned()
+    } else {
+        format!("key {key:?} not found")
     }
 }
 

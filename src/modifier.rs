@@ -282,6 +282,8 @@ fn yaml_parse(value: Value) -> Result<Value, String> {
     crate::yaml::value::parse_value(&text).map_err(|e| format!("value is not valid YAML ({e})"))
 }
 
+/// Renders a JSONPath template on a map, a list or JSON text. An empty result is an error
+/// (client-go returns empty text): an empty secret is never what a manifest asked for.
 fn json_path(path: &JsonPath, value: Value) -> Result<Value, String> {
     let root = match value {
         Value::String(text) => serde_json::from_str(&text).map_err(|e| {

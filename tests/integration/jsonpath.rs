@@ -164,3 +164,43 @@ data:
         })
     );
 }
+
+/// A template that selects a missing key, or nothing at all, fails the run with the file,
+/// object, field and placeholder named, and never the secret's content.
+#[test]
+fn a_template_that_selects_a_missing_key_or_nothing_is_an_error() {
+    let bao = OpenBao::shared();
+    let name = unique("jsonpath-users");
+    bao.put_kv2(
+        "secret",
+        &name,
+        json!({"users": "[{\"name\": \"app\", \"pw\": \"s3cr3t-pw\"}]"}),
+    );
+    let manifest = format!(
+        "
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: c
+        data:
+          app: <path:secret/data/{name}#users | jsonPath {{range [?(@.name=='app')]}}{{.pw}}{{end}}>
+          dot: <path:secret/data/{name}#users | jsonPath {{.[0].pw}}>
+          typo: <path:secret/data/{name}#users | jsonPath {{range [*]}}{{.password}}{{end}}>
+          none: <path:secret/data/{name}#users | jsonPath {{[?(@.name=='other')].pw}}>
+          index: <path:secret/data/{name}#users | jsonPath {{[2].name}}>
+    "
+    );
+    Case::new()
+        .file("c.yaml", &manifest)
+        .vault(OpenBao::shared())
+        .secret("s3cr3t-pw")
+        .args(["generate", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(&format!("\
+error: c.yaml (ConfigMap/c): data.dot: <path:secret/data/{name}#users | jsonPath {{.[0].pw}}>: jsonPath: key \"\" not found (a \".\" right before \"[\" selects the empty key: write {{[0]}}, not {{.[0]}})
+error: c.yaml (ConfigMap/c): data.typo: <path:secret/data/{name}#users | jsonPath {{range [*]}}{{.password}}{{end}}>: jsonPath: key \"password\" not found
+error: c.yaml (ConfigMap/c): data.none: <path:secret/data/{name}#users | jsonPath {{[?(@.name=='other')].pw}}>: jsonPath: {{[?(@.name=='other')].pw}} selected nothing (the result would be empty text)
+error: c.yaml (ConfigMap/c): data.index: <path:secret/data/{name}#users | jsonPath {{[2].name}}>: jsonPath: index 2 is out of range for a list of 1
+"));
+}
