@@ -467,7 +467,7 @@ mod tests {
             (I, "<path:a#b | base64encode | >", r#"error 0..28: empty modifier after "|""#),
             (I, "<path:a#b | foo>", r#"error 0..16: unknown modifier "foo" (known: base64encode, base64decode, jsonParse, yamlParse, jsonPath, sha256sum, indent)"#),
             (I, "<path:a#b | indent>", r#"error 0..19: modifier "indent" needs an argument: indent N"#),
-            (I, "<path:a#b | jsonPath {..x}>", r#"error 0..27: modifier "jsonPath": invalid expression "{..x}": recursive descent ("..") is not supported at character 2"#),
+            (I, "<path:a#b | jsonPath {!x}>", r#"error 0..26: modifier "jsonPath": invalid expression "{!x}": unexpected character '!' at character 2"#),
             (I, "<path:a#b | foo | bar>", r#"error 0..22: unknown modifier "foo" (known: base64encode, base64decode, jsonParse, yamlParse, jsonPath, sha256sum, indent)"#),
             (G, "<key | >", r#"error 0..8: empty modifier after "|""#),
             (G, "<key|>", r#"error 0..6: empty modifier after "|""#),

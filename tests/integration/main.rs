@@ -11,6 +11,7 @@ mod errors;
 mod harness_selftest;
 mod hostile_files;
 mod inputs;
+mod jsonpath;
 mod kube_secret;
 mod packaging;
 mod placeholders;
