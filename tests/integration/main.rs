@@ -6,6 +6,7 @@ mod support;
 
 mod auth_methods;
 mod bench_workload;
+mod cli;
 mod cmp;
 mod errors;
 mod harness_selftest;
