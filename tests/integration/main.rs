@@ -9,6 +9,7 @@ mod bench_workload;
 mod cli;
 mod cmp;
 mod errors;
+mod fidelity;
 mod harness_selftest;
 mod inputs;
 mod kube_secret;
