@@ -6,9 +6,19 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::kube_secret::SecretRef;
 
+/// The version and git commit, as `--version` and `vaultplate version` print them after the
+/// program name: `0.1.0 (commit abcdef123456)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("VAULTPLATE_GIT_COMMIT"),
+    ")"
+);
+
 /// Fills Vault-backed placeholders in Kubernetes manifests (argocd-vault-plugin compatible).
 #[derive(Debug, Parser)]
-#[command(name = "vaultplate", version, about, long_about = None, disable_help_subcommand = true)]
+#[command(name = "vaultplate", version = VERSION, about, long_about = None,
+    after_help = crate::help::reference())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -19,8 +29,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fill placeholders in manifests and print them.
+    #[command(after_help = crate::help::reference())]
     Generate(GenerateArgs),
     /// Build an application directory (kustomize, Helm or plain), fill placeholders, print.
+    #[command(after_help = crate::help::reference())]
     Render(RenderArgs),
     /// Exit 0 and print the source type when DIR holds placeholders or avp annotations.
     Discover(DiscoverArgs),

@@ -140,6 +140,12 @@ pub enum Auth {
     },
 }
 
+/// Every `AVP_AUTH_TYPE` vaultplate can log in with (the chart's values schema is pinned to
+/// this list by a test).
+pub const AUTH_METHODS: &[&str] = &[
+    "token", "approle", "userpass", "k8s", "github", "cert", "jwt",
+];
+
 impl Auth {
     /// Who logs in, for telling cached tokens apart: method, mount and role or user, and where
     /// the credential comes from when that decides who it is (a token file's path, a GitHub

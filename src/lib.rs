@@ -29,6 +29,7 @@ pub mod discover;
 pub mod fetch;
 pub mod fill;
 pub mod generate;
+pub mod help;
 pub mod jsonpath;
 pub mod kube_secret;
 pub mod manifest;

@@ -9,6 +9,7 @@ use crate::problem::Problem;
 use crate::scan::Site;
 use crate::source::Input;
 use crate::yaml::edit::{self, Edit};
+use crate::yaml::ending;
 
 /// A run's complete output, assembled in memory so that nothing is printed unless everything
 /// succeeded. It keeps the inputs' texts and, for each manifest, either the range of its
@@ -18,6 +19,9 @@ use crate::yaml::edit::{self, Edit};
 pub struct Output {
     texts: Vec<String>,
     documents: Vec<Document>,
+    /// Whether the last document is followed by a line break when it has none of its own
+    /// (not when that break would change its value: see [`ending::terminated`]).
+    final_break: bool,
 }
 
 #[derive(Debug)]
@@ -57,7 +61,35 @@ impl Output {
                 Document::Edited(edited)
             });
         }
-        Ok(Output { texts, documents })
+        let mut output = Output {
+            texts,
+            documents,
+            final_break: true,
+        };
+        output.terminate_documents();
+        Ok(output)
+    }
+
+    /// A document without a final line break gets one after it (a `---` line must follow it),
+    /// which would give a block scalar on its last line a trailing `\n` it did not have: such
+    /// a document is rewritten to an equivalent text, except the last one, which is printed as
+    /// it came, without the break.
+    fn terminate_documents(&mut self) {
+        let count = self.documents.len();
+        for (index, document) in self.documents.iter_mut().enumerate() {
+            let text = match document {
+                Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+                Document::Edited(edited) => edited.as_str(),
+            };
+            let Some(terminated) = ending::terminated(text) else {
+                continue;
+            };
+            if index + 1 == count {
+                self.final_break = false;
+            } else {
+                *document = Document::Edited(terminated);
+            }
+        }
     }
 
     /// Writes the stream: each document after a `---` line, and ending with a line break.
@@ -78,14 +110,20 @@ impl Output {
     /// The stream's text, piece by piece: a `---` line, a document, a line break where the
     /// document does not end with one.
     fn pieces(&self) -> impl Iterator<Item = &str> {
-        self.documents.iter().flat_map(|document| {
-            let text = match document {
-                Document::Unedited { text, range } => &self.texts[*text][range.clone()],
-                Document::Edited(edited) => edited.as_str(),
-            };
-            let line_break = !text.is_empty() && !text.ends_with('\n');
-            ["---\n", text, if line_break { "\n" } else { "" }]
-        })
+        let count = self.documents.len();
+        self.documents
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, document)| {
+                let text = match document {
+                    Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+                    Document::Edited(edited) => edited.as_str(),
+                };
+                let line_break = !text.is_empty()
+                    && !text.ends_with('\n')
+                    && (index + 1 < count || self.final_break);
+                ["---\n", text, if line_break { "\n" } else { "" }]
+            })
     }
 }
 
@@ -139,6 +177,20 @@ mod tests {
             .write_to(&mut written)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(String::from_utf8_lossy(&written), expected);
+    }
+
+    #[test]
+    fn block_scalars_without_a_final_break_keep_their_value() {
+        let first = "s: |\n  echo hi";
+        let manifests = vec![manifest(0, 0..first.len()), manifest(1, 0..first.len())];
+        let output = Output::assemble(vec![input(first), input(first)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(
+            output.to_string(),
+            "---\ns: |-\n  echo hi\n---\ns: |\n  echo hi"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{self, Cli, Command, RunArgs};
 use crate::config::Config;
 use crate::deadline::OutputGate;
 use crate::generate::{self, Request};
@@ -64,11 +64,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 /// `vaultplate 0.1.0 (commit abcdef123456)`.
 pub fn version() -> String {
-    format!(
-        "vaultplate {} (commit {})",
-        env!("CARGO_PKG_VERSION"),
-        env!("VAULTPLATE_GIT_COMMIT")
-    )
+    format!("vaultplate {}", cli::VERSION)
 }
 
 /// Runs a command that fills placeholders: settings, then `job` under the deadline and the

@@ -7,6 +7,7 @@
 use std::ops::Range;
 
 pub mod edit;
+pub mod ending;
 mod offsets;
 mod scan;
 mod stream;

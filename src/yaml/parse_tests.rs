@@ -101,7 +101,8 @@ fn block_scalar_spans_run_from_header_to_last_content_line() {
             &[r#""|2\n    x\n  y" = "  x\ny\n""#],
         ),
         ("a: | # comment\n  x\n", &[r#""| # comment\n  x" = "x\n""#]),
-        ("a: |\n  x", &[r#""|\n  x" = "x\n""#]),
+        // No line break after the last line: none in the value (YAML 1.2, 8.1.1.2).
+        ("a: |\n  x", &[r#""|\n  x" = "x""#]),
         ("a: |\nb: 1\n", &[r#""|" = """#]),
         ("a: |- # c\nb: 1\n", &[r#""|- # c" = """#]),
         ("a: |", &[r#""|" = """#]),

@@ -331,11 +331,21 @@ impl<'t, 'e> Builder<'t, 'e> {
         };
         self.record_start(range.clone(), has_props.then_some(start));
         self.last_end = self.last_end.max(range.end);
+        let mut value = value.into_owned();
+        // The parser gives a block scalar whose last line ends the text without a line break
+        // the break it did not have (`s: |` + `echo hi` is "echo hi", not "echo hi\n").
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && range.end == self.text.len()
+            && !self.text.ends_with(['\n', '\r'])
+            && value.ends_with('\n')
+        {
+            value.pop();
+        }
         let node = Node {
             span: self.base + range.start..self.base + range.end,
             anchor: props.anchor,
             kind: NodeKind::Scalar {
-                value: value.into_owned(),
+                value,
                 style,
                 tag: props.tag,
             },

@@ -6,8 +6,10 @@ mod support;
 
 mod auth_methods;
 mod bench_workload;
+mod cli;
 mod cmp;
 mod errors;
+mod fidelity;
 mod harness_selftest;
 mod hostile_files;
 mod inputs;

@@ -109,7 +109,13 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
 
 #[test]
 fn chart_passes_strict_lint() {
-    helm_ok(&["lint", "--strict", CHART]);
+    helm_ok(&[
+        "lint",
+        "--strict",
+        CHART,
+        "--set",
+        "vault.existingSecret=vault-settings",
+    ]);
     helm_ok(&[
         "lint",
         "--strict",
@@ -128,7 +134,7 @@ fn chart_ships_the_repository_plugin_yaml() {
         "{CHART}/files/plugin.yaml differs from plugin.yaml: \
          cp plugin.yaml {CHART}/files/plugin.yaml"
     );
-    let rendered = template(&[]);
+    let rendered = template(&["vault.existingSecret=vault-settings"]);
     let text = object(&rendered, "ConfigMap", "vaultplate-plugin")["data"]["plugin.yaml"]
         .as_str()
         .expect("the ConfigMap has a plugin.yaml key");
@@ -140,8 +146,8 @@ fn chart_ships_the_repository_plugin_yaml() {
 }
 
 #[test]
-fn chart_defaults_render_only_the_plugin_configmap() {
-    let rendered = template(&[]);
+fn chart_with_an_existing_secret_renders_only_the_plugin_configmap() {
+    let rendered = template(&["vault.existingSecret=vault-settings"]);
     assert_eq!(
         kinds_and_names(&rendered),
         [("ConfigMap", "vaultplate-plugin")]
@@ -255,7 +261,11 @@ fn secret_values_never_reach_the_configmap() {
     }
     assert_eq!(
         config_map,
-        object(&template(&[]), "ConfigMap", "vaultplate-plugin"),
+        object(
+            &template(&["vault.existingSecret=vault-settings"]),
+            "ConfigMap",
+            "vaultplate-plugin"
+        ),
         "the ConfigMap does not depend on vault.* values"
     );
 }
@@ -281,7 +291,7 @@ fn chart_uses_an_existing_secret_instead_of_making_one() {
 #[test]
 fn chart_schema_rejects_bad_values() {
     for (set, names) in [
-        ("vault.auth.type=github", "vault.auth.type"),
+        ("vault.auth.type=ldap", "vault.auth.type"),
         ("vault.address=vault.example:8200", "vault.address"),
         ("vault.extraEnv.not-a-name=x", "vault.extraEnv"),
         ("vault.adress=https://vault.example:8200", "adress"),
@@ -321,6 +331,114 @@ fn chart_names_the_missing_credential_of_a_login_method() {
             "--set {sets:?}: expected {message:?}, got: {stderr}"
         );
     }
+}
+
+#[test]
+fn chart_without_vault_settings_fails_instead_of_leaving_out_the_secret() {
+    let stderr = helm_err(&template_args(&[]));
+    assert!(
+        stderr.contains("no Vault settings: set vault.address (and vault.auth.*) so that the chart makes the Secret vaultplate-config the sidecar loads with envFrom, or set vault.existingSecret to a Secret of your own"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn chart_accepts_every_login_method_of_the_binary() {
+    let schema = serde_json::from_str::<Value>(&read(&format!("{CHART}/values.schema.json")))
+        .expect("values.schema.json is JSON");
+    let mut chart: Vec<&str> =
+        schema["properties"]["vault"]["properties"]["auth"]["properties"]["type"]["enum"]
+            .as_array()
+            .expect("vault.auth.type has an enum")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+    let mut code = vaultplate::config::AUTH_METHODS.to_vec();
+    chart.sort_unstable();
+    code.sort_unstable();
+    assert_eq!(
+        chart, code,
+        "vault.auth.type's enum must list every AVP_AUTH_TYPE"
+    );
+
+    let address = ("VAULT_ADDR", "https://v.example");
+    for (sets, expected) in [
+        (
+            &["vault.auth.type=github", "vault.auth.github.token=g-1"][..],
+            settings(&[
+                ("AVP_AUTH_TYPE", "github"),
+                ("AVP_GITHUB_TOKEN", "g-1"),
+                address,
+            ]),
+        ),
+        (
+            &[
+                "vault.auth.type=cert",
+                "vault.auth.cert.clientCert=/run/vault/tls.crt",
+                "vault.auth.cert.clientKey=/run/vault/tls.key",
+                "vault.auth.cert.role=argocd",
+            ],
+            settings(&[
+                ("AVP_AUTH_TYPE", "cert"),
+                ("AVP_CERT_ROLE", "argocd"),
+                ("VAULT_CLIENT_CERT", "/run/vault/tls.crt"),
+                ("VAULT_CLIENT_KEY", "/run/vault/tls.key"),
+                address,
+            ]),
+        ),
+        (
+            &[
+                "vault.auth.type=jwt",
+                "vault.auth.jwt.tokenPath=/run/jwt/token",
+            ],
+            settings(&[
+                ("AVP_AUTH_TYPE", "jwt"),
+                ("AVP_JWT_TOKEN_PATH", "/run/jwt/token"),
+                address,
+            ]),
+        ),
+    ] {
+        let mut all = vec!["vault.address=https://v.example"];
+        all.extend_from_slice(sets);
+        assert_eq!(
+            secret_data(&template(&all), "vaultplate-config"),
+            expected,
+            "{sets:?}"
+        );
+    }
+    for (sets, message) in [
+        (
+            "vault.auth.type=github",
+            "vault.auth.github.token is required for vault.auth.type github",
+        ),
+        (
+            "vault.auth.type=cert",
+            "vault.auth.cert.clientCert (a file path in the sidecar) is required for vault.auth.type cert",
+        ),
+        (
+            "vault.auth.type=jwt",
+            "vault.auth.jwt.tokenPath (a file path in the sidecar) is required for vault.auth.type jwt",
+        ),
+    ] {
+        let stderr = helm_err(&template_args(&["vault.address=https://v.example", sets]));
+        assert!(
+            stderr.contains(message),
+            "--set {sets}: expected {message:?}, got: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn demo_shows_the_build_progress() {
+    let demo = read("scripts/demo");
+    let build = demo
+        .lines()
+        .find(|line| line.trim_start().starts_with("cargo build"))
+        .expect("scripts/demo builds vaultplate");
+    assert!(
+        !build.contains("--quiet") && !build.contains("--release"),
+        "a newcomer must see cargo work, and wait for a debug build only: {build}"
+    );
 }
 
 #[test]

@@ -84,6 +84,15 @@ with a message naming the value to set when the chosen login lacks one.
 {{- $_ := set $env "AVP_PASSWORD" (required "vault.auth.userpass.password is required for vault.auth.type userpass" $auth.userpass.password) }}
 {{- else if eq $auth.type "token" }}
 {{- $_ := set $env "VAULT_TOKEN" (required "vault.auth.token is required for vault.auth.type token" $auth.token) }}
+{{- else if eq $auth.type "github" }}
+{{- $_ := set $env "AVP_GITHUB_TOKEN" (required "vault.auth.github.token is required for vault.auth.type github" $auth.github.token) }}
+{{- else if eq $auth.type "cert" }}
+{{- $_ := set $env "VAULT_CLIENT_CERT" (required "vault.auth.cert.clientCert (a file path in the sidecar) is required for vault.auth.type cert" $auth.cert.clientCert) }}
+{{- $_ := set $env "VAULT_CLIENT_KEY" (required "vault.auth.cert.clientKey (a file path in the sidecar) is required for vault.auth.type cert" $auth.cert.clientKey) }}
+{{- with $auth.cert.role }}{{ $_ := set $env "AVP_CERT_ROLE" . }}{{ end }}
+{{- else if eq $auth.type "jwt" }}
+{{- $_ := set $env "AVP_JWT_TOKEN_PATH" (required "vault.auth.jwt.tokenPath (a file path in the sidecar) is required for vault.auth.type jwt" $auth.jwt.tokenPath) }}
+{{- with $auth.jwt.role }}{{ $_ := set $env "AVP_JWT_ROLE" . }}{{ end }}
 {{- end }}
 {{- range $name, $value := $vault.extraEnv }}
 {{- if hasKey $env $name }}
