@@ -517,3 +517,31 @@ fn documents_are_handed_over_also_when_tabs_after_colons_are_read_again() {
     assert_eq!(kept.len(), 3);
     assert_eq!(handed, kept);
 }
+
+/// The parser gives a clip (`|`, `>`) block scalar followed by a last line of blanks without a
+/// line break one break too many ("two\n\n"); YAML keeps one break, as Kubernetes reads it.
+#[test]
+fn a_clipped_block_scalar_before_a_last_line_of_blanks_keeps_one_break() {
+    for (text, value) in [
+        ("|\n two\n lines\n ", "two\nlines\n"),
+        ("s: |\n  two\n  ", "two\n"),
+        (">\n two\n\n ", "two\n"),
+        ("|-\n two\n ", "two"),
+        ("|+\n two\n ", "two\n"),
+        ("|\n two\n   ", "two\n  "),
+        ("|\n two\n lines\n \n", "two\nlines\n"),
+    ] {
+        let docs = parse_stream(text).unwrap_or_else(|e| panic!("{e}"));
+        let scalar = nodes(docs[0].root.as_ref().expect("a root"))
+            .filter_map(|node| match &node.kind {
+                NodeKind::Scalar {
+                    value,
+                    style: ScalarStyle::Literal | ScalarStyle::Folded,
+                    ..
+                } => Some(value.clone()),
+                _ => None,
+            })
+            .last();
+        assert_eq!(scalar.as_deref(), Some(value), "{text:?}");
+    }
+}

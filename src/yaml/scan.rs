@@ -183,6 +183,31 @@ pub(super) fn line_column(text: &str, pos: usize) -> (usize, usize) {
     (line, before[start..].chars().count() + 1)
 }
 
+/// How a block scalar's header treats its final line breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Chomping {
+    /// `|`, `>`: one final line break.
+    Clip,
+    /// `|-`, `>-`: none.
+    Strip,
+    /// `|+`, `>+`: all of them.
+    Keep,
+}
+
+/// The chomping of the block scalar whose header (`|`, `>2-`, ...) starts at `start`.
+pub(super) fn block_chomping(text: &str, start: usize) -> Chomping {
+    let header = text.as_bytes().get(start + 1..).unwrap_or_default();
+    for &b in header.iter().take(2) {
+        match b {
+            b'-' => return Chomping::Strip,
+            b'+' => return Chomping::Keep,
+            b'0'..=b'9' => {}
+            _ => break,
+        }
+    }
+    Chomping::Clip
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -332,6 +332,9 @@ impl<'t, 'e> Builder<'t, 'e> {
         self.record_start(range.clone(), has_props.then_some(start));
         self.last_end = self.last_end.max(range.end);
         let mut value = value.into_owned();
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+            chomp(&mut value, scan::block_chomping(self.text, range.start));
+        }
         // The parser gives a block scalar whose last line ends the text without a line break
         // the break it did not have (`s: |` + `echo hi` is "echo hi", not "echo hi\n").
         if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
@@ -619,4 +622,16 @@ fn dash_before(text: &str, at: usize) -> usize {
 fn is_empty_null(node: &Node) -> bool {
     node.anchor.is_none()
         && matches!(&node.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag: None } if value.is_empty())
+}
+
+/// Applies a block scalar's chomping to the parser's value, which at the end of the text can
+/// carry a break too many: clipping keeps at most one final line break, stripping none.
+fn chomp(value: &mut String, chomping: scan::Chomping) {
+    let breaks = value.len() - value.trim_end_matches('\n').len();
+    let keep = match chomping {
+        scan::Chomping::Keep => return,
+        scan::Chomping::Clip => breaks.min(1),
+        scan::Chomping::Strip => 0,
+    };
+    value.truncate(value.len() - breaks + keep);
 }
