@@ -43,12 +43,17 @@ pub struct JsonPath {
 
 /// Why a template could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} at character {}", .position + 1)]
+#[error("{message}{}", at_character(*.position))]
 pub struct JsonPathError {
-    /// 0-based character position in the trimmed template.
-    pub position: usize,
+    /// 0-based character position in the trimmed template; none when the fault is the whole
+    /// template (no `{...}` block).
+    pub position: Option<usize>,
     /// What is wrong.
     pub message: String,
+}
+
+fn at_character(position: Option<usize>) -> String {
+    position.map_or_else(String::new, |p| format!(" at character {}", p + 1))
 }
 
 /// Why a template could not be evaluated on a value. Messages name kinds and keys of the
@@ -109,13 +114,13 @@ impl JsonPath {
         let chars: Vec<char> = source.chars().collect();
         if chars.len() > MAX_EXPRESSION_CHARS {
             return Err(JsonPathError {
-                position: MAX_EXPRESSION_CHARS,
+                position: Some(MAX_EXPRESSION_CHARS),
                 message: format!("template longer than {MAX_EXPRESSION_CHARS} characters"),
             });
         }
         if !chars.contains(&'{') {
             return Err(JsonPathError {
-                position: 0,
+                position: None,
                 message: format!(
                     "no {{...}} block: write the path in braces, e.g. {{{}}}",
                     if source.is_empty() { ".key" } else { source }

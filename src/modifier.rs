@@ -423,7 +423,7 @@ mod tests {
             ("indent 1 2", Err(r#"modifier "indent": "1 2" is not a whole number"#)),
             ("indent 99999999999999999999999", Err(r#"modifier "indent": "99999999999999999999999" is too large (at most 1000)"#)),
             ("jsonPath {!a}", Err(r#"modifier "jsonPath": invalid expression "{!a}": unexpected character '!' at character 2"#)),
-            ("jsonPath .a.b", Err(r#"modifier "jsonPath": invalid expression ".a.b": no {...} block: write the path in braces, e.g. {.a.b} at character 1"#)),
+            ("jsonPath .a.b", Err(r#"modifier "jsonPath": invalid expression ".a.b": no {...} block: write the path in braces, e.g. {.a.b}"#)),
         ];
         for (segment, expected) in cases {
             let expected = expected.map(str::to_owned).map_err(str::to_owned);

@@ -138,7 +138,7 @@ pub(super) fn template(chars: &[char]) -> Result<Vec<Segment>, JsonPathError> {
 
 fn error<T>(position: usize, message: impl Into<String>) -> Result<T, JsonPathError> {
     Err(JsonPathError {
-        position,
+        position: Some(position),
         message: message.into(),
     })
 }

@@ -178,8 +178,8 @@ fn fails_like_client_go() {
 fn rejects_when_parsed() {
     #[rustfmt::skip]
     let cases = [
-        ("", "no {...} block: write the path in braces, e.g. {.key} at character 1"),
-        (".a.b", "no {...} block: write the path in braces, e.g. {.a.b} at character 1"),
+        ("", "no {...} block: write the path in braces, e.g. {.key}"),
+        (".a.b", "no {...} block: write the path in braces, e.g. {.a.b}"),
         ("{.hello", r#"missing "}" to close this block at character 1"#),
         ("{*}", "unexpected character '*' at character 2"),
         ("{!invalidPath}", "unexpected character '!' at character 2"),
