@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Case, FaultServer, OpenBao, unique};
+use crate::support::{Case, FaultServer, OpenBao, Outcome, unique};
 
 /// A ConfigMap `c` whose `k0` is the key `a` of the secret at `path`.
 fn config_map(path: &str) -> String {
@@ -169,23 +169,26 @@ fn refusals_are_not_retried() {
 
     for (status, why) in cases {
         let fault = FaultServer::status(status, json!({"errors": [why]}));
-        Case::new()
-            .file("c.yaml", &config_map("secret/data/x"))
-            .env("VAULT_ADDR", fault.addr())
-            .env("VAULT_TOKEN", "t")
-            .env("VAULT_MAX_RETRIES", "10")
-            .args(["generate", "c.yaml"])
-            .run()
-            .failure()
-            .stderr(&read_error(
-                "secret/data/x",
-                &format!("Vault at {} answered {status}: {why}", fault.addr()),
-            ));
+        generate_with_retries(&fault).failure().stderr(&read_error(
+            "secret/data/x",
+            &format!("Vault at {} answered {status}: {why}", fault.addr()),
+        ));
         assert_eq!(fault.requests(), 1, "{status} is final");
     }
 
     // A 403 is final too; then one lookup of the token tells whether the token is the cause.
     let fault = FaultServer::status(403, json!({"errors": ["permission denied"]}));
+    generate_with_retries(&fault)
+        .failure()
+        .stderr_contains(&format!(
+            "error: Vault at {} refused the token: ",
+            fault.addr()
+        ));
+    assert_eq!(fault.requests(), 2, "the read and auth/token/lookup-self");
+}
+
+/// Renders a ConfigMap reading `secret/data/x` from `fault`, with up to 10 retries allowed.
+fn generate_with_retries(fault: &FaultServer) -> Outcome {
     Case::new()
         .file("c.yaml", &config_map("secret/data/x"))
         .env("VAULT_ADDR", fault.addr())
@@ -193,12 +196,6 @@ fn refusals_are_not_retried() {
         .env("VAULT_MAX_RETRIES", "10")
         .args(["generate", "c.yaml"])
         .run()
-        .failure()
-        .stderr_contains(&format!(
-            "error: Vault at {} refused the token: ",
-            fault.addr()
-        ));
-    assert_eq!(fault.requests(), 2, "the read and auth/token/lookup-self");
 }
 
 #[test]
