@@ -2,6 +2,9 @@
 //! plain manifests), fill placeholders with the `generate` engine, and print everything or
 //! nothing.
 
+pub mod app_params;
+pub mod child;
+pub mod discover;
 mod helm;
 mod kustomize;
 mod paths;
@@ -9,17 +12,17 @@ mod paths;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::app_params::AppParams;
-use crate::child::Sandbox;
 use crate::config::Config;
-use crate::discover::{self, SourceType};
-use crate::fetch::Session;
-use crate::generate::{self, ScannedValues};
-use crate::mask::Masker;
-use crate::output::Output;
-use crate::problem::Problem;
-use crate::source::{self, Input, Origin};
-use crate::token_cache::TokenCache;
+use crate::engine::generate::{self, ScannedValues};
+use crate::engine::output::Output;
+use crate::engine::problem::Problem;
+use crate::engine::source::{self, Input, Origin};
+use crate::render::app_params::AppParams;
+use crate::render::child::Sandbox;
+use crate::render::discover::SourceType;
+use crate::secrets::mask::Masker;
+use crate::secrets::vault::session::Session;
+use crate::secrets::vault::token_cache::TokenCache;
 
 /// What to render.
 #[derive(Debug, Clone)]

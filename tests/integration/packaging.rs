@@ -645,7 +645,7 @@ fn plugin_yaml_announces_exactly_what_render_reads() {
             )
         })
         .collect();
-    let read: Vec<(String, String, Option<String>)> = vaultplate::app_params::PARAMS
+    let read: Vec<(String, String, Option<String>)> = vaultplate::render::app_params::PARAMS
         .iter()
         .map(|p| {
             (

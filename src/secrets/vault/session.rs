@@ -10,19 +10,19 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::debug;
 
+use crate::config::credential::Credential;
 use crate::config::{Auth, Config, VaultSettings};
-use crate::credential::Credential;
-use crate::scan::SecretRef;
+use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::vault::token_cache::{Identity, Lookup, Slot, TokenCache};
+use crate::secrets::vault::{VaultClient, VaultError};
 use crate::sensitive::Sensitive;
-use crate::token_cache::{Identity, Lookup, Slot, TokenCache};
-use crate::vault::{VaultClient, VaultError};
 
 /// The answer for one secret: its key/value map, `None` when Vault has nothing at the path, or
 /// the read's error (shared by every placeholder that needs it).
 pub type SecretAnswer = Result<Option<Map<String, Value>>, Arc<VaultError>>;
 
 /// A run's access to Vault: it logs in (or takes this identity's cached token, see
-/// [`crate::token_cache`]) when the first secret is needed, reads each distinct secret once,
+/// [`crate::secrets::vault::token_cache`]) when the first secret is needed, reads each distinct secret once,
 /// and keeps every answer, so that stages of one run (Helm values before the build, manifests
 /// after it) share one login and never read a secret twice.
 ///

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::problem::Problem;
+use crate::engine::problem::Problem;
 
 /// The most vaultplate reads from one file: far above any real manifest file (the API server
 /// takes objects up to about 1.5 MB), far below what would exhaust a repo-server's memory.

@@ -1,5 +1,5 @@
 //! Settings from a Kubernetes Secret (`--secret-name [NAMESPACE:]NAME`): which Secret
-//! ([`SecretRef`]), and reading its `data` once through the cluster's API ([`read`]).
+//! ([`KubeSecretName`]), and reading its `data` once through the cluster's API ([`read`]).
 //!
 //! The API is found the way kube finds it: a kubeconfig (`KUBECONFIG`, else `~/.kube/config`)
 //! if one can be loaded, else the pod's service account (in-cluster). A sidecar has no
@@ -21,14 +21,14 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Secret named by `--secret-name`: `NAME` (in [`DEFAULT_NAMESPACE`]) or `NAMESPACE:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretRef {
+pub struct KubeSecretName {
     /// The namespace, a DNS-1123 label.
     pub namespace: String,
     /// The Secret's name, a DNS-1123 subdomain.
     pub name: String,
 }
 
-impl SecretRef {
+impl KubeSecretName {
     /// Parses `[NAMESPACE:]NAME`. Names are checked as Kubernetes checks them, so a typo is a
     /// usage error here rather than a puzzling 404 (or a request to another path) later.
     ///
@@ -59,14 +59,14 @@ impl SecretRef {
                  at most 253)"
             ));
         }
-        Ok(SecretRef {
+        Ok(KubeSecretName {
             namespace: namespace.to_owned(),
             name: name.to_owned(),
         })
     }
 }
 
-impl fmt::Display for SecretRef {
+impl fmt::Display for KubeSecretName {
     /// `NAMESPACE/NAME`, as kubectl writes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.namespace, self.name)
@@ -179,7 +179,10 @@ pub enum ReadError {
 ///
 /// # Errors
 /// [`ReadError`], naming the API server and the cause.
-pub fn read(secret: &SecretRef, timeout: Duration) -> Result<BTreeMap<String, String>, ReadError> {
+pub fn read(
+    secret: &KubeSecretName,
+    timeout: Duration,
+) -> Result<BTreeMap<String, String>, ReadError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -233,7 +236,7 @@ fn describe_kubeconfig_error(error: &KubeconfigError) -> String {
 
 async fn get(
     mut config: kube::Config,
-    secret: &SecretRef,
+    secret: &KubeSecretName,
     api: &str,
     timeout: Duration,
 ) -> Result<BTreeMap<String, String>, ReadError> {
@@ -253,7 +256,7 @@ async fn get(
     decode(found)
 }
 
-fn classify(error: kube::Error, secret: &SecretRef, api: &str) -> ReadError {
+fn classify(error: kube::Error, secret: &KubeSecretName, api: &str) -> ReadError {
     let api = api.to_owned();
     match error {
         kube::Error::Api(status) if status.code == 404 => ReadError::NotFound { api },
@@ -293,7 +296,7 @@ fn decode(secret: Secret) -> Result<BTreeMap<String, String>, ReadError> {
     for (key, value) in secret.data.unwrap_or_default() {
         let text = match String::from_utf8(value.0) {
             Ok(text) => text,
-            Err(_) if crate::settings::spec(&key).is_some() => {
+            Err(_) if crate::config::settings::spec(&key).is_some() => {
                 return Err(ReadError::ValueNotText { key });
             }
             // Not a setting: only its name is ever used, to warn about it.
@@ -309,7 +312,7 @@ mod tests {
     use super::*;
 
     fn parsed(text: &str) -> Result<(String, String), String> {
-        SecretRef::parse(text).map(|s| (s.namespace, s.name))
+        KubeSecretName::parse(text).map(|s| (s.namespace, s.name))
     }
 
     #[test]
@@ -380,7 +383,7 @@ mod tests {
 
     #[test]
     fn display_is_namespace_slash_name() {
-        let secret = SecretRef::parse("avp").expect("valid");
+        let secret = KubeSecretName::parse("avp").expect("valid");
         assert_eq!(secret.to_string(), "argocd/avp");
     }
 }

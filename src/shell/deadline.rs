@@ -1,7 +1,7 @@
 //! The gate that makes "print everything" and "give up" exclusive.
 //!
 //! Output is only written through [`OutputGate::finish`], and a run that is stopped (by the
-//! deadline or a signal, see [`crate::signals`]) gives up through [`OutputGate::give_up`]:
+//! deadline or a signal, see [`crate::shell::signals`]) gives up through [`OutputGate::give_up`]:
 //! whichever comes first wins, so a stopped run prints nothing on stdout and a run that has
 //! started printing is not cut short.
 

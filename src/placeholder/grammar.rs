@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 
-use crate::modifier::Modifier;
+use crate::placeholder::modifier::Modifier;
 
 /// Which placeholder forms count in a string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::modifier;
-use crate::settings;
+use crate::config::settings;
+use crate::placeholder::modifier;
 
 /// The settings `--help` lists: what a first run needs. The README has all of them.
 const MAIN_SETTINGS: &[&str] = &[

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::kube_secret::SecretRef;
+use crate::config::kube_secret::KubeSecretName;
 
 /// Prefix Argo CD puts on the environment variables an Application sets.
 pub const ARGOCD_ENV_PREFIX: &str = "ARGOCD_ENV_";
@@ -124,7 +124,7 @@ pub enum Origin {
     /// The config file.
     ConfigFile,
     /// The Kubernetes Secret of `--secret-name`.
-    KubernetesSecret(SecretRef),
+    KubernetesSecret(KubeSecretName),
     /// The built-in default.
     Default,
 }
@@ -168,7 +168,7 @@ pub struct Layers {
 #[derive(Debug, Clone)]
 pub struct SecretLayer {
     /// The Secret.
-    pub source: SecretRef,
+    pub source: KubeSecretName,
     /// Its `data`, decoded.
     pub entries: BTreeMap<String, String>,
 }
@@ -269,8 +269,8 @@ mod tests {
         layers
     }
 
-    fn avp_secret() -> SecretRef {
-        SecretRef::parse("team:avp").expect("valid")
+    fn avp_secret() -> KubeSecretName {
+        KubeSecretName::parse("team:avp").expect("valid")
     }
 
     fn origin(l: &Layers, name: &str) -> Option<(String, Origin)> {

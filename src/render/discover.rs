@@ -45,13 +45,13 @@ pub fn detect(dir: &Path) -> SourceType {
 pub fn wants_vaultplate(dir: &Path) -> bool {
     // The files `generate` and a plain `render` would read, read the same bounded way; one that
     // cannot be read is left for `render` to report.
-    let Ok(files) = crate::source::manifest_files(dir, None) else {
+    let Ok(files) = crate::engine::source::manifest_files(dir, None) else {
         return false;
     };
-    let mut budget = crate::source::RUN_CAP;
+    let mut budget = crate::engine::source::RUN_CAP;
     files.iter().any(|path| {
-        crate::source::read_text(path, "", &mut budget).is_ok_and(|text| {
-            text.contains("<path:") || text.contains(crate::manifest::ANNOTATION_PREFIX)
+        crate::engine::source::read_text(path, "", &mut budget).is_ok_and(|text| {
+            text.contains("<path:") || text.contains(crate::engine::manifest::ANNOTATION_PREFIX)
         })
     })
 }

@@ -1,6 +1,11 @@
 //! Resolves the raw settings into a typed, validated [`Config`]: reads the config file and the
-//! Kubernetes Secret, applies the precedence of [`crate::settings`], and checks every value
+//! Kubernetes Secret, applies the precedence of [`crate::config::settings`], and checks every value
 //! before anything else happens.
+
+pub mod credential;
+pub mod kube_secret;
+mod redirect_host;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,11 +14,12 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::credential::Credential;
-use crate::kube_secret::{self, SecretRef};
+use crate::config::credential::Credential;
+use crate::config::kube_secret::KubeSecretName;
+use crate::config::settings::{Layers, Origin, RawValue, SecretLayer};
+use crate::placeholder::secret_ref::KvVersion;
 use crate::sensitive::Sensitive;
-use crate::settings::{Layers, Origin, RawValue, SecretLayer};
-use crate::vault::{KvVersion, RedirectHost};
+pub use redirect_host::RedirectHost;
 
 /// `VAULTPLATE_TIMEOUT`'s default (the table says `80s` too).
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(80);
@@ -70,7 +76,7 @@ pub enum ConfigError {
     #[error("Kubernetes Secret {secret}: {cause}")]
     SecretUnreadable {
         /// The Secret.
-        secret: SecretRef,
+        secret: KubeSecretName,
         /// What went wrong.
         cause: kube_secret::ReadError,
     },
@@ -275,7 +281,7 @@ impl Config {
     pub fn resolve(
         env: BTreeMap<String, String>,
         file: Option<&Path>,
-        secret: Option<&SecretRef>,
+        secret: Option<&KubeSecretName>,
     ) -> Result<Self, ConfigError> {
         let file = match file {
             Some(path) => read_config_file(path)?,
@@ -549,7 +555,7 @@ fn parse_with<T>(
 }
 
 fn invalid(name: &'static str, raw: &RawValue, reason: &str) -> ConfigError {
-    let sensitive = crate::settings::spec(name).is_some_and(|s| s.sensitive);
+    let sensitive = crate::config::settings::spec(name).is_some_and(|s| s.sensitive);
     let reason = if sensitive {
         reason.to_owned()
     } else {
@@ -981,7 +987,7 @@ mod tests {
 
     #[test]
     fn values_from_the_secret_are_checked_and_named() {
-        let secret = SecretRef::parse("team:avp").expect("valid");
+        let secret = KubeSecretName::parse("team:avp").expect("valid");
         let entries = |pairs: &[(&str, &str)]| {
             pairs
                 .iter()

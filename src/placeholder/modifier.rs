@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::jsonpath::JsonPath;
+use crate::placeholder::jsonpath::JsonPath;
 
 /// What a modifier expects after its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

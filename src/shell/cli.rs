@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::kube_secret::SecretRef;
+use crate::config::kube_secret::KubeSecretName;
 
 /// The version and git commit, as `--version` and `vaultplate version` print them after the
 /// program name: `0.1.0 (commit abcdef123456)`.
@@ -18,7 +18,7 @@ pub const VERSION: &str = concat!(
 /// Fills Vault-backed placeholders in Kubernetes manifests (argocd-vault-plugin compatible).
 #[derive(Debug, Parser)]
 #[command(name = "vaultplate", version = VERSION, about, long_about = None,
-    after_help = crate::help::reference())]
+    after_help = crate::shell::help::reference())]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -29,10 +29,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Fill placeholders in manifests and print them.
-    #[command(after_help = crate::help::reference())]
+    #[command(after_help = crate::shell::help::reference())]
     Generate(GenerateArgs),
     /// Build an application directory (kustomize, Helm or plain), fill placeholders, print.
-    #[command(after_help = crate::help::reference())]
+    #[command(after_help = crate::shell::help::reference())]
     Render(RenderArgs),
     /// Exit 0 and print the source type when DIR holds placeholders or avp annotations.
     Discover(DiscoverArgs),
@@ -81,8 +81,8 @@ pub struct RunArgs {
     pub config_path: Option<PathBuf>,
     /// Settings from this Kubernetes Secret's data (namespace `argocd` unless given); the
     /// environment and the config file take precedence over it.
-    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = SecretRef::parse)]
-    pub secret_name: Option<SecretRef>,
+    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = KubeSecretName::parse)]
+    pub secret_name: Option<KubeSecretName>,
     /// Never read or write a cached Vault token.
     #[arg(long)]
     pub disable_token_cache: bool,

@@ -11,10 +11,12 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde_json::{Map, Value, json};
 use tracing::debug;
 
-use super::redirect::{self, RedirectHost, Verdict};
-use super::{KvVersion, MAX_ANSWER_BYTES, VaultError};
+use super::redirect::{self, Verdict};
+use super::{MAX_ANSWER_BYTES, VaultError};
+use crate::config::RedirectHost;
+use crate::config::credential::Credential;
 use crate::config::{Auth, ConfigError, VaultSettings};
-use crate::credential::Credential;
+use crate::placeholder::secret_ref::KvVersion;
 use crate::sensitive::Sensitive;
 
 /// What a login obtained besides the token.
@@ -57,7 +59,7 @@ impl VaultClient {
         let Some(url) = url else {
             return Err(ConfigError::SettingInvalid {
                 name: "VAULT_ADDR",
-                origin: crate::settings::Origin::Environment,
+                origin: crate::config::settings::Origin::Environment,
                 reason: format!("{addr:?} is not an http:// or https:// URL"),
             }
             .into());

@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::problem::Problem;
-use crate::scan::{self, Scan, ScanOptions, SecretRef, Site, Target};
-use crate::source::{Input, Origin};
-use crate::vault::KvVersion;
+use crate::engine::problem::Problem;
+use crate::engine::scan::{self, Scan, ScanOptions, Site, Target};
+use crate::engine::source::{Input, Origin};
+use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::yaml::{Document, Node, NodeKind};
 
 /// The annotation prefix shared with argocd-vault-plugin.

@@ -7,10 +7,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::fetch::SecretAnswer;
-use crate::manifest::Manifest;
-use crate::problem::Problem;
-use crate::scan::{Encoding, Lookup, Part, ScanOptions, SecretRef, Site};
+use crate::engine::manifest::Manifest;
+use crate::engine::problem::Problem;
+use crate::engine::scan::{Encoding, Lookup, Part, ScanOptions, Site};
+use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::vault::session::SecretAnswer;
 use crate::yaml::edit::{Edit, Replacement};
 
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
@@ -164,8 +165,14 @@ impl<'s, 'r> Filler<'s, 'r> {
 
 /// For a KV v2 secret read as KV v1, what made it KV v1 and what to change: this manifest's
 /// `kv-version` annotation, or else `AVP_KV_VERSION`. Empty for any other error.
-fn kv_version_cause(error: &crate::vault::VaultError, manifest: &Manifest) -> &'static str {
-    if !matches!(error, crate::vault::VaultError::KvV2ReadAsV1 { .. }) {
+fn kv_version_cause(
+    error: &crate::secrets::vault::VaultError,
+    manifest: &Manifest,
+) -> &'static str {
+    if !matches!(
+        error,
+        crate::secrets::vault::VaultError::KvV2ReadAsV1 { .. }
+    ) {
         return "";
     }
     if manifest.annotations.kv_version.is_some() {
@@ -198,7 +205,7 @@ enum Failure {
     /// A modifier refused the value.
     Modifier(String),
     /// Vault's answer to the read was an error.
-    Read(std::sync::Arc<crate::vault::VaultError>),
+    Read(std::sync::Arc<crate::secrets::vault::VaultError>),
 }
 
 fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Result<Value, Failure> {

@@ -4,16 +4,18 @@ use std::collections::BTreeSet;
 use std::io::Read;
 
 use crate::config::Config;
-use crate::fetch::Session;
-use crate::fill::Filler;
-use crate::manifest::{self, Annotations, Manifest, ParsedInput};
-use crate::mask::Masker;
-use crate::output::Output;
-use crate::problem::Problem;
-use crate::scan::{self, ScanOptions, SecretRef, Target};
-use crate::token_cache::TokenCache;
+use crate::engine::fill::Filler;
+use crate::engine::manifest::{self, Annotations, Manifest, ParsedInput};
+use crate::engine::output::Output;
+use crate::engine::problem::Problem;
+use crate::engine::scan::{self, ScanOptions, Target};
+use crate::engine::source;
+use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::mask::Masker;
+use crate::secrets::vault::session::Session;
+use crate::secrets::vault::token_cache::TokenCache;
+use crate::yaml;
 use crate::yaml::edit::{Edit, Replacement};
-use crate::{source, yaml};
 
 /// What to generate from.
 #[derive(Debug, Clone)]

@@ -9,15 +9,19 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::cli::{self, Cli, Command, RunArgs};
 use crate::config::Config;
-use crate::deadline::OutputGate;
-use crate::generate::{self, Request};
-use crate::output::Output;
-use crate::problem::Problem;
-use crate::signals::Stop;
-use crate::token_cache::TokenCache;
-use crate::{child, discover, render, signals, source};
+use crate::engine::generate::{self, Request};
+use crate::engine::output::Output;
+use crate::engine::problem::Problem;
+use crate::engine::source;
+use crate::render;
+use crate::render::child;
+use crate::render::discover;
+use crate::secrets::vault::token_cache::TokenCache;
+use crate::shell::cli::{self, Cli, Command, RunArgs};
+use crate::shell::deadline::OutputGate;
+use crate::shell::signals;
+use crate::shell::signals::Stop;
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
 /// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by

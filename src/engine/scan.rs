@@ -10,25 +10,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use regex::Regex;
 
-use crate::manifest::Annotations;
-use crate::modifier::Modifier;
+use crate::engine::manifest::Annotations;
+use crate::engine::problem::Problem;
+use crate::placeholder::modifier::Modifier;
+use crate::placeholder::secret_path;
+use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
-use crate::problem::Problem;
-use crate::secret_path;
-use crate::vault::KvVersion;
 use crate::yaml::{Node, NodeKind, ScalarStyle};
-
-/// One secret read: Vault is asked once per distinct value of this.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SecretRef {
-    /// Raw logical path, normalised (see [`secret_path::normalise`]): `secret/data/app`.
-    /// Never under a Vault system mount.
-    pub path: String,
-    /// KV v2 version; `None` for the latest, and always for KV v1.
-    pub version: Option<u64>,
-    /// How to read the answer.
-    pub kv: KvVersion,
-}
 
 /// A piece of a string to fill.
 #[derive(Debug, Clone)]

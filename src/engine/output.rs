@@ -4,10 +4,10 @@ use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 
-use crate::manifest::Manifest;
-use crate::problem::Problem;
-use crate::scan::Site;
-use crate::source::Input;
+use crate::engine::manifest::Manifest;
+use crate::engine::problem::Problem;
+use crate::engine::scan::Site;
+use crate::engine::source::Input;
 use crate::yaml::edit::{self, Edit};
 use crate::yaml::ending;
 
@@ -137,8 +137,8 @@ impl fmt::Display for Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Annotations;
-    use crate::source::Origin;
+    use crate::engine::manifest::Annotations;
+    use crate::engine::source::Origin;
     use crate::yaml::ScalarStyle;
     use crate::yaml::edit::Replacement;
 
