@@ -11,7 +11,7 @@ use crate::engine::manifest::Manifest;
 use crate::engine::problem::Problem;
 use crate::engine::scan::{Encoding, Lookup, Part, ScanOptions, Site};
 use crate::placeholder::secret_ref::SecretRef;
-use crate::secrets::vault::session::SecretAnswer;
+use crate::secrets::SecretAnswer;
 use crate::yaml::edit::{Edit, Replacement};
 
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that

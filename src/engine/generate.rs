@@ -11,9 +11,8 @@ use crate::engine::problem::Problem;
 use crate::engine::scan::{self, ScanOptions, Target};
 use crate::engine::source;
 use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::SecretReader;
 use crate::secrets::mask::Masker;
-use crate::secrets::vault::session::Session;
-use crate::secrets::vault::token_cache::TokenCache;
 use crate::yaml;
 use crate::yaml::edit::{Edit, Replacement};
 
@@ -27,8 +26,6 @@ pub struct Request<'a> {
     pub stdin_size: Option<u64>,
     /// Succeed even when there is no manifest at all.
     pub allow_empty: bool,
-    /// Where Vault tokens are kept between runs (or why not).
-    pub token_cache: &'a TokenCache,
 }
 
 /// Runs the stages in order and returns the complete output, or every problem found.
@@ -39,6 +36,7 @@ pub fn generate(
     request: &Request<'_>,
     config: &Config,
     stdin: &mut dyn Read,
+    reader: &mut dyn SecretReader,
 ) -> Result<Output, Vec<Problem>> {
     let inputs = source::load(request.path, stdin, request.stdin_size).map_err(|p| vec![p])?;
     let name = if request.path == "-" {
@@ -46,8 +44,7 @@ pub fn generate(
     } else {
         request.path
     };
-    let mut session = Session::new(config, request.token_cache);
-    fill_inputs(inputs, name, request.allow_empty, config, &mut session)
+    fill_inputs(inputs, name, request.allow_empty, config, reader)
 }
 
 /// Fills the placeholders of `inputs` (already read or built) and returns the whole output.
@@ -57,7 +54,7 @@ pub fn fill_inputs(
     name: &str,
     allow_empty: bool,
     config: &Config,
-    session: &mut Session<'_>,
+    reader: &mut dyn SecretReader,
 ) -> Result<Output, Vec<Problem>> {
     let options = ScanOptions::of(config);
     let (parsed, mut problems) = parse(inputs, options);
@@ -80,10 +77,10 @@ pub fn fill_inputs(
         secrets = secrets.len(),
         "scanned"
     );
-    session
+    reader
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(session.answers(), options);
+    let mut filler = Filler::new(reader.answers(), options);
     let output = Output::assemble(inputs, manifests, |manifest, sites| {
         filler.manifest(manifest, sites)
     });
@@ -179,17 +176,17 @@ pub fn scan_values(
 pub fn fill_values(
     scanned: Vec<ScannedValues>,
     config: &Config,
-    session: &mut Session<'_>,
+    reader: &mut dyn SecretReader,
     masker: &mut Masker,
 ) -> Result<Vec<String>, Vec<Problem>> {
     let secrets: BTreeSet<SecretRef> = scanned
         .iter()
         .flat_map(|s| s.secrets.iter().cloned())
         .collect();
-    session
+    reader
         .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(session.answers(), ScanOptions::of(config));
+    let mut filler = Filler::new(reader.answers(), ScanOptions::of(config));
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {

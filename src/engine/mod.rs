@@ -11,3 +11,6 @@ pub mod output;
 pub mod problem;
 pub mod scan;
 pub mod source;
+
+#[cfg(test)]
+mod tests;

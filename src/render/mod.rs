@@ -20,9 +20,8 @@ use crate::engine::source::{self, Input, Origin};
 use crate::render::app_params::AppParams;
 use crate::render::child::Sandbox;
 use crate::render::discover::SourceType;
+use crate::secrets::SecretReader;
 use crate::secrets::mask::Masker;
-use crate::secrets::vault::session::Session;
-use crate::secrets::vault::token_cache::TokenCache;
 
 /// What to render.
 #[derive(Debug, Clone)]
@@ -38,7 +37,7 @@ pub fn render(
     request: &Request,
     config: &Config,
     env: &BTreeMap<String, String>,
-    token_cache: &TokenCache,
+    secrets: &mut dyn SecretReader,
 ) -> Result<Output, Vec<Problem>> {
     let dir = &request.dir;
     let name = dir.display().to_string();
@@ -48,7 +47,6 @@ pub fn render(
     let params = AppParams::from_env(env).map_err(|e| vec![Problem::general(e)])?;
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
-    let mut session = Session::new(config, token_cache);
     let root = paths::repository_root(dir, env);
     let inputs = match kind {
         SourceType::Plain => source::load_confined(&name, &mut std::io::empty(), None, Some(&root))
@@ -63,7 +61,7 @@ pub fn render(
             let built = if kind == SourceType::Helm {
                 let mut values = SessionValues {
                     config,
-                    session: &mut session,
+                    secrets: &mut *secrets,
                     masker: Masker::default(),
                 };
                 helm::template(dir, &root, &params, env, &sandbox, &mut values)?
@@ -78,13 +76,13 @@ pub fn render(
             }]
         }
     };
-    generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
+    generate::fill_inputs(inputs, &name, request.allow_empty, config, secrets)
 }
 
-/// Fills Helm values through the run's Vault session and masks every value it has seen.
+/// Fills Helm values through the run's secret reader and masks every value it has seen.
 struct SessionValues<'s, 'c> {
     config: &'c Config,
-    session: &'s mut Session<'c>,
+    secrets: &'s mut dyn SecretReader,
     masker: Masker,
 }
 
@@ -94,13 +92,13 @@ impl helm::Values for SessionValues<'_, '_> {
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        generate::fill_values(scanned, self.config, self.session, &mut self.masker)
+        generate::fill_values(scanned, self.config, self.secrets, &mut self.masker)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.
     fn mask(&self, text: &str) -> String {
         let mut masker = self.masker.clone();
-        for answer in self.session.answers().values() {
+        for answer in self.secrets.answers().values() {
             if let Ok(Some(secret)) = answer {
                 secret.values().for_each(|v| masker.add_value(v));
             }

@@ -17,6 +17,8 @@ use crate::engine::source;
 use crate::render;
 use crate::render::child;
 use crate::render::discover;
+use crate::secrets::SecretReader;
+use crate::secrets::vault::session::Session;
 use crate::secrets::vault::token_cache::TokenCache;
 use crate::shell::cli::{self, Cli, Command, RunArgs};
 use crate::shell::deadline::OutputGate;
@@ -47,21 +49,20 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Generate(args) => run(&args.run, |config, _env, token_cache| {
+        Command::Generate(args) => run(&args.run, |config, _env, secrets| {
             let request = Request {
                 path: &args.path,
                 stdin_size: source::regular_file_size(std::io::stdin()),
                 allow_empty: args.run.allow_empty,
-                token_cache,
             };
-            generate::generate(&request, config, &mut std::io::stdin().lock())
+            generate::generate(&request, config, &mut std::io::stdin().lock(), secrets)
         }),
-        Command::Render(args) => run(&args.run, |config, env, token_cache| {
+        Command::Render(args) => run(&args.run, |config, env, secrets| {
             let request = render::Request {
                 dir: args.dir.clone(),
                 allow_empty: args.run.allow_empty,
             };
-            render::render(&request, config, env, token_cache)
+            render::render(&request, config, env, secrets)
         }),
     }
 }
@@ -75,7 +76,11 @@ pub fn version() -> String {
 /// signal handlers; prints its whole output, or its problems and nothing on stdout.
 fn run(
     args: &RunArgs,
-    job: impl FnOnce(&Config, &BTreeMap<String, String>, &TokenCache) -> Result<Output, Vec<Problem>>,
+    job: impl FnOnce(
+        &Config,
+        &BTreeMap<String, String>,
+        &mut dyn SecretReader,
+    ) -> Result<Output, Vec<Problem>>,
 ) -> ExitCode {
     let started = Instant::now();
     init_logging(args.verbose);
@@ -117,7 +122,8 @@ fn run(
         });
     });
     let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
-    let result = job(&config, &env, &token_cache);
+    let mut session = Session::new(&config, &token_cache);
+    let result = job(&config, &env, &mut session);
     gate.finish(|| match result {
         Ok(output) => write_stdout(|out| output.write_to(out)),
         Err(problems) => report(&problems),

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::debug;
@@ -15,19 +14,16 @@ use crate::config::{Auth, Config, VaultSettings};
 use crate::placeholder::secret_ref::SecretRef;
 use crate::secrets::vault::token_cache::{Identity, Lookup, Slot, TokenCache};
 use crate::secrets::vault::{VaultClient, VaultError};
+use crate::secrets::{SecretAnswer, SecretReader};
 use crate::sensitive::Sensitive;
-
-/// The answer for one secret: its key/value map, `None` when Vault has nothing at the path, or
-/// the read's error (shared by every placeholder that needs it).
-pub type SecretAnswer = Result<Option<Map<String, Value>>, Arc<VaultError>>;
 
 /// A run's access to Vault: it logs in (or takes this identity's cached token, see
 /// [`crate::secrets::vault::token_cache`]) when the first secret is needed, reads each distinct secret once,
 /// and keeps every answer, so that stages of one run (Helm values before the build, manifests
 /// after it) share one login and never read a secret twice.
 ///
-/// An error from [`Session::read`] (settings, TLS, login) concerns the whole run; a failed read
-/// is kept in [`Session::answers`] so that it can be reported against the placeholders that
+/// An error from [`SecretReader::read`] (settings, TLS, login) concerns the whole run; a failed read
+/// is kept in [`SecretReader::answers`] so that it can be reported against the placeholders that
 /// needed it. The cache never fails a run: when it cannot be read or written the run goes on
 /// without it.
 pub struct Session<'a> {
@@ -55,9 +51,10 @@ impl<'a> Session<'a> {
             answers: HashMap::new(),
         }
     }
+}
 
-    /// Every answer read so far.
-    pub fn answers(&self) -> &HashMap<SecretRef, SecretAnswer> {
+impl SecretReader for Session<'_> {
+    fn answers(&self) -> &HashMap<SecretRef, SecretAnswer> {
         &self.answers
     }
 
@@ -67,7 +64,7 @@ impl<'a> Session<'a> {
     /// A failed read that is about Vault rather than its secret (unreachable, a refused
     /// redirect, see [`VaultError::concerns_every_read`]) fails the whole call: one root cause,
     /// one line, instead of one per path.
-    pub fn read(&mut self, refs: &[SecretRef]) -> Result<(), Arc<VaultError>> {
+    fn read(&mut self, refs: &[SecretRef]) -> Result<(), Arc<VaultError>> {
         let missing: Vec<SecretRef> = refs
             .iter()
             .filter(|r| !self.answers.contains_key(*r))
