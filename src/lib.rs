@@ -5,10 +5,11 @@
 //! - [`sensitive`]: a wrapper that keeps secret text out of `Debug` and messages;
 //! - [`yaml`]: a YAML parser with byte spans and an editor that changes only replaced scalars;
 //! - [`placeholder`]: the placeholder grammar, the modifiers and JSONPath, secret path rules;
+//! - [`secrets`]: the seam the engine reads secrets through, the Vault backend (client, TLS,
+//!   logins, token cache, the session that reads each distinct secret once), and the masking
+//!   of values in others' messages;
 //! - [`config`]: the settings table, their precedence (flags, environment, config file,
 //!   Kubernetes Secret) and their validation into a [`config::Config`];
-//! - [`secrets`]: the Vault backend (client, TLS, logins, token cache, the session that reads
-//!   each distinct secret once) and the masking of values in others' messages;
 //! - [`engine`]: the generate pipeline: read, parse, outline, select, plan, read secrets, fill,
 //!   assemble all or nothing;
 //! - [`render`]: Argo CD applications: discovery, the Application's parameters, helm and

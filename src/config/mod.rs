@@ -2,9 +2,7 @@
 //! Kubernetes Secret, applies the precedence of [`crate::config::settings`], and checks every value
 //! before anything else happens.
 
-pub mod credential;
 pub mod kube_secret;
-mod redirect_host;
 pub mod settings;
 
 use std::collections::BTreeMap;
@@ -14,12 +12,14 @@ use std::time::{Duration, Instant};
 use regex::Regex;
 use serde_json::Value;
 
-use crate::config::credential::Credential;
 use crate::config::kube_secret::KubeSecretName;
 use crate::config::settings::{Layers, Origin, RawValue, SecretLayer};
 use crate::placeholder::secret_ref::KvVersion;
+use crate::secrets::vault::RedirectHost;
+use crate::secrets::vault::auth::Auth;
+use crate::secrets::vault::credential::Credential;
+use crate::secrets::vault::settings::{ClientCert, VaultAddr, VaultSettings};
 use crate::sensitive::Sensitive;
-pub use redirect_host::RedirectHost;
 
 /// `VAULTPLATE_TIMEOUT`'s default (the table says `80s` too).
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(80);
@@ -53,17 +53,6 @@ pub enum ConfigError {
         /// The other.
         second: &'static str,
     },
-    /// A file named by a setting (a token, secret-id or JWT file) cannot be used. Never
-    /// quotes what the file holds.
-    #[error("setting {name}: {} {problem}", path.display())]
-    SettingFileUnusable {
-        /// The setting naming the file.
-        name: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// What is wrong, e.g. "is empty".
-        problem: String,
-    },
     /// The config file cannot be read or parsed.
     #[error("config file {}: {reason}", path.display())]
     FileUnreadable {
@@ -80,178 +69,6 @@ pub enum ConfigError {
         /// What went wrong.
         cause: kube_secret::ReadError,
     },
-}
-
-/// How vaultplate logs in to Vault.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Auth {
-    /// A ready token: `VAULT_TOKEN`, else the file `VAULT_TOKEN_FILE` (by default
-    /// `~/.vault-token`, where a Vault Agent or `vault login` may have left one).
-    Token {
-        /// The token or its file; `None` without either (and without `HOME`).
-        token: Option<Credential>,
-    },
-    /// AppRole login at `auth/<mount>`.
-    AppRole {
-        /// Mount name without `auth/`.
-        mount: String,
-        /// `AVP_ROLE_ID`.
-        role_id: Option<String>,
-        /// `AVP_SECRET_ID`, or the file `AVP_SECRET_ID_FILE`.
-        secret_id: Option<Credential>,
-    },
-    /// Userpass login at `auth/<mount>`.
-    UserPass {
-        /// Mount name without `auth/`.
-        mount: String,
-        /// `AVP_USERNAME`.
-        username: Option<String>,
-        /// `AVP_PASSWORD`.
-        password: Option<Sensitive>,
-    },
-    /// Kubernetes login at `auth/<mount>` with the pod's service-account token.
-    Kubernetes {
-        /// `AVP_K8S_MOUNT_PATH`, else `AVP_MOUNT_PATH`, without `auth/`.
-        mount: String,
-        /// `AVP_K8S_ROLE`.
-        role: Option<String>,
-        /// The file `AVP_K8S_TOKEN_PATH`.
-        jwt: Credential,
-    },
-    /// GitHub login at `auth/<mount>` with a personal access token.
-    GitHub {
-        /// Mount name without `auth/`.
-        mount: String,
-        /// `AVP_GITHUB_TOKEN`.
-        token: Option<Sensitive>,
-    },
-    /// TLS client-certificate login at `auth/<mount>` (the certificate is part of the TLS
-    /// settings, [`VaultSettings::client_cert`]).
-    Cert {
-        /// Mount name without `auth/`.
-        mount: String,
-        /// `AVP_CERT_ROLE`: the certificate role to log in with; any matching one without it.
-        role: Option<String>,
-        /// `VAULT_CLIENT_CERT`, the certificate that logs in.
-        client_cert: Option<PathBuf>,
-    },
-    /// JWT login at `auth/<mount>` (Vault's JWT/OIDC method) with a JWT from a file.
-    Jwt {
-        /// Mount name without `auth/`.
-        mount: String,
-        /// `AVP_JWT_ROLE`; the mount's `default_role` without it.
-        role: Option<String>,
-        /// The file `AVP_JWT_TOKEN_PATH`.
-        jwt: Option<Credential>,
-    },
-}
-
-/// Every `AVP_AUTH_TYPE` vaultplate can log in with (the chart's values schema is pinned to
-/// this list by a test).
-pub const AUTH_METHODS: &[&str] = &[
-    "token", "approle", "userpass", "k8s", "github", "cert", "jwt",
-];
-
-impl Auth {
-    /// Who logs in, for telling cached tokens apart: method, mount and role or user, and where
-    /// the credential comes from when that decides who it is (a token file's path, a GitHub
-    /// token's fingerprint). Never a credential.
-    pub fn identity(&self) -> String {
-        let or_empty = |text: &Option<String>| text.clone().unwrap_or_default();
-        let file = |jwt: Option<&Credential>| {
-            jwt.and_then(Credential::path)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
-        match self {
-            Auth::Token { .. } => "token".to_owned(),
-            Auth::AppRole { mount, role_id, .. } => {
-                format!("approle:{mount}:{}", or_empty(role_id))
-            }
-            Auth::UserPass {
-                mount, username, ..
-            } => format!("userpass:{mount}:{}", or_empty(username)),
-            Auth::Kubernetes { mount, role, jwt } => {
-                format!("k8s:{mount}:{}:{}", or_empty(role), file(Some(jwt)))
-            }
-            Auth::GitHub { mount, token } => {
-                format!(
-                    "github:{mount}:{}",
-                    token.as_ref().map(fingerprint).unwrap_or_default()
-                )
-            }
-            Auth::Cert {
-                mount,
-                role,
-                client_cert,
-            } => {
-                let cert = client_cert.as_ref().map(|p| p.display().to_string());
-                format!("cert:{mount}:{}:{}", or_empty(role), or_empty(&cert))
-            }
-            Auth::Jwt { mount, role, jwt } => {
-                format!("jwt:{mount}:{}:{}", or_empty(role), file(jwt.as_ref()))
-            }
-        }
-    }
-
-    /// The `AVP_AUTH_TYPE` name of the method.
-    pub fn method(&self) -> &'static str {
-        match self {
-            Auth::Token { .. } => "token",
-            Auth::AppRole { .. } => "approle",
-            Auth::UserPass { .. } => "userpass",
-            Auth::Kubernetes { .. } => "k8s",
-            Auth::GitHub { .. } => "github",
-            Auth::Cert { .. } => "cert",
-            Auth::Jwt { .. } => "jwt",
-        }
-    }
-}
-
-/// The first 16 hex digits of the SHA-256 of a credential: tells two GitHub tokens apart,
-/// and tells nothing about either.
-fn fingerprint(credential: &Sensitive) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(credential.expose().as_bytes());
-    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-/// A TLS client certificate and its key (`VAULT_CLIENT_CERT`, `VAULT_CLIENT_KEY`), read when
-/// the Vault client is built.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientCert {
-    /// PEM file of the certificate, optionally followed by its intermediates.
-    pub cert: PathBuf,
-    /// PEM file of the private key (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
-}
-
-/// Everything needed to talk to Vault. Required values are checked when Vault is first needed,
-/// so a run with nothing to fill works without any Vault settings.
-#[derive(Debug, Clone)]
-pub struct VaultSettings {
-    /// `VAULT_ADDR` without a trailing slash.
-    pub addr: Option<String>,
-    /// `VAULT_NAMESPACE`.
-    pub namespace: Option<String>,
-    /// `VAULT_CACERT`.
-    pub ca_cert: Option<PathBuf>,
-    /// `VAULT_CAPATH`: a directory of PEM files of CA certificates.
-    pub ca_path: Option<PathBuf>,
-    /// `VAULT_SKIP_VERIFY`.
-    pub skip_verify: bool,
-    /// `VAULT_TLS_SERVER_NAME`: sent as SNI and checked against Vault's certificate.
-    pub tls_server_name: Option<String>,
-    /// `VAULT_CLIENT_CERT` and `VAULT_CLIENT_KEY`, presented on every TLS connection.
-    pub client_cert: Option<ClientCert>,
-    /// `VAULT_CLIENT_TIMEOUT`, per request.
-    pub timeout: Duration,
-    /// `VAULT_MAX_RETRIES`.
-    pub max_retries: u32,
-    /// `VAULTPLATE_REDIRECT_HOSTS`: hosts besides `VAULT_ADDR`'s that a redirect may lead to.
-    pub redirect_hosts: Vec<RedirectHost>,
-    /// The login method.
-    pub auth: Auth,
 }
 
 /// The resolved configuration of a run.
@@ -343,7 +160,7 @@ impl Config {
         }
         let auth = resolve_auth(layers)?;
         let vault = VaultSettings {
-            addr: get("VAULT_ADDR").map(|v| v.text.trim_end_matches('/').to_owned()),
+            addr: parse_with("VAULT_ADDR", layers, VaultAddr::parse)?,
             namespace: get("VAULT_NAMESPACE").map(|v| v.text),
             ca_cert: get("VAULT_CACERT").map(|v| PathBuf::from(v.text)),
             ca_path: get("VAULT_CAPATH").map(|v| PathBuf::from(v.text)),
@@ -543,14 +360,14 @@ fn parse_server_name(text: &str) -> Result<String, &'static str> {
         .map_err(|_| "is not a DNS name or IP address")
 }
 
-fn parse_with<T>(
+fn parse_with<T, Reason: AsRef<str>>(
     name: &'static str,
     layers: &Layers,
-    parse: impl Fn(&str) -> Result<T, &'static str>,
+    parse: impl Fn(&str) -> Result<T, Reason>,
 ) -> Result<Option<T>, ConfigError> {
     layers
         .get(name)
-        .map(|raw| parse(raw.text.trim()).map_err(|reason| invalid(name, &raw, reason)))
+        .map(|raw| parse(raw.text.trim()).map_err(|reason| invalid(name, &raw, reason.as_ref())))
         .transpose()
 }
 
@@ -767,7 +584,10 @@ mod tests {
     #[test]
     fn auth_methods_mounts_and_roles() {
         const SA_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
-        let github = format!("github:github:{}", fingerprint(&Sensitive::new("ghp_x")));
+        let github = format!(
+            "github:github:{}",
+            crate::secrets::vault::auth::fingerprint(&Sensitive::new("ghp_x"))
+        );
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[], "token"),
             (
@@ -978,7 +798,10 @@ mod tests {
             ("VAULT_ADDR", "http://vault"),
         ])
         .expect("valid");
-        assert_eq!(c.vault.addr.as_deref(), Some("http://vault"));
+        assert_eq!(
+            c.vault.addr.as_ref().map(VaultAddr::as_str),
+            Some("http://vault")
+        );
         assert_eq!(
             c.warnings,
             ["ignoring ARGOCD_ENV_VAULT_ADDR: an Argo CD Application may not change this setting"]
@@ -1015,7 +838,10 @@ mod tests {
             ("AVP_ROLEID", "x"),
         ]))
         .expect("valid");
-        assert_eq!(c.vault.addr.as_deref(), Some("http://vault"));
+        assert_eq!(
+            c.vault.addr.as_ref().map(VaultAddr::as_str),
+            Some("http://vault")
+        );
         assert_eq!(
             c.warnings,
             [

@@ -270,7 +270,7 @@ fn combine(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replac
         return match value {
             Value::String(s) => Ok(Replacement::Str(s)),
             Value::Number(_) | Value::Bool(_) | Value::Null if site.string_only => {
-                Ok(Replacement::Str(text_of(&value)))
+                Ok(Replacement::Str(spliced_text(&value)))
             }
             Value::Array(_) | Value::Object(_) if site.string_only => {
                 let what = if value.is_array() { "a list" } else { "a map" };
@@ -281,7 +281,7 @@ fn combine(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replac
             typed => Ok(Replacement::Typed(typed)),
         };
     }
-    let text: String = pieces.iter().map(text_of).collect();
+    let text: String = pieces.iter().map(spliced_text).collect();
     Ok(Replacement::Str(match site.encoding {
         Encoding::AsIs => text,
         Encoding::Base64 => BASE64.encode(text),
@@ -289,7 +289,7 @@ fn combine(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replac
 }
 
 /// How a value reads when spliced into text.
-fn text_of(value: &Value) -> String {
+fn spliced_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),

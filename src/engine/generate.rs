@@ -18,7 +18,7 @@ use crate::yaml::edit::{Edit, Replacement};
 
 /// What to generate from.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub struct GenerateRequest<'a> {
     /// A file, a directory, or `-` for standard input.
     pub path: &'a str,
     /// The size of standard input when it is a regular file (see
@@ -33,7 +33,7 @@ pub struct Request<'a> {
 /// Nothing is sent to Vault until every input has been parsed and every placeholder checked,
 /// and nothing is returned unless every manifest was filled.
 pub fn generate(
-    request: &Request<'_>,
+    request: &GenerateRequest<'_>,
     config: &Config,
     stdin: &mut dyn Read,
     reader: &mut dyn SecretReader,

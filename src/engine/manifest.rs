@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, Scan, ScanOptions, Site, Target};
-use crate::engine::source::{Input, Origin};
+use crate::engine::source::{Input, InputKind};
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::yaml::{Document, Node, NodeKind};
 
@@ -180,7 +180,7 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
         let has_object = documents
             .iter()
             .any(|d| matches!(&d.shape, Shape::Object(object) if object.has_api_version));
-        if input.origin == Origin::File && !has_object {
+        if input.origin == InputKind::File && !has_object {
             if documents.iter().any(|d| d.shape.lost_placeholders()) {
                 tracing::warn!(
                     "{}: skipped, although it holds placeholders: a Kubernetes manifest needs \
@@ -193,7 +193,7 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
             inputs.push(input);
             continue;
         }
-        let numbered = input.origin == Origin::Stdin || documents.len() > 1;
+        let numbered = input.origin == InputKind::Stdin || documents.len() > 1;
         for (n, Outline { range, shape }) in documents.into_iter().enumerate() {
             let at = || {
                 if numbered {
@@ -214,7 +214,7 @@ pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Probl
             let mut place = format!("{} ({}/{name})", at(), object.kind);
             // Built output (helm's, or a stream on standard input) has no file per document;
             // helm names each document's template in a comment.
-            if input.origin == Origin::Stdin
+            if input.origin == InputKind::Stdin
                 && let Some(template) = helm_source(&input.text[range.clone()])
             {
                 place = format!("{place} from {template}");

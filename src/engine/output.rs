@@ -138,7 +138,7 @@ impl fmt::Display for Output {
 mod tests {
     use super::*;
     use crate::engine::manifest::Annotations;
-    use crate::engine::source::Origin;
+    use crate::engine::source::InputKind;
     use crate::yaml::ScalarStyle;
     use crate::yaml::edit::Replacement;
 
@@ -146,7 +146,7 @@ mod tests {
         Input {
             name: "in".into(),
             text: text.into(),
-            origin: Origin::Stdin,
+            origin: InputKind::Stdin,
         }
     }
 

@@ -19,7 +19,7 @@ pub const RUN_CAP: u64 = 256 << 20;
 
 /// Where an input came from, which decides how documents without a `kind` are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub enum InputKind {
     /// Standard input: every non-empty document must be an object.
     Stdin,
     /// A file named on the command line or found in a directory.
@@ -34,7 +34,7 @@ pub struct Input {
     /// The whole text.
     pub text: String,
     /// Where it came from.
-    pub origin: Origin,
+    pub origin: InputKind,
 }
 
 /// Reads `path` (`-` is standard input, read from `stdin`; `stdin_size` is its size when known,
@@ -73,7 +73,7 @@ pub fn load_confined(
         return Ok(vec![Input {
             name: "<stdin>".into(),
             text,
-            origin: Origin::Stdin,
+            origin: InputKind::Stdin,
         }]);
     }
     let start = PathBuf::from(path);
@@ -96,7 +96,7 @@ pub fn load_confined(
             Ok(Input {
                 name,
                 text,
-                origin: Origin::File,
+                origin: InputKind::File,
             })
         })
         .collect()

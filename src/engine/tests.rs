@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use super::generate::fill_inputs;
-use super::source::{Input, Origin};
+use super::source::{Input, InputKind};
 use crate::config::Config;
 use crate::placeholder::secret_ref::KvVersion;
 use crate::secrets::memory::MemorySecrets;
@@ -43,7 +43,7 @@ fn fill(text: &str, reader: &mut MemorySecrets) -> Result<String, Vec<String>> {
     let input = Input {
         name: "in.yaml".into(),
         text: text.into(),
-        origin: Origin::File,
+        origin: InputKind::File,
     };
     let config = config();
     match fill_inputs(vec![input], "in.yaml", false, &config, reader) {

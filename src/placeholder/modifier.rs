@@ -5,7 +5,7 @@
 //! can only fail because of the value it is given. Error messages name the modifier and may
 //! describe the value's type, but never contain the value itself.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -271,7 +271,7 @@ fn describe(value: &Value) -> &'static str {
 }
 
 /// The text of a scalar; numbers and booleans as written in JSON.
-fn text_of(value: Value) -> Result<String, String> {
+fn scalar_text(value: Value) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s),
         Value::Number(n) => Ok(n.to_string()),
@@ -281,11 +281,11 @@ fn text_of(value: Value) -> Result<String, String> {
 }
 
 fn base64_encode(value: Value) -> Result<Value, String> {
-    Ok(Value::String(STANDARD.encode(text_of(value)?)))
+    Ok(Value::String(STANDARD.encode(scalar_text(value)?)))
 }
 
 fn base64_decode(value: Value) -> Result<Value, String> {
-    let text = text_of(value)?;
+    let text = scalar_text(value)?;
     // Like Go's decoder (and so argocd-vault-plugin), ignore line breaks from `base64` wrapping.
     let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
     let bytes = STANDARD
@@ -297,7 +297,7 @@ fn base64_decode(value: Value) -> Result<Value, String> {
 }
 
 fn json_parse(value: Value) -> Result<Value, String> {
-    let text = text_of(value)?;
+    let text = scalar_text(value)?;
     serde_json::from_str(&text).map_err(|e| {
         format!(
             "value is not valid JSON (line {}, column {})",
@@ -308,7 +308,7 @@ fn json_parse(value: Value) -> Result<Value, String> {
 }
 
 fn yaml_parse(value: Value) -> Result<Value, String> {
-    let text = text_of(value)?;
+    let text = scalar_text(value)?;
     crate::yaml::value::parse_value(&text).map_err(|e| format!("value is not valid YAML ({e})"))
 }
 
@@ -335,16 +335,13 @@ fn json_path(path: &JsonPath, value: Value) -> Result<Value, String> {
 }
 
 fn sha256_sum(value: Value) -> Result<Value, String> {
-    let digest = Sha256::digest(text_of(value)?.as_bytes());
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    Ok(Value::String(hex))
+    // A digest prints as lowercase hex.
+    let digest = Sha256::digest(scalar_text(value)?.as_bytes());
+    Ok(Value::String(format!("{digest:x}")))
 }
 
 fn indent(spaces: usize, value: Value) -> Result<Value, String> {
-    let text = text_of(value)?;
+    let text = scalar_text(value)?;
     let size = spaces
         .checked_mul(text.matches('\n').count())
         .and_then(|padding| padding.checked_add(text.len()))

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::engine::generate::{self, ScannedValues};
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
-use crate::engine::source::{self, Input, Origin};
+use crate::engine::source::{self, Input, InputKind};
 use crate::render::app_params::AppParams;
 use crate::render::child::Sandbox;
 use crate::render::discover::SourceType;
@@ -25,7 +25,7 @@ use crate::secrets::mask::Masker;
 
 /// What to render.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct RenderRequest {
     /// The application directory.
     pub dir: PathBuf,
     /// Succeed even when the build yields no manifests.
@@ -34,7 +34,7 @@ pub struct Request {
 
 /// Renders the application in `request.dir` with the Application settings found in `env`.
 pub fn render(
-    request: &Request,
+    request: &RenderRequest,
     config: &Config,
     env: &BTreeMap<String, String>,
     secrets: &mut dyn SecretReader,
@@ -72,7 +72,7 @@ pub fn render(
             vec![Input {
                 name: format!("{kind} output"),
                 text: built,
-                origin: Origin::Stdin,
+                origin: InputKind::Stdin,
             }]
         }
     };

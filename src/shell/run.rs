@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::config::Config;
-use crate::engine::generate::{self, Request};
+use crate::engine::generate::{self, GenerateRequest};
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::source;
@@ -50,7 +50,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
         }
         Command::Generate(args) => run(&args.run, |config, _env, secrets| {
-            let request = Request {
+            let request = GenerateRequest {
                 path: &args.path,
                 stdin_size: source::regular_file_size(std::io::stdin()),
                 allow_empty: args.run.allow_empty,
@@ -58,7 +58,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             generate::generate(&request, config, &mut std::io::stdin().lock(), secrets)
         }),
         Command::Render(args) => run(&args.run, |config, env, secrets| {
-            let request = render::Request {
+            let request = render::RenderRequest {
                 dir: args.dir.clone(),
                 allow_empty: args.run.allow_empty,
             };
@@ -122,7 +122,7 @@ fn run(
         });
     });
     let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
-    let mut session = Session::new(&config, &token_cache);
+    let mut session = Session::new(&config.vault, config.concurrency, &token_cache);
     let result = job(&config, &env, &mut session);
     gate.finish(|| match result {
         Ok(output) => write_stdout(|out| output.write_to(out)),

@@ -353,7 +353,7 @@ fn chart_accepts_every_login_method_of_the_binary() {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-    let mut code = vaultplate::config::AUTH_METHODS.to_vec();
+    let mut code = vaultplate::secrets::vault::auth::AUTH_METHODS.to_vec();
     chart.sort_unstable();
     code.sort_unstable();
     assert_eq!(

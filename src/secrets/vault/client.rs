@@ -8,14 +8,14 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tracing::debug;
 
+use super::RedirectHost;
+use super::auth::{self, Auth, LoginRequest};
 use super::redirect::{self, Verdict};
+use super::settings::VaultSettings;
 use super::{MAX_ANSWER_BYTES, VaultError};
-use crate::config::RedirectHost;
-use crate::config::credential::Credential;
-use crate::config::{Auth, ConfigError, VaultSettings};
 use crate::placeholder::secret_ref::KvVersion;
 use crate::sensitive::Sensitive;
 
@@ -46,24 +46,9 @@ pub struct VaultClient {
 impl VaultClient {
     /// Checks the address and builds the HTTP client. No request is sent.
     pub fn new(settings: &VaultSettings) -> Result<Self, VaultError> {
-        let addr = settings
-            .addr
-            .clone()
-            .ok_or_else(|| ConfigError::SettingMissing {
-                name: "VAULT_ADDR",
-                because: "to read secrets".into(),
-            })?;
-        let url = reqwest::Url::parse(&addr)
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
-        let Some(url) = url else {
-            return Err(ConfigError::SettingInvalid {
-                name: "VAULT_ADDR",
-                origin: crate::config::settings::Origin::Environment,
-                reason: format!("{addr:?} is not an http:// or https:// URL"),
-            }
-            .into());
-        };
+        let addr = settings.addr.as_ref().ok_or(VaultError::AddressMissing)?;
+        let url = addr.url().clone();
+        let addr = addr.as_str().to_owned();
         super::tls::install_default_provider();
         let mut builder = reqwest::Client::builder()
             // Redirects are judged in `send`: reqwest's own policy would carry the token along.
@@ -103,84 +88,19 @@ impl VaultClient {
     }
 
     /// Obtains a token with the configured method (for `token`, checks that one is set) and
-    /// uses it for every later request. Credential files are read here, on every run: a
-    /// rotated file is picked up by the next run.
+    /// uses it for every later request; the request is [`auth::login_request`]'s.
     pub async fn login(&mut self, auth: &Auth) -> Result<Login, VaultError> {
-        let missing = |name: &'static str| ConfigError::SettingMissing {
-            name,
-            because: format!("for AVP_AUTH_TYPE={}", auth.method()),
-        };
-        // A required credential: the setting is set, and its file (if any) holds one.
-        let load = |credential: Option<&Credential>, name| {
-            credential
-                .map(Credential::load)
-                .transpose()
-                .map(Option::flatten)?
-                .ok_or_else(|| missing(name))
-        };
-        let (mount, path, body) = match auth {
-            Auth::Token { token } => {
-                self.token = Some(load(token.as_ref(), "VAULT_TOKEN")?);
+        let request = match auth::login_request(auth)? {
+            Ok(request) => request,
+            Err(token) => {
+                self.token = Some(token);
                 return Ok(Login { lease: None });
             }
-            Auth::AppRole {
-                mount,
-                role_id,
-                secret_id,
-            } => {
-                let role_id = role_id.as_ref().ok_or_else(|| missing("AVP_ROLE_ID"))?;
-                let secret_id = load(secret_id.as_ref(), "AVP_SECRET_ID")?;
-                let body = json!({ "role_id": role_id, "secret_id": secret_id.expose() });
-                (mount, format!("auth/{mount}/login"), body)
-            }
-            Auth::UserPass {
-                mount,
-                username,
-                password,
-            } => {
-                let username = username.as_ref().ok_or_else(|| missing("AVP_USERNAME"))?;
-                let password = password.as_ref().ok_or_else(|| missing("AVP_PASSWORD"))?;
-                let body = json!({ "password": password.expose() });
-                (mount, format!("auth/{mount}/login/{username}"), body)
-            }
-            Auth::Kubernetes { mount, role, jwt } => {
-                let role = role.as_ref().ok_or_else(|| missing("AVP_K8S_ROLE"))?;
-                let jwt = load(Some(jwt), "AVP_K8S_TOKEN_PATH")?;
-                let body = json!({ "role": role, "jwt": jwt.expose() });
-                (mount, format!("auth/{mount}/login"), body)
-            }
-            Auth::GitHub { mount, token } => {
-                let token = token.as_ref().ok_or_else(|| missing("AVP_GITHUB_TOKEN"))?;
-                let body = json!({ "token": token.expose() });
-                (mount, format!("auth/{mount}/login"), body)
-            }
-            Auth::Cert {
-                mount,
-                role,
-                client_cert,
-            } => {
-                // The certificate itself is presented by TLS (see `tls::client_config`).
-                client_cert
-                    .as_ref()
-                    .ok_or_else(|| missing("VAULT_CLIENT_CERT"))?;
-                let body = match role {
-                    Some(role) => json!({ "name": role }),
-                    None => json!({}),
-                };
-                (mount, format!("auth/{mount}/login"), body)
-            }
-            Auth::Jwt { mount, role, jwt } => {
-                let jwt = load(jwt.as_ref(), "AVP_JWT_TOKEN_PATH")?;
-                let mut body = json!({ "jwt": jwt.expose() });
-                if let Some(role) = role {
-                    body["role"] = json!(role);
-                }
-                (mount, format!("auth/{mount}/login"), body)
-            }
         };
+        let LoginRequest { mount, path, body } = &request;
         debug!(method = auth.method(), mount = %mount, "logging in to Vault");
         let response = self
-            .send(|| self.request(Method::POST, &path).json(&body))
+            .send(|| self.request(Method::POST, path).json(&body))
             .await?;
         let status = response.status();
         let answer = self.answer(response).await?;
@@ -651,10 +571,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use serde_json::json;
 
     fn settings(addr: &str) -> VaultSettings {
         VaultSettings {
-            addr: Some(addr.to_owned()),
+            addr: Some(super::super::settings::VaultAddr::parse(addr).expect("a test address")),
             namespace: None,
             ca_cert: None,
             ca_path: None,
@@ -665,7 +586,9 @@ mod tests {
             max_retries: 0,
             redirect_hosts: Vec::new(),
             auth: Auth::Token {
-                token: Some(Credential::Value(Sensitive::new("t"))),
+                token: Some(super::super::credential::Credential::Value(Sensitive::new(
+                    "t",
+                ))),
             },
         }
     }
@@ -786,7 +709,7 @@ mod tests {
         let mut settings = settings(&format!("https://127.0.0.1:{port}"));
         settings.ca_cert = Some(file("ca.pem", &ca.pem()));
         settings.tls_server_name = Some("vault.internal".to_owned());
-        settings.client_cert = Some(crate::config::ClientCert {
+        settings.client_cert = Some(super::super::settings::ClientCert {
             cert: file("client.pem", &client_cert),
             key: file("client-key.pem", &client_key),
         });

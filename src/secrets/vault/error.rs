@@ -1,13 +1,16 @@
 //! What can go wrong between vaultplate and Vault. No variant ever holds a secret value.
 
-use crate::config::ConfigError;
+use super::auth::LoginSettingError;
 
 /// A failed Vault operation, with the address, auth method or path it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
-    /// A setting needed to reach or log in to Vault is missing or unusable.
+    /// `VAULT_ADDR` is not set, and something needs Vault.
+    #[error("setting VAULT_ADDR is required to read secrets")]
+    AddressMissing,
+    /// A setting or credential file the login method needs is missing or unusable.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    LoginSettings(#[from] LoginSettingError),
     /// TLS could not be set up (unreadable CA file, no usable certificate).
     #[error("TLS set-up for Vault: {0}")]
     TlsSetup(String),
@@ -168,6 +171,10 @@ pub enum VaultError {
         /// The cap, in bytes.
         cap: usize,
     },
+    /// vaultplate itself failed (its runtime could not start, a read task panicked): no
+    /// setting or Vault answer is the cause.
+    #[error("internal error while reading from Vault: {0}")]
+    Internal(String),
     /// Vault's answer does not have the expected shape (e.g. a KV v1 path read as KV v2).
     #[error("unexpected answer from Vault at {addr}: {reason}")]
     AnswerMalformed {
@@ -184,7 +191,9 @@ impl VaultError {
     pub fn concerns_every_read(&self) -> bool {
         matches!(
             self,
-            VaultError::Config(_)
+            VaultError::AddressMissing
+                | VaultError::Internal(_)
+                | VaultError::LoginSettings(_)
                 | VaultError::TlsSetup(_)
                 | VaultError::Unreachable { .. }
                 | VaultError::LoginRefused { .. }

@@ -1,14 +1,18 @@
 //! Talking to Vault (or OpenBao): TLS set-up, logins and reads of raw logical paths.
 
+pub mod auth;
 mod client;
+pub mod credential;
 mod error;
 mod redirect;
 pub mod session;
+pub mod settings;
 mod tls;
 pub mod token_cache;
 
 pub use client::{Login, VaultClient};
 pub use error::VaultError;
+pub use redirect::RedirectHost;
 
 /// Most bytes of one Vault answer that are read; a larger answer is an error, and an endless
 /// one stops there instead of growing memory. A KV secret is at most 1 MiB in Vault's and

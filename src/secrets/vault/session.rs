@@ -9,13 +9,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::debug;
 
-use crate::config::credential::Credential;
-use crate::config::{Auth, Config, VaultSettings};
+use super::auth::{self, Auth};
+use super::settings::VaultSettings;
 use crate::placeholder::secret_ref::SecretRef;
-use crate::secrets::vault::token_cache::{Identity, Lookup, Slot, TokenCache};
+use crate::secrets::vault::token_cache::{CacheLookup, Identity, Slot, TokenCache};
 use crate::secrets::vault::{VaultClient, VaultError};
 use crate::secrets::{SecretAnswer, SecretReader};
-use crate::sensitive::Sensitive;
 
 /// A run's access to Vault: it logs in (or takes this identity's cached token, see
 /// [`crate::secrets::vault::token_cache`]) when the first secret is needed, reads each distinct secret once,
@@ -27,7 +26,9 @@ use crate::sensitive::Sensitive;
 /// needed it. The cache never fails a run: when it cannot be read or written the run goes on
 /// without it.
 pub struct Session<'a> {
-    config: &'a Config,
+    vault: &'a VaultSettings,
+    /// Most reads in flight at once.
+    concurrency: usize,
     cache: &'a TokenCache,
     connection: Option<Connection>,
     answers: HashMap<SecretRef, SecretAnswer>,
@@ -43,9 +44,10 @@ struct Connection {
 
 impl<'a> Session<'a> {
     /// A session that has not contacted Vault yet.
-    pub fn new(config: &'a Config, cache: &'a TokenCache) -> Self {
+    pub fn new(vault: &'a VaultSettings, concurrency: usize, cache: &'a TokenCache) -> Self {
         Session {
-            config,
+            vault,
+            concurrency,
             cache,
             connection: None,
             answers: HashMap::new(),
@@ -73,19 +75,15 @@ impl SecretReader for Session<'_> {
         if missing.is_empty() {
             return Ok(());
         }
-        let config = self.config;
+        let (vault, concurrency) = (self.vault, self.concurrency);
         if self.connection.is_none() {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| VaultError::Unreachable {
-                    addr: String::new(),
-                    reason: format!("cannot start the runtime: {e}"),
-                })?;
-            let mut client = VaultClient::new(&config.vault)?;
-            let slot = cache_slot(&config.vault, self.cache);
-            let in_use =
-                runtime.block_on(sign_in(&mut client, &config.vault.auth, slot.as_ref()))?;
+                .map_err(|e| VaultError::Internal(format!("cannot start the runtime: {e}")))?;
+            let mut client = VaultClient::new(vault)?;
+            let slot = cache_slot(vault, self.cache);
+            let in_use = runtime.block_on(sign_in(&mut client, &vault.auth, slot.as_ref()))?;
             let cached = if in_use { slot } else { None };
             self.connection = Some(Connection {
                 runtime,
@@ -97,7 +95,7 @@ impl SecretReader for Session<'_> {
             unreachable!("connected above")
         };
         let answers = connection.runtime.block_on(async {
-            let mut answers = read_all(&connection.client, missing, config.concurrency).await?;
+            let mut answers = read_all(&connection.client, missing, concurrency).await?;
             if let Some(slot) = connection
                 .cached
                 .take()
@@ -114,17 +112,17 @@ impl SecretReader for Session<'_> {
                     debug!("cannot remove the refused token from the cache: {e}");
                 }
                 // A new client, so that the login does not carry the refused token along.
-                connection.client = VaultClient::new(&config.vault)?;
-                log_in(&mut connection.client, &config.vault.auth, Some(&slot)).await?;
+                connection.client = VaultClient::new(vault)?;
+                log_in(&mut connection.client, &vault.auth, Some(&slot)).await?;
                 let denied: Vec<SecretRef> = answers
                     .iter()
                     .filter(|(_, a)| is_denied(a))
                     .map(|(s, _)| s.clone())
                     .collect();
-                answers.extend(read_all(&connection.client, denied, config.concurrency).await?);
+                answers.extend(read_all(&connection.client, denied, concurrency).await?);
             }
             // Here a token from a login is a fresh one: a refused cached token was replaced.
-            let logged_in = !matches!(config.vault.auth, Auth::Token { .. });
+            let logged_in = !matches!(vault.auth, Auth::Token { .. });
             explain_denials(&connection.client, &mut answers, logged_in).await?;
             Ok::<_, VaultError>(answers)
         })?;
@@ -136,27 +134,12 @@ impl SecretReader for Session<'_> {
     }
 }
 
-/// The cache entry of this login, or `None` when its token is not cached: the cache is off,
-/// the method is `token` (a ready `VAULT_TOKEN`, nothing to save), or a credential is missing
-/// (the login will say which).
-///
-/// Every login method must be listed here with the credential it proves itself with: an entry
-/// is used only by a run holding the credential that obtained it, so that knowing a role or
-/// user name is not enough to get its token.
+/// The cache entry of this login, or `None` when its token is not cached: the cache is off, or
+/// the method has no credential to bind it to (see [`auth::cache_credential`]).
 fn cache_slot(vault: &VaultSettings, cache: &TokenCache) -> Option<Slot> {
-    // A credential that cannot be loaded gets no entry; the login will report why.
-    let loaded = |credential: &Credential| credential.load().ok().flatten();
-    let credential: Sensitive = match &vault.auth {
-        // A ready token needs no login; a certificate login has no secret to bind the entry to.
-        Auth::Token { .. } | Auth::Cert { .. } => return None,
-        Auth::AppRole { secret_id, .. } => loaded(secret_id.as_ref()?)?,
-        Auth::UserPass { password, .. } => password.clone()?,
-        Auth::Kubernetes { jwt, .. } => loaded(jwt)?,
-        Auth::GitHub { token, .. } => token.clone()?,
-        Auth::Jwt { jwt, .. } => loaded(jwt.as_ref()?)?,
-    };
+    let credential = auth::cache_credential(&vault.auth)?;
     let identity = Identity::new(
-        vault.addr.as_deref()?,
+        vault.addr.as_ref()?.as_str(),
         vault.namespace.as_deref(),
         &vault.auth.identity(),
         credential.expose(),
@@ -177,7 +160,7 @@ async fn sign_in(
     if let Some(slot) = slot {
         let id = slot.identity().short();
         match slot.load(SystemTime::now()) {
-            Lookup::Hit { token, left } => {
+            CacheLookup::Hit { token, left } => {
                 debug!(
                     "using cached token for {id} (expires in {}s)",
                     left.as_secs()
@@ -185,7 +168,7 @@ async fn sign_in(
                 client.use_token(token);
                 return Ok(true);
             }
-            Lookup::Miss(why) => debug!("{why} for {id}; logging in"),
+            CacheLookup::Miss(why) => debug!("{why} for {id}; logging in"),
         }
     }
     log_in(client, auth, slot).await?;
@@ -242,10 +225,9 @@ async fn read_all(
     }
     let mut answers = HashMap::new();
     while let Some(joined) = reads.join_next().await {
-        let (secret, answer) = joined.map_err(|e| VaultError::AnswerMalformed {
-            addr: client.addr().to_owned(),
-            reason: format!("read task failed: {e}"),
-        })?;
+        // A read task ends only by returning: a panic or cancellation is vaultplate's fault.
+        let (secret, answer) =
+            joined.map_err(|e| VaultError::Internal(format!("a read task failed: {e}")))?;
         answers.insert(secret, answer);
     }
     Ok(answers)

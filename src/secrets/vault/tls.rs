@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use super::VaultError;
-use crate::config::{ClientCert, VaultSettings};
+use super::settings::{ClientCert, VaultSettings};
 
 /// Makes ring the process's default crypto provider, unless one is installed already.
 ///

@@ -9,7 +9,7 @@
 //! {"version":1,"identity":"<sha256>","credential":"<sha256>","token":"...","expires_at":1767225600,"lease_seconds":3600}
 //! ```
 //!
-//! - The identity is the Vault address, the namespace and [`crate::config::Auth::identity`]
+//! - The identity is the Vault address, the namespace and [`super::auth::Auth::identity`]
 //!   (method, mount, role or user); only its hash is written, in the name and in `identity`.
 //! - `credential` is a hash of the identity with the credential that obtained the token
 //!   (secret-id, password): a run configured with someone's role or user name but not their
@@ -28,7 +28,6 @@ use std::fmt;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -101,7 +100,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// `who` is [`crate::config::Auth::identity`]; `credential` is what the login sends to
+    /// `who` is [`super::auth::Auth::identity`]; `credential` is what the login sends to
     /// prove it (secret-id, password). No namespace and an empty one are the same.
     pub fn new(addr: &str, namespace: Option<&str>, who: &str, credential: &str) -> Self {
         let namespace = namespace.unwrap_or("");
@@ -134,11 +133,7 @@ fn hash(domain: &str, parts: &[&str]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    format!("{:x}", hasher.finalize())
 }
 
 /// The cache entry of one identity.
@@ -150,7 +145,7 @@ pub struct Slot {
 
 /// What the cache holds for an identity.
 #[derive(Debug)]
-pub enum Lookup {
+pub enum CacheLookup {
     /// A token with comfortable time left.
     Hit {
         /// The token.
@@ -219,25 +214,25 @@ impl Slot {
     }
 
     /// The cached token, if it may be used at `now`. Tightens a folder others can enter.
-    pub fn load(&self, now: SystemTime) -> Lookup {
+    pub fn load(&self, now: SystemTime) -> CacheLookup {
         match self.read() {
             Ok(Some(entry)) => {
                 let Some(expires_at) =
                     UNIX_EPOCH.checked_add(Duration::from_secs(entry.expires_at))
                 else {
-                    return Lookup::Miss(Miss::Unusable("the file is corrupt".into()));
+                    return CacheLookup::Miss(Miss::Unusable("the file is corrupt".into()));
                 };
                 let lease = Duration::from_secs(entry.lease_seconds);
                 match freshness(expires_at, lease, now) {
-                    Ok(left) => Lookup::Hit {
+                    Ok(left) => CacheLookup::Hit {
                         token: Sensitive::new(entry.token),
                         left,
                     },
-                    Err(miss) => Lookup::Miss(miss),
+                    Err(miss) => CacheLookup::Miss(miss),
                 }
             }
-            Ok(None) => Lookup::Miss(Miss::Absent),
-            Err(why) => Lookup::Miss(Miss::Unusable(why)),
+            Ok(None) => CacheLookup::Miss(Miss::Absent),
+            Err(why) => CacheLookup::Miss(Miss::Unusable(why)),
         }
     }
 
@@ -309,15 +304,15 @@ impl Slot {
             lease_seconds: lease.as_secs(),
         };
         let bytes = serde_json::to_vec(&entry).map_err(io::Error::other)?;
-        let (temp, mut file) = create_temp(&self.dir, &self.identity.digest)?;
+        // A hidden, owner-only (0600) file whose name no other run uses; removed if dropped
+        // before it is renamed over the entry.
+        let mut temp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", self.identity.digest))
+            .suffix(".tmp")
+            .tempfile_in(&self.dir)?;
         // No fsync: an entry cut short by a crash is corrupt, and so ignored and replaced.
-        let written = file
-            .write_all(&bytes)
-            .and_then(|()| fs::rename(&temp, self.path()));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written?;
+        temp.write_all(&bytes)?;
+        temp.persist(self.path()).map_err(|e| e.error)?;
         remove_stale_temp_files(&self.dir);
         Ok(())
     }
@@ -398,30 +393,6 @@ fn ensure_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// A new, empty file (mode 0600) in `dir` whose name no other run uses: hidden, with the
-/// process id, time and a counter, ending in `.tmp`.
-fn create_temp(dir: &Path, digest: &str) -> io::Result<(PathBuf, fs::File)> {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut last = io::Error::other("no temporary file name tried");
-    for _ in 0..3 {
-        let name = format!(
-            ".{digest}.{}-{nanos}-{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let path = dir.join(name);
-        match owner_only::create_new_file(&path) {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
-}
-
 /// Removes temporary files that runs which died before renaming them left behind.
 fn remove_stale_temp_files(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -444,12 +415,11 @@ fn remove_stale_temp_files(dir: &Path) {
     }
 }
 
-/// File modes. Only Unix has them; elsewhere every call fails, and so the cache is never used.
-#[cfg(unix)]
+/// Owner-only file modes (vaultplate runs on Unix only, as Argo CD does).
 mod owner_only {
     use std::fs;
     use std::io;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     use std::path::Path;
 
     pub(super) fn mode(meta: &fs::Metadata) -> u32 {
@@ -466,47 +436,9 @@ mod owner_only {
             .mode(0o700)
             .create(path)
     }
-
-    pub(super) fn create_new_file(path: &Path) -> io::Result<fs::File> {
-        fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-    }
 }
 
-#[cfg(not(unix))]
-mod owner_only {
-    use std::fs;
-    use std::io;
-    use std::path::Path;
-
-    fn unsupported() -> io::Error {
-        io::Error::new(
-            io::ErrorKind::Unsupported,
-            "the token cache needs Unix file permissions",
-        )
-    }
-
-    pub(super) fn mode(_: &fs::Metadata) -> u32 {
-        0o777
-    }
-
-    pub(super) fn set_mode(_: &Path, _: u32) -> io::Result<()> {
-        Err(unsupported())
-    }
-
-    pub(super) fn create_dir_all(_: &Path) -> io::Result<()> {
-        Err(unsupported())
-    }
-
-    pub(super) fn create_new_file(_: &Path) -> io::Result<fs::File> {
-        Err(unsupported())
-    }
-}
-
-#[cfg(all(test, unix))]
+#[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::sync::Arc;
@@ -523,17 +455,17 @@ mod tests {
         fs::metadata(path).expect("exists").permissions().mode() & 0o777
     }
 
-    fn token_of(lookup: Lookup) -> String {
+    fn token_of(lookup: CacheLookup) -> String {
         match lookup {
-            Lookup::Hit { token, .. } => token.expose().to_owned(),
-            Lookup::Miss(miss) => panic!("expected a hit, got: {miss}"),
+            CacheLookup::Hit { token, .. } => token.expose().to_owned(),
+            CacheLookup::Miss(miss) => panic!("expected a hit, got: {miss}"),
         }
     }
 
-    fn miss_of(lookup: Lookup) -> Miss {
+    fn miss_of(lookup: CacheLookup) -> Miss {
         match lookup {
-            Lookup::Hit { .. } => panic!("expected a miss, got a hit"),
-            Lookup::Miss(miss) => miss,
+            CacheLookup::Hit { .. } => panic!("expected a miss, got a hit"),
+            CacheLookup::Miss(miss) => miss,
         }
     }
 
@@ -836,7 +768,7 @@ mod tests {
         let at = |ms| UNIX_EPOCH + Duration::from_millis(ms);
         assert!(matches!(
             slot.load(at(1_800_000_004_000)),
-            Lookup::Hit { .. }
+            CacheLookup::Hit { .. }
         ));
         assert_eq!(
             miss_of(slot.load(at(1_800_000_005_600))),

@@ -5,8 +5,19 @@
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use crate::config::ConfigError;
 use crate::sensitive::Sensitive;
+
+/// A credential file that cannot be used. Never quotes what the file holds.
+#[derive(Debug, thiserror::Error)]
+#[error("setting {name}: {} {problem}", path.display())]
+pub struct CredentialError {
+    /// The setting naming the file.
+    pub name: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong, e.g. "is empty".
+    pub problem: String,
+}
 
 /// A credential, or the file that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +40,7 @@ impl Credential {
     /// The credential: the value, or the file's text without surrounding whitespace. `Ok(None)`
     /// only for an optional file that is missing or empty. Errors name the setting and the
     /// file, never what the file holds.
-    pub fn load(&self) -> Result<Option<Sensitive>, ConfigError> {
+    pub fn load(&self) -> Result<Option<Sensitive>, CredentialError> {
         let (setting, path, optional) = match self {
             Credential::Value(value) => return Ok(Some(value.clone())),
             Credential::File {
@@ -38,7 +49,7 @@ impl Credential {
                 optional,
             } => (*setting, path, *optional),
         };
-        let unusable = |problem: String| ConfigError::SettingFileUnusable {
+        let unusable = |problem: String| CredentialError {
             name: setting,
             path: path.clone(),
             problem,
