@@ -13,7 +13,8 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::config::kube_secret::KubeSecretName;
-use crate::config::settings::{Layers, Origin, RawValue, SecretLayer};
+use crate::config::settings::names::*;
+use crate::config::settings::{Layers, Name, Origin, RawValue, SecretLayer};
 use crate::placeholder::secret_ref::KvVersion;
 use crate::secrets::vault::RedirectHost;
 use crate::secrets::vault::auth::Auth;
@@ -31,7 +32,7 @@ pub enum ConfigError {
     #[error("setting {name} from {origin}: {reason}")]
     SettingInvalid {
         /// The setting.
-        name: &'static str,
+        name: Name,
         /// Where the value came from.
         origin: Origin,
         /// What is wrong.
@@ -41,7 +42,7 @@ pub enum ConfigError {
     #[error("setting {name} is required {because}")]
     SettingMissing {
         /// The setting.
-        name: &'static str,
+        name: Name,
         /// Why it is needed, e.g. "for AVP_AUTH_TYPE=approle".
         because: String,
     },
@@ -49,9 +50,9 @@ pub enum ConfigError {
     #[error("settings {first} and {second} are both set; set only one of them")]
     SettingsConflict {
         /// The setting that comes first in the table.
-        first: &'static str,
+        first: Name,
         /// The other.
-        second: &'static str,
+        second: Name,
     },
     /// The config file cannot be read or parsed.
     #[error("config file {}: {reason}", path.display())]
@@ -110,7 +111,7 @@ impl Config {
             secret: None,
         };
         if let Some(secret) = secret {
-            let deadline = parse_with("VAULTPLATE_TIMEOUT", &layers, parse_duration)?
+            let deadline = parse_with(VAULTPLATE_TIMEOUT, &layers, parse_duration)?
                 .unwrap_or(DEFAULT_DEADLINE);
             let started = Instant::now();
             let entries = kube_secret::read(secret, kube_secret::READ_TIMEOUT.min(deadline))
@@ -154,22 +155,22 @@ impl Config {
             }));
         }
 
-        let get = |name: &'static str| layers.get(name);
-        if let Some(kind) = get("AVP_TYPE").filter(|v| v.text != "vault") {
-            return Err(invalid("AVP_TYPE", &kind, "only `vault` is supported"));
+        let get = |name: Name| layers.get(name);
+        if let Some(kind) = get(AVP_TYPE).filter(|v| v.text != "vault") {
+            return Err(invalid(AVP_TYPE, &kind, "only `vault` is supported"));
         }
         let auth = resolve_auth(layers)?;
         let vault = VaultSettings {
-            addr: parse_with("VAULT_ADDR", layers, VaultAddr::parse)?,
-            namespace: get("VAULT_NAMESPACE").map(|v| v.text),
-            ca_cert: get("VAULT_CACERT").map(|v| PathBuf::from(v.text)),
-            ca_path: get("VAULT_CAPATH").map(|v| PathBuf::from(v.text)),
-            skip_verify: parse_with("VAULT_SKIP_VERIFY", layers, parse_bool)?.unwrap_or(false),
-            tls_server_name: parse_with("VAULT_TLS_SERVER_NAME", layers, parse_server_name)?,
+            addr: parse_with(VAULT_ADDR, layers, VaultAddr::parse)?,
+            namespace: get(VAULT_NAMESPACE).map(|v| v.text),
+            ca_cert: get(VAULT_CACERT).map(|v| PathBuf::from(v.text)),
+            ca_path: get(VAULT_CAPATH).map(|v| PathBuf::from(v.text)),
+            skip_verify: parse_with(VAULT_SKIP_VERIFY, layers, parse_bool)?.unwrap_or(false),
+            tls_server_name: parse_with(VAULT_TLS_SERVER_NAME, layers, parse_server_name)?,
             client_cert: resolve_client_cert(layers)?,
-            timeout: parse_with("VAULT_CLIENT_TIMEOUT", layers, parse_duration)?
+            timeout: parse_with(VAULT_CLIENT_TIMEOUT, layers, parse_duration)?
                 .unwrap_or(Duration::from_secs(15)),
-            max_retries: parse_with("VAULT_MAX_RETRIES", layers, |t| {
+            max_retries: parse_with(VAULT_MAX_RETRIES, layers, |t| {
                 t.parse::<u32>()
                     .ok()
                     .filter(|n| *n <= 10)
@@ -179,21 +180,21 @@ impl Config {
             redirect_hosts: resolve_redirect_hosts(layers)?,
             auth,
         };
-        let kv_version = parse_with("AVP_KV_VERSION", layers, |t| {
+        let kv_version = parse_with(AVP_KV_VERSION, layers, |t| {
             KvVersion::parse(t).ok_or("must be 1 or 2")
         })?
         .unwrap_or(KvVersion::V2);
-        let path_validation = match get("AVP_PATH_VALIDATION") {
+        let path_validation = match get(AVP_PATH_VALIDATION) {
             Some(raw) => Some(Regex::new(&raw.text).map_err(|e| {
                 invalid(
-                    "AVP_PATH_VALIDATION",
+                    AVP_PATH_VALIDATION,
                     &raw,
                     &format!("not a valid regular expression: {e}"),
                 )
             })?),
             None => None,
         };
-        let concurrency = parse_with("VAULTPLATE_CONCURRENCY", layers, |t| {
+        let concurrency = parse_with(VAULTPLATE_CONCURRENCY, layers, |t| {
             t.parse::<usize>()
                 .ok()
                 .filter(|n| (1..=256).contains(n))
@@ -201,7 +202,7 @@ impl Config {
         })?
         .unwrap_or(16);
         let deadline =
-            parse_with("VAULTPLATE_TIMEOUT", layers, parse_duration)?.unwrap_or(DEFAULT_DEADLINE);
+            parse_with(VAULTPLATE_TIMEOUT, layers, parse_duration)?.unwrap_or(DEFAULT_DEADLINE);
         warnings.sort();
         Ok(Config {
             deadline,
@@ -219,16 +220,16 @@ fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
     let secret = |name| text(name).map(Sensitive::new);
     let file = |name| {
         text(name).map(|path| Credential::File {
-            setting: name,
+            setting: name.as_str(),
             path: PathBuf::from(path),
             optional: false,
         })
     };
     // The first of `names` that is set, else `default`.
-    let mount = |names: &[&'static str], default: &str| {
+    let mount = |names: &[Name], default: &str| {
         names
             .iter()
-            .filter_map(|name| text(name))
+            .filter_map(|name| text(*name))
             .map(|m| {
                 m.trim_matches('/')
                     .trim_start_matches("auth/")
@@ -238,52 +239,49 @@ fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
             .find(|m| !m.is_empty())
             .unwrap_or_else(|| default.to_owned())
     };
-    let Some(method) = layers.get("AVP_AUTH_TYPE") else {
+    let Some(method) = layers.get(AVP_AUTH_TYPE) else {
         unreachable!("AVP_AUTH_TYPE has a default")
     };
     match method.text.as_str() {
         "token" => Ok(Auth::Token {
-            token: secret("VAULT_TOKEN")
+            token: secret(VAULT_TOKEN)
                 .map(Credential::Value)
                 .or_else(|| token_file(layers)),
         }),
         "approle" => Ok(Auth::AppRole {
-            mount: mount(&["AVP_MOUNT_PATH"], "approle"),
-            role_id: text("AVP_ROLE_ID"),
+            mount: mount(&[AVP_MOUNT_PATH], "approle"),
+            role_id: text(AVP_ROLE_ID),
             secret_id: one_of(
-                (
-                    "AVP_SECRET_ID",
-                    secret("AVP_SECRET_ID").map(Credential::Value),
-                ),
-                ("AVP_SECRET_ID_FILE", file("AVP_SECRET_ID_FILE")),
+                (AVP_SECRET_ID, secret(AVP_SECRET_ID).map(Credential::Value)),
+                (AVP_SECRET_ID_FILE, file(AVP_SECRET_ID_FILE)),
             )?,
         }),
         "userpass" => Ok(Auth::UserPass {
-            mount: mount(&["AVP_MOUNT_PATH"], "userpass"),
-            username: text("AVP_USERNAME"),
-            password: secret("AVP_PASSWORD"),
+            mount: mount(&[AVP_MOUNT_PATH], "userpass"),
+            username: text(AVP_USERNAME),
+            password: secret(AVP_PASSWORD),
         }),
         "k8s" => Ok(Auth::Kubernetes {
-            mount: mount(&["AVP_K8S_MOUNT_PATH", "AVP_MOUNT_PATH"], "kubernetes"),
-            role: text("AVP_K8S_ROLE"),
-            jwt: file("AVP_K8S_TOKEN_PATH").unwrap_or_else(|| unreachable!("it has a default")),
+            mount: mount(&[AVP_K8S_MOUNT_PATH, AVP_MOUNT_PATH], "kubernetes"),
+            role: text(AVP_K8S_ROLE),
+            jwt: file(AVP_K8S_TOKEN_PATH).unwrap_or_else(|| unreachable!("it has a default")),
         }),
         "github" => Ok(Auth::GitHub {
-            mount: mount(&["AVP_MOUNT_PATH"], "github"),
-            token: secret("AVP_GITHUB_TOKEN"),
+            mount: mount(&[AVP_MOUNT_PATH], "github"),
+            token: secret(AVP_GITHUB_TOKEN),
         }),
         "cert" => Ok(Auth::Cert {
-            mount: mount(&["AVP_MOUNT_PATH"], "cert"),
-            role: text("AVP_CERT_ROLE"),
-            client_cert: text("VAULT_CLIENT_CERT").map(PathBuf::from),
+            mount: mount(&[AVP_MOUNT_PATH], "cert"),
+            role: text(AVP_CERT_ROLE),
+            client_cert: text(VAULT_CLIENT_CERT).map(PathBuf::from),
         }),
         "jwt" => Ok(Auth::Jwt {
-            mount: mount(&["AVP_MOUNT_PATH"], "jwt"),
-            role: text("AVP_JWT_ROLE"),
-            jwt: file("AVP_JWT_TOKEN_PATH"),
+            mount: mount(&[AVP_MOUNT_PATH], "jwt"),
+            role: text(AVP_JWT_ROLE),
+            jwt: file(AVP_JWT_TOKEN_PATH),
         }),
         _ => Err(invalid(
-            "AVP_AUTH_TYPE",
+            AVP_AUTH_TYPE,
             &method,
             "must be one of token, approle, userpass, k8s, github, cert, jwt",
         )),
@@ -292,7 +290,7 @@ fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {
 
 /// `VAULT_TOKEN_FILE`; its default `~/.vault-token` is optional (and absent without `HOME`).
 fn token_file(layers: &Layers) -> Option<Credential> {
-    let raw = layers.get("VAULT_TOKEN_FILE")?;
+    let raw = layers.get(VAULT_TOKEN_FILE)?;
     let (path, optional) = match raw.origin {
         Origin::Default => {
             let home = layers.env.get("HOME").filter(|h| !h.is_empty())?;
@@ -302,7 +300,7 @@ fn token_file(layers: &Layers) -> Option<Credential> {
         _ => (PathBuf::from(raw.text), false),
     };
     Some(Credential::File {
-        setting: "VAULT_TOKEN_FILE",
+        setting: VAULT_TOKEN_FILE.as_str(),
         path,
         optional,
     })
@@ -310,8 +308,8 @@ fn token_file(layers: &Layers) -> Option<Credential> {
 
 /// The credential of whichever of two exclusive settings is set; both set is an error.
 fn one_of(
-    first: (&'static str, Option<Credential>),
-    second: (&'static str, Option<Credential>),
+    first: (Name, Option<Credential>),
+    second: (Name, Option<Credential>),
 ) -> Result<Option<Credential>, ConfigError> {
     match (first, second) {
         ((first, Some(_)), (second, Some(_))) => {
@@ -324,15 +322,15 @@ fn one_of(
 /// `VAULT_CLIENT_CERT` and `VAULT_CLIENT_KEY` go together.
 fn resolve_client_cert(layers: &Layers) -> Result<Option<ClientCert>, ConfigError> {
     let path = |name| layers.get(name).map(|v| PathBuf::from(v.text));
-    match (path("VAULT_CLIENT_CERT"), path("VAULT_CLIENT_KEY")) {
+    match (path(VAULT_CLIENT_CERT), path(VAULT_CLIENT_KEY)) {
         (Some(cert), Some(key)) => Ok(Some(ClientCert { cert, key })),
         (None, None) => Ok(None),
         (Some(_), None) => Err(ConfigError::SettingMissing {
-            name: "VAULT_CLIENT_KEY",
+            name: VAULT_CLIENT_KEY,
             because: "with VAULT_CLIENT_CERT".into(),
         }),
         (None, Some(_)) => Err(ConfigError::SettingMissing {
-            name: "VAULT_CLIENT_CERT",
+            name: VAULT_CLIENT_CERT,
             because: "with VAULT_CLIENT_KEY".into(),
         }),
     }
@@ -340,11 +338,11 @@ fn resolve_client_cert(layers: &Layers) -> Result<Option<ClientCert>, ConfigErro
 
 /// `VAULTPLATE_REDIRECT_HOSTS`, every entry checked.
 fn resolve_redirect_hosts(layers: &Layers) -> Result<Vec<RedirectHost>, ConfigError> {
-    let Some(raw) = layers.get("VAULTPLATE_REDIRECT_HOSTS") else {
+    let Some(raw) = layers.get(VAULTPLATE_REDIRECT_HOSTS) else {
         return Ok(Vec::new());
     };
     RedirectHost::parse_list(&raw.text).map_err(|entry| ConfigError::SettingInvalid {
-        name: "VAULTPLATE_REDIRECT_HOSTS",
+        name: VAULTPLATE_REDIRECT_HOSTS,
         origin: raw.origin.clone(),
         reason: format!(
             "{entry:?} is not a host or host:port (a comma-separated list such as \
@@ -361,7 +359,7 @@ fn parse_server_name(text: &str) -> Result<String, &'static str> {
 }
 
 fn parse_with<T, Reason: AsRef<str>>(
-    name: &'static str,
+    name: Name,
     layers: &Layers,
     parse: impl Fn(&str) -> Result<T, Reason>,
 ) -> Result<Option<T>, ConfigError> {
@@ -371,8 +369,8 @@ fn parse_with<T, Reason: AsRef<str>>(
         .transpose()
 }
 
-fn invalid(name: &'static str, raw: &RawValue, reason: &str) -> ConfigError {
-    let sensitive = crate::config::settings::spec(name).is_some_and(|s| s.sensitive);
+fn invalid(name: Name, raw: &RawValue, reason: &str) -> ConfigError {
+    let sensitive = name.spec().sensitive;
     let reason = if sensitive {
         reason.to_owned()
     } else {

@@ -36,78 +36,129 @@ pub struct SettingSpec {
     pub doc: &'static str,
 }
 
-macro_rules! setting {
-    ($name:literal, $default:expr, app: $app:literal, sensitive: $sens:literal, $doc:literal) => {
-        SettingSpec {
-            name: $name,
-            default: $default,
-            application: $app,
-            sensitive: $sens,
-            doc: $doc,
+/// Declares every setting once: its row of [`SETTINGS`] and its typed name (a constant in
+/// [`names`], so that a misspelt setting is a compile error, not a panic).
+macro_rules! settings {
+    ($($name:ident, $default:expr, app: $app:literal, sensitive: $sens:literal, $doc:literal;)*) => {
+        mod specs {
+            use super::SettingSpec;
+            $(
+                pub(super) const $name: SettingSpec = SettingSpec {
+                    name: stringify!($name),
+                    default: $default,
+                    application: $app,
+                    sensitive: $sens,
+                    doc: $doc,
+                };
+            )*
         }
+
+        /// The name of every setting, as a constant: `layers.get(VAULT_ADDR)`.
+        pub mod names {
+            use super::Name;
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub const $name: Name = Name(&super::specs::$name);
+            )*
+        }
+
+        /// Every setting vaultplate understands.
+        pub const SETTINGS: &[SettingSpec] = &[$(specs::$name),*];
+
+        /// The names of [`SETTINGS`], in the same order.
+        pub const NAMES: &[Name] = &[$(names::$name),*];
     };
 }
 
-/// Every setting vaultplate understands.
-pub const SETTINGS: &[SettingSpec] = &[
-    setting!("AVP_TYPE", Some("vault"), app: false, sensitive: false,
-        "Secret backend; only `vault` (Vault or OpenBao) is supported."),
-    setting!("AVP_AUTH_TYPE", Some("token"), app: false, sensitive: false,
-        "Vault login method: `token`, `approle`, `userpass`, `k8s`, `github`, `cert` or `jwt` (see [Logging in](#logging-in))."),
-    setting!("AVP_MOUNT_PATH", None, app: false, sensitive: false,
-        "Mount of the auth method, with or without `auth/` (default: the method's name; `kubernetes` for `k8s`)."),
-    setting!("AVP_ROLE_ID", None, app: false, sensitive: false, "AppRole role-id."),
-    setting!("AVP_SECRET_ID", None, app: false, sensitive: true, "AppRole secret-id."),
-    setting!("AVP_USERNAME", None, app: false, sensitive: false, "Userpass user name."),
-    setting!("AVP_PASSWORD", None, app: false, sensitive: true, "Userpass password."),
-    setting!("AVP_KV_VERSION", Some("2"), app: true, sensitive: false,
-        "KV engine version of secret paths, `1` or `2` (the `kv-version` annotation overrides it per manifest)."),
-    setting!("AVP_PATH_VALIDATION", None, app: false, sensitive: false,
-        "Regular expression every secret path must match."),
-    setting!("VAULT_ADDR", None, app: false, sensitive: false,
-        "Vault address, e.g. `https://vault.example:8200`."),
-    setting!("VAULT_TOKEN", None, app: false, sensitive: true, "Token for `AVP_AUTH_TYPE=token`."),
-    setting!("VAULT_NAMESPACE", None, app: false, sensitive: false, "Vault Enterprise / OpenBao namespace."),
-    setting!("VAULT_CACERT", None, app: false, sensitive: false,
-        "PEM file of CA certificates to trust for Vault's TLS certificate."),
-    setting!("VAULT_SKIP_VERIFY", Some("false"), app: false, sensitive: false,
-        "Skip TLS certificate verification (testing only)."),
-    setting!("VAULT_CLIENT_TIMEOUT", Some("15s"), app: false, sensitive: false,
-        "Timeout of one Vault request (`30`, `30s`, `500ms`, `1m`)."),
-    setting!("VAULT_MAX_RETRIES", Some("2"), app: false, sensitive: false,
-        "Retries of a Vault request after a connection error, 429 or 5xx."),
-    setting!("VAULTPLATE_CONCURRENCY", Some("16"), app: false, sensitive: false,
-        "Most Vault reads in flight at once."),
-    setting!("VAULTPLATE_TIMEOUT", Some("80s"), app: false, sensitive: false,
-        "Deadline of the whole run; below Argo CD's 90 s exec timeout so the error is ours."),
-    setting!("VAULT_TOKEN_FILE", Some("~/.vault-token"), app: false, sensitive: false,
-        "File holding the token for `AVP_AUTH_TYPE=token` when `VAULT_TOKEN` is not set, read on every run; the default file may be missing."),
-    setting!("AVP_SECRET_ID_FILE", None, app: false, sensitive: false,
-        "File holding the AppRole secret-id, read on every run; instead of `AVP_SECRET_ID`."),
-    setting!("AVP_K8S_ROLE", None, app: false, sensitive: false, "Kubernetes auth role."),
-    setting!("AVP_K8S_MOUNT_PATH", None, app: false, sensitive: false,
-        "Mount of the Kubernetes auth method, with or without `auth/` (default: `AVP_MOUNT_PATH`, else `kubernetes`)."),
-    setting!("AVP_K8S_TOKEN_PATH", Some("/var/run/secrets/kubernetes.io/serviceaccount/token"), app: false, sensitive: false,
-        "Service-account token file for `AVP_AUTH_TYPE=k8s`, read on every run."),
-    setting!("AVP_GITHUB_TOKEN", None, app: false, sensitive: true,
-        "GitHub personal access token for `AVP_AUTH_TYPE=github`."),
-    setting!("AVP_CERT_ROLE", None, app: false, sensitive: false,
-        "Certificate role for `AVP_AUTH_TYPE=cert` (default: any role the certificate matches)."),
-    setting!("AVP_JWT_ROLE", None, app: false, sensitive: false,
-        "Role for `AVP_AUTH_TYPE=jwt` (default: the mount's `default_role`)."),
-    setting!("AVP_JWT_TOKEN_PATH", None, app: false, sensitive: false,
-        "File holding the JWT for `AVP_AUTH_TYPE=jwt`, read on every run."),
-    setting!("VAULT_CAPATH", None, app: false, sensitive: false,
-        "Directory of PEM files of CA certificates to trust for Vault's TLS certificate (with `VAULT_CACERT`'s, if both are set)."),
-    setting!("VAULT_TLS_SERVER_NAME", None, app: false, sensitive: false,
-        "Name sent as SNI and checked against Vault's certificate instead of `VAULT_ADDR`'s host."),
-    setting!("VAULT_CLIENT_CERT", None, app: false, sensitive: false,
-        "PEM file of a TLS client certificate (and its chain) presented to Vault on every connection; logs in with `AVP_AUTH_TYPE=cert`."),
-    setting!("VAULT_CLIENT_KEY", None, app: false, sensitive: false,
-        "PEM file of the private key of `VAULT_CLIENT_CERT`."),
-    setting!("VAULTPLATE_REDIRECT_HOSTS", None, app: false, sensitive: false,
-        "Comma-separated `host[:port]` list (port 443 when left out) that Vault may redirect a request to, over https only, one redirect at most (e.g. a standby's active node); redirects to any other host are refused (see [Redirects](#redirects))."),
-];
+/// A setting of the table, by name; made only by [`settings!`], so every one exists.
+#[derive(Debug, Clone, Copy)]
+pub struct Name(&'static SettingSpec);
+
+impl Name {
+    /// The environment variable / config-file key.
+    pub fn as_str(self) -> &'static str {
+        self.0.name
+    }
+
+    /// Its row of the table.
+    pub fn spec(self) -> &'static SettingSpec {
+        self.0
+    }
+}
+
+impl PartialEq for Name {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for Name {}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.name)
+    }
+}
+
+settings! {
+    AVP_TYPE, Some("vault"), app: false, sensitive: false,
+        "Secret backend; only `vault` (Vault or OpenBao) is supported.";
+    AVP_AUTH_TYPE, Some("token"), app: false, sensitive: false,
+        "Vault login method: `token`, `approle`, `userpass`, `k8s`, `github`, `cert` or `jwt` (see [Logging in](#logging-in)).";
+    AVP_MOUNT_PATH, None, app: false, sensitive: false,
+        "Mount of the auth method, with or without `auth/` (default: the method's name; `kubernetes` for `k8s`).";
+    AVP_ROLE_ID, None, app: false, sensitive: false, "AppRole role-id.";
+    AVP_SECRET_ID, None, app: false, sensitive: true, "AppRole secret-id.";
+    AVP_USERNAME, None, app: false, sensitive: false, "Userpass user name.";
+    AVP_PASSWORD, None, app: false, sensitive: true, "Userpass password.";
+    AVP_KV_VERSION, Some("2"), app: true, sensitive: false,
+        "KV engine version of secret paths, `1` or `2` (the `kv-version` annotation overrides it per manifest).";
+    AVP_PATH_VALIDATION, None, app: false, sensitive: false,
+        "Regular expression every secret path must match.";
+    VAULT_ADDR, None, app: false, sensitive: false,
+        "Vault address, e.g. `https://vault.example:8200`.";
+    VAULT_TOKEN, None, app: false, sensitive: true, "Token for `AVP_AUTH_TYPE=token`.";
+    VAULT_NAMESPACE, None, app: false, sensitive: false, "Vault Enterprise / OpenBao namespace.";
+    VAULT_CACERT, None, app: false, sensitive: false,
+        "PEM file of CA certificates to trust for Vault's TLS certificate.";
+    VAULT_SKIP_VERIFY, Some("false"), app: false, sensitive: false,
+        "Skip TLS certificate verification (testing only).";
+    VAULT_CLIENT_TIMEOUT, Some("15s"), app: false, sensitive: false,
+        "Timeout of one Vault request (`30`, `30s`, `500ms`, `1m`).";
+    VAULT_MAX_RETRIES, Some("2"), app: false, sensitive: false,
+        "Retries of a Vault request after a connection error, 429 or 5xx.";
+    VAULTPLATE_CONCURRENCY, Some("16"), app: false, sensitive: false,
+        "Most Vault reads in flight at once.";
+    VAULTPLATE_TIMEOUT, Some("80s"), app: false, sensitive: false,
+        "Deadline of the whole run; below Argo CD's 90 s exec timeout so the error is ours.";
+    VAULT_TOKEN_FILE, Some("~/.vault-token"), app: false, sensitive: false,
+        "File holding the token for `AVP_AUTH_TYPE=token` when `VAULT_TOKEN` is not set, read on every run; the default file may be missing.";
+    AVP_SECRET_ID_FILE, None, app: false, sensitive: false,
+        "File holding the AppRole secret-id, read on every run; instead of `AVP_SECRET_ID`.";
+    AVP_K8S_ROLE, None, app: false, sensitive: false, "Kubernetes auth role.";
+    AVP_K8S_MOUNT_PATH, None, app: false, sensitive: false,
+        "Mount of the Kubernetes auth method, with or without `auth/` (default: `AVP_MOUNT_PATH`, else `kubernetes`).";
+    AVP_K8S_TOKEN_PATH, Some("/var/run/secrets/kubernetes.io/serviceaccount/token"), app: false, sensitive: false,
+        "Service-account token file for `AVP_AUTH_TYPE=k8s`, read on every run.";
+    AVP_GITHUB_TOKEN, None, app: false, sensitive: true,
+        "GitHub personal access token for `AVP_AUTH_TYPE=github`.";
+    AVP_CERT_ROLE, None, app: false, sensitive: false,
+        "Certificate role for `AVP_AUTH_TYPE=cert` (default: any role the certificate matches).";
+    AVP_JWT_ROLE, None, app: false, sensitive: false,
+        "Role for `AVP_AUTH_TYPE=jwt` (default: the mount's `default_role`).";
+    AVP_JWT_TOKEN_PATH, None, app: false, sensitive: false,
+        "File holding the JWT for `AVP_AUTH_TYPE=jwt`, read on every run.";
+    VAULT_CAPATH, None, app: false, sensitive: false,
+        "Directory of PEM files of CA certificates to trust for Vault's TLS certificate (with `VAULT_CACERT`'s, if both are set).";
+    VAULT_TLS_SERVER_NAME, None, app: false, sensitive: false,
+        "Name sent as SNI and checked against Vault's certificate instead of `VAULT_ADDR`'s host.";
+    VAULT_CLIENT_CERT, None, app: false, sensitive: false,
+        "PEM file of a TLS client certificate (and its chain) presented to Vault on every connection; logs in with `AVP_AUTH_TYPE=cert`.";
+    VAULT_CLIENT_KEY, None, app: false, sensitive: false,
+        "PEM file of the private key of `VAULT_CLIENT_CERT`.";
+    VAULTPLATE_REDIRECT_HOSTS, None, app: false, sensitive: false,
+        "Comma-separated `host[:port]` list (port 443 when left out) that Vault may redirect a request to, over https only, one redirect at most (e.g. a standby's active node); redirects to any other host are refused (see [Redirects](#redirects)).";
+}
 
 /// Looks up a setting's spec by name.
 pub fn spec(name: &str) -> Option<&'static SettingSpec> {
@@ -177,11 +228,9 @@ impl Layers {
     /// The value of setting `name` by the precedence in the module docs, with leading and
     /// trailing whitespace trimmed (as AVP does: a Secret created from a file ends its values
     /// with a newline); values that are empty once trimmed are ignored.
-    ///
-    /// # Panics
-    /// If `name` is not in [`SETTINGS`] (a programming error).
-    pub fn get(&self, name: &str) -> Option<RawValue> {
-        let spec = spec(name).unwrap_or_else(|| panic!("unknown setting {name}"));
+    pub fn get(&self, name: Name) -> Option<RawValue> {
+        let spec = name.spec();
+        let name = spec.name;
         let found = |map: &BTreeMap<String, String>, key: &str| {
             map.get(key)
                 .map(|v| v.trim())
@@ -274,7 +323,11 @@ mod tests {
     }
 
     fn origin(l: &Layers, name: &str) -> Option<(String, Origin)> {
-        l.get(name).map(|v| (v.text, v.origin))
+        let name = NAMES
+            .iter()
+            .find(|n| n.as_str() == name)
+            .expect("a setting");
+        l.get(*name).map(|v| (v.text, v.origin))
     }
 
     #[test]
@@ -332,7 +385,7 @@ mod tests {
             ],
             &[],
         );
-        assert_eq!(l.get("VAULT_ADDR"), None);
+        assert_eq!(l.get(names::VAULT_ADDR), None);
         assert_eq!(
             l.refused_application_overrides(),
             ["ARGOCD_ENV_AVP_ROLE_ID", "ARGOCD_ENV_VAULT_ADDR"]

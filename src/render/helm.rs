@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::paths;
-use crate::engine::generate::ScannedValues;
 use crate::engine::problem::Problem;
+use crate::engine::values::ScannedValues;
 use crate::render::app_params::AppParams;
 use crate::render::child::{self, FeedError, FilePipe, Sandbox};
 

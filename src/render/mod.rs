@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::Config;
-use crate::engine::generate::{self, ScannedValues};
+use crate::engine::generate;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::source::{self, Input, InputKind};
+use crate::engine::values::{self, ScannedValues};
 use crate::render::app_params::AppParams;
 use crate::render::child::Sandbox;
 use crate::render::discover::SourceType;
@@ -88,11 +89,11 @@ struct SessionValues<'s, 'c> {
 
 impl helm::Values for SessionValues<'_, '_> {
     fn scan(&mut self, name: &str, text: &str) -> Result<Option<ScannedValues>, Vec<Problem>> {
-        generate::scan_values(name, text, self.config)
+        values::scan_values(name, text, self.config)
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        generate::fill_values(scanned, self.config, self.secrets, &mut self.masker)
+        values::fill_values(scanned, self.config, self.secrets, &mut self.masker)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.
