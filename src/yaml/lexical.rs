@@ -175,6 +175,24 @@ pub(super) fn after_marker(text: &str, pos: usize) -> usize {
     after_break(text, at).unwrap_or(at)
 }
 
+/// The position after any document end markers (`...` lines) from `pos` on, with the blank
+/// lines and comments around them; `pos` itself when none comes next. A stream may start with
+/// one, and the parser reports no document for it.
+pub(super) fn skip_document_ends(text: &str, mut pos: usize) -> usize {
+    let bytes = text.as_bytes();
+    loop {
+        let at = skip_separation(text, pos);
+        let at_line_start = at == 0 || bytes[at - 1] == b'\n';
+        let ends = bytes
+            .get(at + 3)
+            .is_none_or(|&b| is_blank(b) || is_break(b));
+        if !(at_line_start && text[at..].starts_with("...") && ends) {
+            return pos;
+        }
+        pos = after_marker(text, at + 3);
+    }
+}
+
 /// 1-based line and column (in characters) of byte `pos`.
 pub(super) fn line_column(text: &str, pos: usize) -> (usize, usize) {
     let before = &text[..pos];

@@ -545,3 +545,23 @@ fn a_clipped_block_scalar_before_a_last_line_of_blanks_keeps_one_break() {
         assert_eq!(scalar.as_deref(), Some(value), "{text:?}");
     }
 }
+
+/// A stream may start with a document end marker (`...`); the parser reports no document for
+/// it, and a block scalar right after it must still span its header (found by fuzzing).
+#[test]
+fn a_block_scalar_after_a_leading_document_end_marker_starts_at_its_header() {
+    for (text, header) in [
+        ("...\n|-\n foo\n", "|-"),
+        ("...\n\n# c\n>\n foo\n", ">"),
+        ("...\n...\n|\n foo\n", "|"),
+        ("... # c\n|\n foo\n", "|"),
+    ] {
+        let docs = parse_stream(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let root = docs[0].root.as_ref().expect("a root");
+        assert!(
+            text[root.span.clone()].starts_with(header),
+            "{text:?}: {:?}",
+            &text[root.span.clone()]
+        );
+    }
+}

@@ -82,3 +82,35 @@ fn generators_reach_placeholders_modifiers_and_edits() {
         .count();
     assert!(parsed > 200, "{parsed} of 1000 streams parse");
 }
+
+/// Inputs the fuzz targets found failing, kept in `regressions/` (named `TARGET-what`) and run
+/// through the same invariant as the target, with the target's byte layout.
+#[test]
+fn inputs_fuzzing_found_stay_fixed() {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/properties/regressions");
+    let mut count = 0;
+    for entry in std::fs::read_dir(&folder).expect("the regressions folder") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .into_owned();
+        let data = std::fs::read(&path).expect("a regression input");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        match name.split('-').next() {
+            Some("yaml_edit") => {
+                let (choice, rest) = data.split_at(data.len().min(8));
+                let mut bytes = [0u8; 8];
+                bytes[..choice.len()].copy_from_slice(choice);
+                invariants::check_yaml_edit(u64::from_le_bytes(bytes), &text(rest));
+            }
+            Some("placeholder_grammar") => invariants::check_placeholder_grammar(&text(&data)),
+            Some("modifier_chain") => invariants::check_modifier_chain(&text(&data)),
+            _ => panic!("{name}: name a regression TARGET-what, TARGET one of the fuzz targets"),
+        }
+        count += 1;
+    }
+    assert!(count > 0, "no regression inputs in {}", folder.display());
+}
