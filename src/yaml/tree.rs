@@ -240,7 +240,7 @@ impl<'t, 'e> Builder<'t, 'e> {
                     let marker_end = self.offsets.byte(span.end.index());
                     lexical::after_marker(self.text, marker_end)
                 } else {
-                    scan::skip_document_ends(self.text, self.boundary)
+                    lexical::skip_document_ends(self.text, self.boundary)
                 };
                 self.doc_start = start;
                 self.last_end = start;
