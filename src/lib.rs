@@ -19,12 +19,12 @@
 //! `ARCHITECTURE.md` walks through the data flow and where to add things.
 
 pub mod config;
-pub mod engine;
+pub(crate) mod engine;
 pub mod placeholder;
 pub mod render;
 pub mod secrets;
-pub mod sensitive;
-pub mod shell;
+pub(crate) mod sensitive;
+pub(crate) mod shell;
 pub mod yaml;
 
 pub use shell::run::main_with_args;

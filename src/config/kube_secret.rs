@@ -13,11 +13,11 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::config::{InClusterError, KubeConfigOptions, KubeconfigError};
 
 /// Namespace of a `--secret-name` that names none: where Argo CD runs (as in AVP).
-pub const DEFAULT_NAMESPACE: &str = "argocd";
+pub(crate) const DEFAULT_NAMESPACE: &str = "argocd";
 
 /// Longest a Secret read may take; less when the run's deadline is nearer. The API server
 /// answers a single GET in milliseconds; an API that does not answer in this time is down.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A Secret named by `--secret-name`: `NAME` (in [`DEFAULT_NAMESPACE`]) or `NAMESPACE:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +179,7 @@ pub enum ReadError {
 ///
 /// # Errors
 /// [`ReadError`], naming the API server and the cause.
-pub fn read(
+pub(crate) fn read(
     secret: &KubeSecretName,
     timeout: Duration,
 ) -> Result<BTreeMap<String, String>, ReadError> {
@@ -243,7 +243,7 @@ async fn get(
     config.connect_timeout = Some(timeout);
     config.read_timeout = Some(timeout);
     // kube builds a rustls configuration from the process's default crypto provider, even
-    // for a plain-HTTP API; make that ring, as for Vault (src/vault/tls.rs).
+    // for a plain-HTTP API; make that ring, as for Vault (src/secrets/vault/tls.rs).
     let _already_installed =
         rustls::crypto::CryptoProvider::install_default(rustls::crypto::ring::default_provider());
     let client =

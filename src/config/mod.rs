@@ -2,7 +2,7 @@
 //! Kubernetes Secret, applies the precedence of [`crate::config::settings`], and checks every value
 //! before anything else happens.
 
-pub mod kube_secret;
+pub(crate) mod kube_secret;
 pub mod settings;
 
 use std::collections::BTreeMap;

@@ -17,7 +17,7 @@ use crate::yaml::edit::{Edit, Replacement};
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
 /// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
 /// caller can apply them and write the manifest's output before the next one is filled.
-pub struct Filler<'s, 'r> {
+pub(crate) struct Filler<'s, 'r> {
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
     options: ScanOptions<'r>,
     problems: Vec<Problem>,
@@ -28,7 +28,10 @@ pub struct Filler<'s, 'r> {
 impl<'s, 'r> Filler<'s, 'r> {
     /// A filler that takes values from `secrets` (every secret the sites read must be there)
     /// and reads placeholders with the `options` they were scanned with.
-    pub fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>, options: ScanOptions<'r>) -> Self {
+    pub(crate) fn new(
+        secrets: &'s HashMap<SecretRef, SecretAnswer>,
+        options: ScanOptions<'r>,
+    ) -> Self {
         Filler {
             secrets,
             options,
@@ -38,7 +41,7 @@ impl<'s, 'r> Filler<'s, 'r> {
     }
 
     /// The edits of `sites`, the sites of `manifest` (the sites that have a problem get none).
-    pub fn manifest(&mut self, manifest: &Manifest, sites: Vec<Site>) -> Vec<Edit> {
+    pub(crate) fn manifest(&mut self, manifest: &Manifest, sites: Vec<Site>) -> Vec<Edit> {
         let mut edits = Vec::with_capacity(sites.len());
         for site in sites {
             if let Some(edit) = self.site(manifest, site) {
@@ -49,7 +52,7 @@ impl<'s, 'r> Filler<'s, 'r> {
     }
 
     /// Every problem found, in the order found, failed reads last.
-    pub fn finish(self) -> Vec<Problem> {
+    pub(crate) fn finish(self) -> Vec<Problem> {
         let mut problems = self.problems;
         for (place, uses) in self.failed_reads.into_values() {
             let others = match uses {

@@ -14,7 +14,7 @@ use crate::yaml;
 
 /// What to generate from.
 #[derive(Debug, Clone)]
-pub struct GenerateRequest<'a> {
+pub(crate) struct GenerateRequest<'a> {
     /// A file, a directory, or `-` for standard input.
     pub path: &'a str,
     /// The size of standard input when it is a regular file (see
@@ -28,7 +28,7 @@ pub struct GenerateRequest<'a> {
 ///
 /// Nothing is sent to Vault until every input has been parsed and every placeholder checked,
 /// and nothing is returned unless every manifest was filled.
-pub fn generate(
+pub(crate) fn generate(
     request: &GenerateRequest<'_>,
     config: &Config,
     stdin: &mut dyn Read,
@@ -45,7 +45,7 @@ pub fn generate(
 
 /// Fills the placeholders of `inputs` (already read or built) and returns the whole output.
 /// `name` says what they are in the message about an empty result.
-pub fn fill_inputs(
+pub(crate) fn fill_inputs(
     inputs: Vec<source::Input>,
     name: &str,
     allow_empty: bool,

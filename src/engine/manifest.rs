@@ -11,11 +11,11 @@ use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::yaml::{Document, Node, NodeKind};
 
 /// The annotation prefix shared with argocd-vault-plugin.
-pub const ANNOTATION_PREFIX: &str = "avp.kubernetes.io/";
+pub(crate) const ANNOTATION_PREFIX: &str = "avp.kubernetes.io/";
 
 /// An input with what was kept of each of its documents.
 #[derive(Debug)]
-pub struct ParsedInput {
+pub(crate) struct ParsedInput {
     /// The input.
     pub input: Input,
     /// Its documents, in order.
@@ -26,7 +26,7 @@ pub struct ParsedInput {
 /// placeholders it holds. A tree weighs many times its text, so each document is outlined
 /// while the stream is parsed (see [`crate::yaml::parse_stream_with`]) and its tree dropped.
 #[derive(Debug)]
-pub struct Outline {
+pub(crate) struct Outline {
     /// Byte range of the document's text in its input.
     pub range: Range<usize>,
     /// What the document is.
@@ -35,7 +35,7 @@ pub struct Outline {
 
 /// What a document is, as far as selection cares.
 #[derive(Debug)]
-pub enum Shape {
+pub(crate) enum Shape {
     /// Empty or only comments.
     Empty,
     /// Content that is not a mapping with a `kind`.
@@ -52,7 +52,7 @@ pub enum Shape {
 
 /// What is kept of a document that is a Kubernetes object.
 #[derive(Debug)]
-pub struct Object {
+pub(crate) struct Object {
     /// It has a non-empty `apiVersion`.
     has_api_version: bool,
     /// `kind`.
@@ -66,7 +66,7 @@ pub struct Object {
 
 /// Outlines one document: reads what selection needs and scans an object's placeholders
 /// (unless it is ignored), so that the tree can be dropped right after.
-pub fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
+pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
     let range = document.range;
     let Some(root) = document.root else {
         return Outline {
@@ -156,7 +156,7 @@ pub struct Manifest {
 
 /// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
 /// for. Each manifest's own list is handed over, as nothing needs it afterwards.
-pub fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
+pub(crate) fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
     let distinct: BTreeSet<SecretRef> = manifests
         .iter_mut()
         .flat_map(|m| std::mem::take(&mut m.secrets))
@@ -171,7 +171,7 @@ pub fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
 /// own `Kustomization`/`Component`) is skipped whole: values files, `Chart.yaml` and the like.
 /// Within a file that holds objects, and on standard input, a non-empty document that is not an
 /// object is a problem. Problems of selection come before those of the placeholders.
-pub fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
+pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
     let mut inputs = Vec::with_capacity(parsed.len());
     let mut manifests = Vec::new();
     let mut problems = Vec::new();

@@ -5,14 +5,14 @@
 //! nothing. [`generate`] drives the stages; [`problem`] is what any stage reports. [`values`]
 //! fills Helm values before helm reads them.
 
-pub mod fill;
-pub mod generate;
-pub mod manifest;
-pub mod output;
-pub mod problem;
-pub mod scan;
-pub mod source;
-pub mod values;
+pub(crate) mod fill;
+pub(crate) mod generate;
+pub(crate) mod manifest;
+pub(crate) mod output;
+pub(crate) mod problem;
+pub(crate) mod scan;
+pub(crate) mod source;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;

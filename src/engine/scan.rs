@@ -128,7 +128,7 @@ impl<'r> ScanOptions<'r> {
 
 /// What one document is to the scan.
 #[derive(Debug, Clone, Copy)]
-pub struct Target<'d> {
+pub(crate) struct Target<'d> {
     /// Its `kind` (Secret and ConfigMap data maps are treated apart); empty for Helm values.
     pub kind: &'d str,
     /// Its `avp.kubernetes.io/*` annotations.
@@ -137,7 +137,7 @@ pub struct Target<'d> {
 
 /// What the scan found in one document.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// The scalars that hold placeholders, in document order.
     pub sites: Vec<Site>,
     /// The distinct secrets they read, in order.
@@ -148,7 +148,7 @@ pub struct Scan {
 }
 
 /// Scans the document at `root` for placeholders and resolves each one.
-pub fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
+pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
     let mut scanner = Scanner {
         options,
         target,

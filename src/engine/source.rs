@@ -12,10 +12,10 @@ use crate::engine::problem::Problem;
 
 /// The most vaultplate reads from one file: far above any real manifest file (the API server
 /// takes objects up to about 1.5 MB), far below what would exhaust a repo-server's memory.
-pub const FILE_CAP: u64 = 32 << 20;
+pub(crate) const FILE_CAP: u64 = 32 << 20;
 
 /// The most vaultplate reads in one run, all files (or standard input) together.
-pub const RUN_CAP: u64 = 256 << 20;
+pub(crate) const RUN_CAP: u64 = 256 << 20;
 
 /// Where an input came from, which decides how documents without a `kind` are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,7 @@ pub struct Input {
 
 /// Reads `path` (`-` is standard input, read from `stdin`; `stdin_size` is its size when known,
 /// see [`regular_file_size`]).
-pub fn load(
+pub(crate) fn load(
     path: &str,
     stdin: &mut dyn Read,
     stdin_size: Option<u64>,
@@ -49,7 +49,7 @@ pub fn load(
 
 /// Like [`load`]; with `root`, a symlink that resolves outside `root` is refused (`render`
 /// reads only the repository).
-pub fn load_confined(
+pub(crate) fn load_confined(
     path: &str,
     stdin: &mut dyn Read,
     stdin_size: Option<u64>,
@@ -105,7 +105,7 @@ pub fn load_confined(
 /// The manifest files (`*.yaml`, `*.yml`, `*.json`) under `dir` in lexical order, hidden folders
 /// skipped, symlinks followed, each directory once (by device and inode). With `root`, a
 /// symlink that resolves outside it is refused.
-pub fn manifest_files(dir: &Path, root: Option<&Path>) -> Result<Vec<PathBuf>, Problem> {
+pub(crate) fn manifest_files(dir: &Path, root: Option<&Path>) -> Result<Vec<PathBuf>, Problem> {
     let mut files = Vec::new();
     walk(dir, root, &mut HashSet::new(), &mut files)?;
     Ok(files)
@@ -114,7 +114,7 @@ pub fn manifest_files(dir: &Path, root: Option<&Path>) -> Result<Vec<PathBuf>, P
 /// Reads the regular file `path` (named `name` in messages) as UTF-8 text, at most
 /// [`FILE_CAP`] bytes and at most `budget`, which shrinks by what was read. A device, FIFO or
 /// socket is refused before anything is read from it, without waiting.
-pub fn read_text(path: &Path, name: &str, budget: &mut u64) -> Result<String, Problem> {
+pub(crate) fn read_text(path: &Path, name: &str, budget: &mut u64) -> Result<String, Problem> {
     let unreadable = |e: std::io::Error| Problem::at(name, format!("cannot read: {e}"));
     let not_regular = || {
         Problem::at(
@@ -166,7 +166,7 @@ fn too_much(cap: u64, scope: &str) -> String {
 
 /// Refuses `link` when it is a symlink that resolves outside `root`; the name in the message
 /// is relative to `root`.
-pub fn outside_check(link: &Path, root: &Path) -> Result<(), Problem> {
+pub(crate) fn outside_check(link: &Path, root: &Path) -> Result<(), Problem> {
     let is_link = std::fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink());
     let Ok(real) = link.canonicalize() else {
         // Dangling: there is nothing to read through it.
@@ -194,7 +194,7 @@ pub fn outside_check(link: &Path, root: &Path) -> Result<(), Problem> {
 
 /// The size of the file behind `fd` when it is a regular file (standard input redirected from
 /// a file), `None` for a pipe, a terminal or anything else.
-pub fn regular_file_size(fd: impl std::os::fd::AsFd) -> Option<u64> {
+pub(crate) fn regular_file_size(fd: impl std::os::fd::AsFd) -> Option<u64> {
     let file = std::fs::File::from(fd.as_fd().try_clone_to_owned().ok()?);
     let metadata = file.metadata().ok()?;
     metadata.is_file().then_some(metadata.len())

@@ -18,7 +18,7 @@ use crate::yaml::edit::{Edit, Replacement};
 /// A YAML text that is not a manifest (Helm values) whose placeholders are checked and not yet
 /// filled: see [`scan_values`] and [`fill_values`].
 #[derive(Debug)]
-pub struct ScannedValues {
+pub(crate) struct ScannedValues {
     text: String,
     manifests: Vec<Manifest>,
     secrets: Vec<SecretRef>,
@@ -26,7 +26,7 @@ pub struct ScannedValues {
 
 /// Parses the values `text` named `name` and checks its inline placeholders; `None` when it
 /// holds none. Nothing is read from Vault.
-pub fn scan_values(
+pub(crate) fn scan_values(
     name: &str,
     text: &str,
     config: &Config,
@@ -81,7 +81,7 @@ pub fn scan_values(
 /// Reads the secrets of every scanned values text at once (each distinct secret once, all
 /// concurrently) and returns the filled texts, in order. Every value written is added to
 /// `masker`, so that a child's messages about it can be masked.
-pub fn fill_values(
+pub(crate) fn fill_values(
     scanned: Vec<ScannedValues>,
     config: &Config,
     reader: &mut dyn SecretReader,

@@ -21,7 +21,7 @@ use rustix::io::Errno;
 /// cache/config/data, and values that hold no secret (0600 files). Removed when dropped, or by
 /// [`stop_all`].
 #[derive(Debug)]
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     dir: PathBuf,
 }
 
@@ -37,7 +37,7 @@ impl Drop for Sandbox {
 /// it stays in memory: it never reaches the disk, and no file name can be opened by another
 /// process meanwhile.
 #[derive(Debug)]
-pub struct FilePipe {
+pub(crate) struct FilePipe {
     read: OwnedFd,
     write: OwnedFd,
 }
@@ -45,7 +45,7 @@ pub struct FilePipe {
 impl FilePipe {
     /// A new pipe; neither end is inherited by children until [`run_feeding`] hands the read
     /// end to its child.
-    pub fn new() -> std::io::Result<Self> {
+    pub(crate) fn new() -> std::io::Result<Self> {
         // pipe(2) and then CLOEXEC (pipe2 is not everywhere): vaultplate starts children from
         // one thread only, so none can start in between.
         let (read, write) = rustix::pipe::pipe()?;
@@ -59,14 +59,14 @@ impl FilePipe {
     /// The name under which the child opens it: its own copy of the read end, `/dev/fd/N` (as
     /// in a shell's process substitution). The number is never 0-2, which the child's standard
     /// streams take: Rust's start-up opens /dev/null on any of them that is closed.
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         PathBuf::from(format!("/dev/fd/{}", self.read.as_raw_fd()))
     }
 }
 
 /// Why a child could not do its job.
 #[derive(Debug, thiserror::Error)]
-pub enum ChildError {
+pub(crate) enum ChildError {
     /// The program is not installed.
     #[error("{tool} was not found on PATH")]
     NotFound {
@@ -101,7 +101,7 @@ pub enum ChildError {
 
 impl Sandbox {
     /// Creates the folder under the system temporary folder.
-    pub fn new() -> std::io::Result<Self> {
+    pub(crate) fn new() -> std::io::Result<Self> {
         let dir = tempfile::Builder::new().prefix("vaultplate-").tempdir()?;
         // From here on the folder is removed by this type's Drop, or by stop_all.
         let sandbox = Sandbox { dir: dir.keep() };
@@ -114,12 +114,13 @@ impl Sandbox {
     }
 
     /// The folder.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
 
     /// Writes a private (0600) file in the sandbox and returns its path.
-    pub fn write_private(&self, name: &str, content: &str) -> std::io::Result<PathBuf> {
+    pub(crate) fn write_private(&self, name: &str, content: &str) -> std::io::Result<PathBuf> {
         let path = self.dir.join(name);
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -160,7 +161,7 @@ fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Kills every running child and removes every private folder (on SIGTERM, SIGINT or the
 /// deadline, before the process exits without running destructors): a run that is stopped
 /// leaves nothing behind.
-pub fn stop_all() {
+pub(crate) fn stop_all() {
     for child in locked(&RUNNING).iter() {
         let _ = locked(child).kill();
     }
@@ -171,7 +172,7 @@ pub fn stop_all() {
 
 /// Runs `program args` in `cwd` with the sandbox's environment and returns its standard output.
 /// `label` names the command in messages (e.g. `helm template`).
-pub fn run(
+pub(crate) fn run(
     program: &str,
     args: &[OsString],
     cwd: &Path,
@@ -188,7 +189,7 @@ pub fn run(
 
 /// Why [`run_feeding`] failed: the child, or what was to be written into its pipes.
 #[derive(Debug)]
-pub enum FeedError<E> {
+pub(crate) enum FeedError<E> {
     /// The child could not be run, or failed.
     Child(ChildError),
     /// `contents` failed; the child was stopped.
@@ -199,7 +200,7 @@ pub enum FeedError<E> {
 /// order) while the child runs. `contents` is called once the child has started, so that what
 /// it computes (e.g. Vault reads) overlaps the child's start-up; the child waits in its reads
 /// meanwhile. When `contents` fails, the child is killed and its error returned.
-pub fn run_feeding<E>(
+pub(crate) fn run_feeding<E>(
     program: &str,
     args: &[OsString],
     cwd: &Path,
@@ -383,7 +384,7 @@ fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> std::io::Result<[Vec<u8>;
 /// Spawning by full path also lets the standard library start the child with `posix_spawn`
 /// (the child's PATH is set explicitly, so it cannot let the C library search), which costs a
 /// fraction of copying this process with `fork`.
-pub fn locate(program: &str) -> Option<PathBuf> {
+pub(crate) fn locate(program: &str) -> Option<PathBuf> {
     find_on(&std::env::var_os("PATH")?, program)
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// How an application directory is turned into manifests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceType {
+pub(crate) enum SourceType {
     /// A kustomization: `kustomize build`.
     Kustomize,
     /// A Helm chart: `helm template`.
@@ -25,11 +25,11 @@ impl fmt::Display for SourceType {
 }
 
 /// File names that make a directory a kustomization, as kustomize itself accepts them.
-pub const KUSTOMIZATION_FILES: [&str; 3] =
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Detects the source type: a kustomization first, then a Helm chart, else plain manifests.
-pub fn detect(dir: &Path) -> SourceType {
+pub(crate) fn detect(dir: &Path) -> SourceType {
     if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) {
         SourceType::Kustomize
     } else if dir.join("Chart.yaml").is_file() {
@@ -42,7 +42,7 @@ pub fn detect(dir: &Path) -> SourceType {
 /// Whether any YAML or JSON file under `dir` (hidden folders skipped, values files included)
 /// mentions an inline placeholder or an `avp.kubernetes.io/` annotation. A text search: Helm
 /// templates are not YAML before rendering.
-pub fn wants_vaultplate(dir: &Path) -> bool {
+pub(crate) fn wants_vaultplate(dir: &Path) -> bool {
     // The files `generate` and a plain `render` would read, read the same bounded way; one that
     // cannot be read is left for `render` to report.
     let Ok(files) = crate::engine::source::manifest_files(dir, None) else {

@@ -3,8 +3,8 @@
 //! nothing.
 
 pub mod app_params;
-pub mod child;
-pub mod discover;
+pub(crate) mod child;
+pub(crate) mod discover;
 mod helm;
 mod kustomize;
 mod paths;

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 /// What a masked value is shown as.
-pub const MASK: &str = "<redacted>";
+pub(crate) const MASK: &str = "<redacted>";
 
 /// Values shorter than this are not masked: they would turn every message into noise, and
 /// they are not secrets worth the name.
@@ -18,7 +18,7 @@ const SHORTEST_LINE: usize = 8;
 
 /// The values to hide (and their base64 forms).
 #[derive(Debug, Default, Clone)]
-pub struct Masker {
+pub(crate) struct Masker {
     needles: Vec<String>,
 }
 
@@ -26,7 +26,7 @@ impl Masker {
     /// Adds a value, its base64 form, its JSON-escaped forms (`toJson`), and each line of a
     /// multi-line value (trimmed, so that a re-indented `toYaml` form is hidden line by line)
     /// with the line's own escaped forms.
-    pub fn add(&mut self, value: &str) {
+    pub(crate) fn add(&mut self, value: &str) {
         if value.chars().count() < SHORTEST {
             return;
         }
@@ -61,7 +61,7 @@ impl Masker {
     }
 
     /// Adds every string (and the text of every number and bool) inside a JSON value.
-    pub fn add_value(&mut self, value: &Value) {
+    pub(crate) fn add_value(&mut self, value: &Value) {
         match value {
             Value::String(s) => self.add(s),
             Value::Number(n) => self.add(&n.to_string()),
@@ -72,7 +72,7 @@ impl Masker {
     }
 
     /// `text` with every known value replaced by [`MASK`].
-    pub fn mask(&self, text: &str) -> String {
+    pub(crate) fn mask(&self, text: &str) -> String {
         // Longest first, so that a value containing another is hidden whole.
         let mut needles: Vec<&str> = self.needles.iter().map(String::as_str).collect();
         needles.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::placeholder::secret_ref::SecretRef;
 
-pub mod mask;
+pub(crate) mod mask;
 #[cfg(test)]
 pub(crate) mod memory;
 pub mod vault;

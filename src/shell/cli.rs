@@ -8,7 +8,7 @@ use crate::config::kube_secret::KubeSecretName;
 
 /// The version and git commit, as `--version` and `vaultplate version` print them after the
 /// program name: `0.1.0 (commit abcdef123456)`.
-pub const VERSION: &str = concat!(
+pub(crate) const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("VAULTPLATE_GIT_COMMIT"),
@@ -19,7 +19,7 @@ pub const VERSION: &str = concat!(
 #[derive(Debug, Parser)]
 #[command(name = "vaultplate", version = VERSION, about, long_about = None,
     after_help = crate::shell::help::reference())]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -27,7 +27,7 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Fill placeholders in manifests and print them.
     #[command(after_help = crate::shell::help::reference())]
     Generate(GenerateArgs),
@@ -42,7 +42,7 @@ pub enum Command {
 
 /// Options of `generate`.
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// A file, a directory (walked for *.yaml, *.yml, *.json), or - for standard input.
     pub path: String,
     /// Options shared with `render`.
@@ -52,7 +52,7 @@ pub struct GenerateArgs {
 
 /// Options of `render`.
 #[derive(Debug, Args)]
-pub struct RenderArgs {
+pub(crate) struct RenderArgs {
     /// The application directory.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
@@ -63,7 +63,7 @@ pub struct RenderArgs {
 
 /// Options of `discover`.
 #[derive(Debug, Args)]
-pub struct DiscoverArgs {
+pub(crate) struct DiscoverArgs {
     /// The application directory.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
@@ -71,7 +71,7 @@ pub struct DiscoverArgs {
 
 /// Options of every command that fills placeholders.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Exit 0 even when there are no manifests (by default that is an error, so that an
     /// upstream render that printed nothing never makes Argo CD prune an application).
     #[arg(long)]

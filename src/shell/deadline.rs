@@ -9,14 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// Decides once whether the run finishes normally or is stopped.
 #[derive(Debug, Clone, Default)]
-pub struct OutputGate {
+pub(crate) struct OutputGate {
     decided: Arc<Mutex<bool>>,
 }
 
 impl OutputGate {
     /// Runs `stop` (which ends the process) unless the output was already decided; output
     /// cannot start while it runs. Returns whether it ran.
-    pub fn give_up(&self, stop: impl FnOnce()) -> bool {
+    pub(crate) fn give_up(&self, stop: impl FnOnce()) -> bool {
         let mut decided = self.decided.lock().unwrap_or_else(PoisonError::into_inner);
         if *decided {
             return false;
@@ -27,7 +27,7 @@ impl OutputGate {
     }
 
     /// Runs `write` unless the run was already stopped; a stop waits while it runs.
-    pub fn finish<T>(&self, write: impl FnOnce() -> T) -> Option<T> {
+    pub(crate) fn finish<T>(&self, write: impl FnOnce() -> T) -> Option<T> {
         let mut decided = self.decided.lock().unwrap_or_else(PoisonError::into_inner);
         if *decided {
             return None;

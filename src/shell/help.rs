@@ -20,7 +20,7 @@ const MAIN_SETTINGS: &[&str] = &[
 ];
 
 /// The text shown after the options in `--help`.
-pub fn reference() -> String {
+pub(crate) fn reference() -> String {
     let mut out = String::from(
         "Placeholders (in string values of manifests):\n  \
          <path:secret/data/app#key>     key of the secret at that Vault path (KV v2 paths have data/)\n  \

@@ -68,7 +68,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// `vaultplate 0.1.0 (commit abcdef123456)`.
-pub fn version() -> String {
+pub(crate) fn version() -> String {
     format!("vaultplate {}", cli::VERSION)
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Why the run is being stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The deadline passed.
     Deadline,
     /// The process received this signal (`SIGTERM` or `SIGINT`).
@@ -18,7 +18,7 @@ pub enum Stop {
 ///
 /// One thread for both (a run starts few, and each costs start-up time): it runs a small
 /// runtime of its own, so that it keeps watching while the run's own work blocks.
-pub fn watch(deadline: Duration, stop: impl FnOnce(Stop) + Send + 'static) {
+pub(crate) fn watch(deadline: Duration, stop: impl FnOnce(Stop) + Send + 'static) {
     let started = std::thread::Builder::new()
         .name("watchdog".into())
         .spawn(move || {

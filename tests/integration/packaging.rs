@@ -657,7 +657,7 @@ fn plugin_yaml_announces_exactly_what_render_reads() {
         .collect();
     assert_eq!(
         announced, read,
-        "plugin.yaml and src/app_params.rs must list the same parameters"
+        "plugin.yaml and src/render/app_params.rs must list the same parameters"
     );
 }
 

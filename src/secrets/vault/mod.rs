@@ -2,13 +2,13 @@
 
 pub mod auth;
 mod client;
-pub mod credential;
+pub(crate) mod credential;
 mod error;
 mod redirect;
-pub mod session;
-pub mod settings;
+pub(crate) mod session;
+pub(crate) mod settings;
 mod tls;
-pub mod token_cache;
+pub(crate) mod token_cache;
 
 pub use client::{Login, VaultClient};
 pub use error::VaultError;

@@ -25,7 +25,7 @@ use crate::secrets::{SecretAnswer, SecretReader};
 /// is kept in [`SecretReader::answers`] so that it can be reported against the placeholders that
 /// needed it. The cache never fails a run: when it cannot be read or written the run goes on
 /// without it.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     vault: &'a VaultSettings,
     /// Most reads in flight at once.
     concurrency: usize,
@@ -44,7 +44,7 @@ struct Connection {
 
 impl<'a> Session<'a> {
     /// A session that has not contacted Vault yet.
-    pub fn new(vault: &'a VaultSettings, concurrency: usize, cache: &'a TokenCache) -> Self {
+    pub(crate) fn new(vault: &'a VaultSettings, concurrency: usize, cache: &'a TokenCache) -> Self {
         Session {
             vault,
             concurrency,

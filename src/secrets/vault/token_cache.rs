@@ -44,7 +44,7 @@ const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
 
 /// Where this run keeps tokens, or why it keeps none.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     dir: Result<PathBuf, &'static str>,
 }
 
@@ -53,7 +53,7 @@ impl TokenCache {
     /// `$HOME/.cache/vaultplate/tokens`; none when `disabled` (`--disable-token-cache`) or
     /// when neither variable is an absolute path (the XDG rule for relative ones). `var`
     /// reads an environment variable. No I/O.
-    pub fn from_env(disabled: bool, var: impl Fn(&str) -> Option<OsString>) -> Self {
+    pub(crate) fn from_env(disabled: bool, var: impl Fn(&str) -> Option<OsString>) -> Self {
         if disabled {
             return TokenCache::off("disabled by --disable-token-cache");
         }
@@ -67,22 +67,22 @@ impl TokenCache {
     }
 
     /// A cache in `dir`.
-    pub fn at(dir: PathBuf) -> Self {
+    pub(crate) fn at(dir: PathBuf) -> Self {
         TokenCache { dir: Ok(dir) }
     }
 
     /// No cache, for the reason given.
-    pub fn off(reason: &'static str) -> Self {
+    pub(crate) fn off(reason: &'static str) -> Self {
         TokenCache { dir: Err(reason) }
     }
 
     /// The folder of the entries, or why there is none.
-    pub fn dir(&self) -> Result<&Path, &'static str> {
+    pub(crate) fn dir(&self) -> Result<&Path, &'static str> {
         self.dir.as_deref().map_err(|reason| *reason)
     }
 
     /// The entry of `identity`, or why there is none.
-    pub fn slot(&self, identity: Identity) -> Result<Slot, &'static str> {
+    pub(crate) fn slot(&self, identity: Identity) -> Result<Slot, &'static str> {
         Ok(Slot {
             dir: self.dir()?.to_owned(),
             identity,
@@ -92,7 +92,7 @@ impl TokenCache {
 
 /// Who a token belongs to, as hashes: no identity text or credential is ever written.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Hex SHA-256 of address, namespace and login identity: the entry's name.
     digest: String,
     /// Hex SHA-256 of the same with the credential.
@@ -102,7 +102,7 @@ pub struct Identity {
 impl Identity {
     /// `who` is [`super::auth::Auth::identity`]; `credential` is what the login sends to
     /// prove it (secret-id, password). No namespace and an empty one are the same.
-    pub fn new(addr: &str, namespace: Option<&str>, who: &str, credential: &str) -> Self {
+    pub(crate) fn new(addr: &str, namespace: Option<&str>, who: &str, credential: &str) -> Self {
         let namespace = namespace.unwrap_or("");
         Identity {
             digest: hash("vaultplate token cache identity", &[addr, namespace, who]),
@@ -114,7 +114,7 @@ impl Identity {
     }
 
     /// A short form of the identity hash for logs (the start of the entry's file name).
-    pub fn short(&self) -> &str {
+    pub(crate) fn short(&self) -> &str {
         &self.digest[..12]
     }
 }
@@ -138,14 +138,14 @@ fn hash(domain: &str, parts: &[&str]) -> String {
 
 /// The cache entry of one identity.
 #[derive(Debug, Clone)]
-pub struct Slot {
+pub(crate) struct Slot {
     dir: PathBuf,
     identity: Identity,
 }
 
 /// What the cache holds for an identity.
 #[derive(Debug)]
-pub enum CacheLookup {
+pub(crate) enum CacheLookup {
     /// A token with comfortable time left.
     Hit {
         /// The token.
@@ -159,7 +159,7 @@ pub enum CacheLookup {
 
 /// Why the cache has no usable token. Shown in debug logs; holds no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Miss {
+pub(crate) enum Miss {
     /// There is no entry.
     Absent,
     /// The token has expired.
@@ -204,17 +204,17 @@ struct Entry {
 
 impl Slot {
     /// The identity of this entry.
-    pub fn identity(&self) -> &Identity {
+    pub(crate) fn identity(&self) -> &Identity {
         &self.identity
     }
 
     /// The entry's file.
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.join(format!("{}.json", self.identity.digest))
     }
 
     /// The cached token, if it may be used at `now`. Tightens a folder others can enter.
-    pub fn load(&self, now: SystemTime) -> CacheLookup {
+    pub(crate) fn load(&self, now: SystemTime) -> CacheLookup {
         match self.read() {
             Ok(Some(entry)) => {
                 let Some(expires_at) =
@@ -284,7 +284,7 @@ impl Slot {
 
     /// Replaces the entry with `token`, obtained by a login that started at `obtained` and
     /// was given `lease`. Creates the folder (mode 0700) if needed.
-    pub fn store(
+    pub(crate) fn store(
         &self,
         token: &Sensitive,
         obtained: SystemTime,
@@ -318,7 +318,7 @@ impl Slot {
     }
 
     /// Deletes the entry (a token Vault refused, or one that is no longer cached).
-    pub fn remove(&self) -> io::Result<()> {
+    pub(crate) fn remove(&self) -> io::Result<()> {
         match fs::remove_file(self.path()) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
@@ -330,7 +330,7 @@ impl Slot {
 /// least a minute; a lease under two minutes is used for its first half only. A run needs a
 /// few seconds at most (80 s at its deadline), and a token Vault refuses mid-run is replaced
 /// anyway, so this margin only decides how early a token is renewed.
-pub fn margin(lease: Duration) -> Duration {
+pub(crate) fn margin(lease: Duration) -> Duration {
     (lease / 10).max(Duration::from_secs(60).min(lease / 2))
 }
 
@@ -341,7 +341,7 @@ const CLOCK_SLACK: Duration = Duration::from_secs(5);
 
 /// Whether a token that expires at `expires_at` after a lease of `lease` may be used at `now`:
 /// the time it has left (at most the lease), or why not.
-pub fn freshness(
+pub(crate) fn freshness(
     expires_at: SystemTime,
     lease: Duration,
     now: SystemTime,
