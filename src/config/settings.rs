@@ -70,7 +70,7 @@ macro_rules! settings {
     };
 }
 
-/// A setting of the table, by name; made only by [`settings!`], so every one exists.
+/// A setting of the table, by name; made only by the `settings!` macro, so every one exists.
 #[derive(Debug, Clone, Copy)]
 pub struct Name(&'static SettingSpec);
 

@@ -197,7 +197,7 @@ pub(super) struct Route {
 }
 
 /// The [`Route`] for `addr`, if `server_name` needs one. An IP address needs none: it is never
-/// sent as SNI, and [`VerifyAs`] checks the certificate against it.
+/// sent as SNI, and [`Verifier`] checks the certificate against it.
 pub(super) fn route(addr: &reqwest::Url, server_name: Option<&str>) -> Option<Route> {
     let name = server_name?;
     let host = addr.host_str()?;
