@@ -46,6 +46,13 @@ pub(crate) enum Shape {
     },
     /// kustomize's own configuration (`Kustomization`, `Component`, `kustomize.config.k8s.io/*`).
     KustomizeConfig,
+    /// A Kubernetes object without placeholders (or ignored) whose annotations are fine: it is
+    /// printed as it is, and nothing else about it is kept, so that a large stream costs little
+    /// more than its text.
+    Plain {
+        /// It has a non-empty `apiVersion`.
+        has_api_version: bool,
+    },
     /// A Kubernetes object.
     Object(Box<Object>),
 }
@@ -92,6 +99,10 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
         },
         Some(_) if is_kustomize_config(&root) => Shape::KustomizeConfig,
         Some(kind) => {
+            let has_api_version = root
+                .get("apiVersion")
+                .and_then(Node::as_scalar)
+                .is_some_and(|v| !v.is_empty());
             let annotations = read_annotations(&root).and_then(|a| check_kind(kind, a));
             let scanned = annotations.map(|annotations| {
                 if annotations.ignore {
@@ -104,11 +115,17 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
                 let scan = scan::scan_document(&root, target, options);
                 (annotations, scan)
             });
+            if let Ok((_, scan)) = &scanned
+                && scan.sites.is_empty()
+                && scan.problems.is_empty()
+            {
+                return Outline {
+                    range,
+                    shape: Shape::Plain { has_api_version },
+                };
+            }
             Shape::Object(Box::new(Object {
-                has_api_version: root
-                    .get("apiVersion")
-                    .and_then(Node::as_scalar)
-                    .is_some_and(|v| !v.is_empty()),
+                has_api_version,
                 kind: kind.to_owned(),
                 name: root
                     .get("metadata")
@@ -177,9 +194,11 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
     let mut problems = Vec::new();
     let mut scan_problems = Vec::new();
     for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
-        let has_object = documents
-            .iter()
-            .any(|d| matches!(&d.shape, Shape::Object(object) if object.has_api_version));
+        let has_object = documents.iter().any(|d| match &d.shape {
+            Shape::Object(object) => object.has_api_version,
+            Shape::Plain { has_api_version } => *has_api_version,
+            _ => false,
+        });
         if input.origin == InputKind::File && !has_object {
             if documents.iter().any(|d| d.shape.lost_placeholders()) {
                 tracing::warn!(
@@ -206,6 +225,18 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                 Shape::Empty | Shape::KustomizeConfig => continue,
                 Shape::NoKind { .. } => {
                     problems.push(Problem::at(at(), "not a Kubernetes object: it has no kind"));
+                    continue;
+                }
+                Shape::Plain { .. } => {
+                    // Printed as it is: no place, annotations or sites to keep.
+                    manifests.push(Manifest {
+                        input: index,
+                        range,
+                        place: String::new(),
+                        annotations: Annotations::default(),
+                        secrets: Vec::new(),
+                        sites: Vec::new(),
+                    });
                     continue;
                 }
                 Shape::Object(object) => object,
@@ -254,7 +285,7 @@ impl Shape {
                         .as_ref()
                         .is_ok_and(|(_, scan)| !scan.sites.is_empty() || !scan.problems.is_empty())
             }
-            Shape::Empty | Shape::KustomizeConfig => false,
+            Shape::Empty | Shape::KustomizeConfig | Shape::Plain { .. } => false,
         }
     }
 }
