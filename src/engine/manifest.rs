@@ -190,7 +190,8 @@ pub(crate) fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
 /// object is a problem. Problems of selection come before those of the placeholders.
 pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
     let mut inputs = Vec::with_capacity(parsed.len());
-    let mut manifests = Vec::new();
+    // At most one manifest per document: sized once, as a stream can hold many thousands.
+    let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents.len()).sum());
     let mut problems = Vec::new();
     let mut scan_problems = Vec::new();
     for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
