@@ -182,7 +182,7 @@ pub(super) fn skip_document_ends(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     loop {
         let at = skip_separation(text, pos);
-        let at_line_start = at == 0 || bytes[at - 1] == b'\n';
+        let at_line_start = at == 0 || is_break(bytes[at - 1]);
         let ends = bytes
             .get(at + 3)
             .is_none_or(|&b| is_blank(b) || is_break(b));
