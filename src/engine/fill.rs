@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::engine::manifest::Manifest;
 use crate::engine::problem::Problem;
-use crate::engine::scan::{Encoding, Lookup, Part, ScanOptions, Site};
+use crate::engine::scan::{Encoding, Resolved, Site};
 use crate::placeholder::secret_ref::SecretRef;
 use crate::secrets::SecretAnswer;
 use crate::yaml::edit::{Edit, Replacement};
@@ -17,24 +17,18 @@ use crate::yaml::edit::{Edit, Replacement};
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
 /// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
 /// caller can apply them and write the manifest's output before the next one is filled.
-pub(crate) struct Filler<'s, 'r> {
+pub(crate) struct Filler<'s> {
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
-    options: ScanOptions<'r>,
     problems: Vec<Problem>,
     /// A failed read is reported once, at its first placeholder, with a count of the others.
     failed_reads: BTreeMap<SecretRef, (String, usize)>,
 }
 
-impl<'s, 'r> Filler<'s, 'r> {
-    /// A filler that takes values from `secrets` (every secret the sites read must be there)
-    /// and reads placeholders with the `options` they were scanned with.
-    pub(crate) fn new(
-        secrets: &'s HashMap<SecretRef, SecretAnswer>,
-        options: ScanOptions<'r>,
-    ) -> Self {
+impl<'s> Filler<'s> {
+    /// A filler that takes values from `secrets` (every secret the sites read must be there).
+    pub(crate) fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>) -> Self {
         Filler {
             secrets,
-            options,
             problems: Vec::new(),
             failed_reads: BTreeMap::new(),
         }
@@ -67,25 +61,11 @@ impl<'s, 'r> Filler<'s, 'r> {
 
     fn site(&mut self, manifest: &Manifest, site: Site) -> Option<Edit> {
         let place = &manifest.place;
-        let parts = match site.parts(&manifest.annotations, self.options) {
-            Ok(parts) => parts,
-            Err(message) => {
-                self.problems
-                    .push(Problem::at(format!("{place}: {}", site.field), message));
-                return None;
-            }
-        };
-        let mut pieces = Vec::with_capacity(parts.len());
+        let mut pieces = Vec::with_capacity(2 * site.lookups.len() + 1);
         let mut missing = Vec::new();
         let mut failed = false;
-        for part in &parts {
-            let lookup = match part {
-                Part::Text(text) => {
-                    pieces.push(Value::String(text.clone()));
-                    continue;
-                }
-                Part::Lookup(lookup) => lookup,
-            };
+        for (index, lookup) in site.lookups.iter().enumerate() {
+            pieces.push(Value::String(site.text_before(index).to_owned()));
             match look_up(lookup, self.secrets) {
                 Ok(value) => pieces.push(value),
                 Err(Failure::MissingKey(message)) => missing.push((lookup, message)),
@@ -114,7 +94,7 @@ impl<'s, 'r> Filler<'s, 'r> {
                     let why = kv_version_cause(&error, manifest);
                     let entry = self
                         .failed_reads
-                        .entry(lookup.secret.clone())
+                        .entry(SecretRef::clone(&lookup.secret))
                         .or_insert_with(|| {
                             (
                                 format!(
@@ -151,7 +131,10 @@ impl<'s, 'r> Filler<'s, 'r> {
                 }
             };
         }
-        match replacement(&site, &parts, pieces) {
+        pieces.push(Value::String(
+            site.text_before(site.lookups.len()).to_owned(),
+        ));
+        match replacement(&site, pieces) {
             Ok(with) => Some(Edit::Scalar {
                 span: site.span,
                 style: site.style,
@@ -189,11 +172,11 @@ fn kv_version_cause(
 
 /// How a generic `<word>` that is not a key of the secret can be kept as text; `None` for
 /// other placeholders, which cannot have been meant literally.
-fn literal_hint(site: &Site, lookup: &Lookup) -> Option<String> {
+fn literal_hint(site: &Site, lookup: &Resolved) -> Option<String> {
     if !lookup.generic || !lookup.modifiers.is_empty() {
         return None;
     }
-    let text = site.scanned.get(lookup.span.clone())?;
+    let text = site.written(lookup);
     Some(format!(
         "if {text:?} is meant as text, write it as \"\\{text}\""
     ))
@@ -211,8 +194,11 @@ enum Failure {
     Read(std::sync::Arc<crate::secrets::vault::VaultError>),
 }
 
-fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Result<Value, Failure> {
-    let Lookup {
+fn look_up(
+    lookup: &Resolved,
+    secrets: &HashMap<SecretRef, SecretAnswer>,
+) -> Result<Value, Failure> {
+    let Resolved {
         key,
         modifiers,
         secret,
@@ -222,17 +208,17 @@ fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Resul
         Some(v) => format!("{} version {v}", secret.path),
         None => secret.path.clone(),
     };
-    let map = match secrets.get(secret) {
+    let map = match secrets.get(&**secret) {
         Some(Ok(Some(map))) => map,
         Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {at}"))),
         Some(Err(error)) => return Err(Failure::Read(error.clone())),
         None => return Err(Failure::MissingSecret(format!("{at} was not read"))),
     };
     let mut value = map
-        .get(key)
+        .get(&**key)
         .cloned()
         .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {at}")))?;
-    for modifier in modifiers {
+    for modifier in modifiers.iter() {
         value = modifier
             .apply(value)
             .map_err(|e| Failure::Modifier(e.to_string()))?;
@@ -241,8 +227,8 @@ fn look_up(lookup: &Lookup, secrets: &HashMap<SecretRef, SecretAnswer>) -> Resul
 }
 
 /// The new value of `site`, checked against what its field takes.
-fn replacement(site: &Site, parts: &[Part], pieces: Vec<Value>) -> Result<Replacement, String> {
-    let with = combine(site, parts, pieces)?;
+fn replacement(site: &Site, pieces: Vec<Value>) -> Result<Replacement, String> {
+    let with = combine(site, pieces)?;
     if site.base64_field
         && site.encoding == Encoding::AsIs
         && let Replacement::Str(text) = &with
@@ -266,10 +252,12 @@ fn is_base64(text: &str) -> bool {
 
 /// The value of `site`: one placeholder's value, typed where the field allows it, or the text
 /// of all its parts.
-fn combine(site: &Site, parts: &[Part], mut pieces: Vec<Value>) -> Result<Replacement, String> {
-    let whole = parts.len() == 1 && matches!(parts[0], Part::Lookup(_));
+fn combine(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
+    // pieces: text, value, text, ..., value, text.
+    let whole =
+        site.lookups.len() == 1 && site.text_before(0).is_empty() && site.text_before(1).is_empty();
     if whole && site.encoding == Encoding::AsIs {
-        let value = pieces.pop().unwrap_or(Value::Null);
+        let value = pieces.swap_remove(1);
         return match value {
             Value::String(s) => Ok(Replacement::Str(s)),
             Value::Number(_) | Value::Bool(_) | Value::Null if site.string_only => {

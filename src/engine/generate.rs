@@ -76,7 +76,7 @@ pub(crate) fn fill_inputs(
     reader
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers(), options);
+    let mut filler = Filler::new(reader.answers());
     let output = Output::assemble(inputs, manifests, |manifest, sites| {
         filler.manifest(manifest, sites)
     });

@@ -2,9 +2,10 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::ops::Range;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -18,31 +19,30 @@ use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
 use crate::yaml::{Node, NodeKind, ScalarStyle};
 
-/// A piece of a string to fill.
+/// A piece of a scanned string, while the scan reads it.
 #[derive(Debug, Clone)]
-pub enum Part {
+enum Part {
     /// Literal text.
     Text(String),
     /// A placeholder, resolved.
     Lookup(Lookup),
 }
 
-/// A placeholder with the secret it reads: what filling it needs.
+/// A placeholder with the secret it reads, while the scan reads it (see [`Resolved`]).
 #[derive(Debug, Clone)]
-pub struct Lookup {
-    /// Byte range of the placeholder, `<` to `>`, in [`Site::scanned`].
-    pub span: Range<usize>,
+struct Lookup {
+    /// Byte range of the placeholder, `<` to `>`, in the scanned string.
+    span: Range<usize>,
     /// The key inside the secret.
-    pub key: String,
+    key: String,
     /// Modifiers in the order written.
-    pub modifiers: Vec<Modifier>,
+    modifiers: Vec<Modifier>,
     /// The secret.
-    pub secret: SecretRef,
-    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
-    /// been meant as literal text.
-    pub generic: bool,
+    secret: SecretRef,
+    /// A generic `<key>`.
+    generic: bool,
     /// A version given for a KV v1 path, which has none: ignored, as argocd-vault-plugin does.
-    pub ignored_version: Option<u64>,
+    ignored_version: Option<u64>,
 }
 
 /// How a filled string is written back.
@@ -56,9 +56,10 @@ pub enum Encoding {
 
 /// A scalar that holds placeholders: all that filling it needs, without the document's tree.
 ///
-/// Its placeholders were checked by the scan; filling reads them again from [`Site::scanned`]
-/// ([`Site::parts`]) instead of keeping them parsed: a parsed placeholder weighs several times
-/// its text, and a large stream has a placeholder in every other document.
+/// The scan parses and resolves its placeholders once; filling only looks their values up.
+/// What is kept is compact (a large stream has a placeholder in every other document): the
+/// scanned text, and per placeholder its span, key, modifiers and a handle on its secret,
+/// shared by every placeholder of the document that reads it.
 #[derive(Debug)]
 pub struct Site {
     /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
@@ -71,6 +72,11 @@ pub struct Site {
     pub removable_key: Option<Range<usize>>,
     /// The string the placeholders were found in (decoded when `encoding` is base64).
     pub scanned: String,
+    /// Its placeholders, in order.
+    pub lookups: Box<[Resolved]>,
+    /// The literal text before each placeholder and after the last, when escapes (`\<`) make
+    /// it differ from the scanned text between the placeholders; `None` otherwise.
+    pub texts: Option<Box<[String]>>,
     /// How the result is written back.
     pub encoding: Encoding,
     /// The field only takes text (Secret and ConfigMap data): typed values become text.
@@ -80,36 +86,52 @@ pub struct Site {
     pub base64_field: bool,
 }
 
+/// A placeholder of a [`Site`], resolved by the scan.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Byte range of the placeholder, `<` to `>`, in [`Site::scanned`].
+    pub span: Range<usize>,
+    /// The key inside the secret.
+    pub key: Box<str>,
+    /// Modifiers in the order written.
+    pub modifiers: Box<[Modifier]>,
+    /// The secret.
+    pub secret: Arc<SecretRef>,
+    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
+    /// been meant as literal text.
+    pub generic: bool,
+}
+
 impl Site {
-    /// Its text and lookups in order, resolved with the annotations of its manifest.
-    ///
-    /// # Errors
-    ///
-    /// The first problem with a placeholder, which the scan has reported already: seeing one
-    /// here means the site was not scanned with these annotations and options.
-    pub fn parts(
-        &self,
-        annotations: &Annotations,
-        options: ScanOptions<'_>,
-    ) -> Result<Vec<Part>, String> {
-        match read_parts(&self.scanned, annotations, options) {
-            Ok(parts) => Ok(parts.unwrap_or_default()),
-            Err(mut errors) => Err(errors.swap_remove(0).1),
+    /// The placeholder of `lookup` as written.
+    pub fn written(&self, lookup: &Resolved) -> &str {
+        self.scanned.get(lookup.span.clone()).unwrap_or("<?>")
+    }
+
+    /// The literal text before placeholder `index` (`lookups.len()`: after the last).
+    pub fn text_before(&self, index: usize) -> &str {
+        if let Some(texts) = &self.texts {
+            return &texts[index];
         }
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |previous| self.lookups[previous].span.end);
+        let end = self
+            .lookups
+            .get(index)
+            .map_or(self.scanned.len(), |lookup| lookup.span.start);
+        &self.scanned[start..end]
     }
 
     /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
-    pub fn place(&self, manifest: &str, lookup: &Lookup) -> String {
-        format!(
-            "{manifest}: {}",
-            field_place(&self.field, &self.scanned, lookup.span.clone())
-        )
+    pub fn place(&self, manifest: &str, lookup: &Resolved) -> String {
+        format!("{manifest}: {}: {}", self.field, self.written(lookup))
     }
 }
 
 /// What the scan needs from the configuration.
 #[derive(Debug, Clone, Copy)]
-pub struct ScanOptions<'r> {
+pub(crate) struct ScanOptions<'r> {
     /// KV version when no annotation says otherwise.
     pub kv_version: KvVersion,
     /// `AVP_PATH_VALIDATION`, matched against the normalised path.
@@ -118,7 +140,7 @@ pub struct ScanOptions<'r> {
 
 impl<'r> ScanOptions<'r> {
     /// The options `config` sets.
-    pub fn of(config: &'r crate::config::Config) -> Self {
+    pub(crate) fn of(config: &'r crate::config::Config) -> Self {
         ScanOptions {
             kv_version: config.kv_version,
             path_validation: config.path_validation.as_ref(),
@@ -154,6 +176,7 @@ pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOption
         target,
         sites: Vec::new(),
         secrets: BTreeSet::new(),
+        shared: HashMap::new(),
         problems: Vec::new(),
         path: Vec::new(),
     };
@@ -179,6 +202,8 @@ struct Scanner<'a, 'r> {
     target: Target<'r>,
     sites: Vec<Site>,
     secrets: BTreeSet<SecretRef>,
+    /// One handle per distinct secret of the document, shared by its placeholders.
+    shared: HashMap<SecretRef, Arc<SecretRef>>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -311,25 +336,58 @@ impl<'a> Scanner<'a, '_> {
             }
         };
         let field = self.field();
+        let mut lookups = Vec::new();
+        let mut texts = Vec::new();
+        let mut text = String::new();
+        let mut escaped = false;
         for part in parts {
-            if let Part::Lookup(lookup) = part {
-                if let Some(version) = lookup.ignored_version {
-                    tracing::debug!(
-                        "{}: version {version} ignored: {} is read as KV v1, which has no \
-                         versions (argocd-vault-plugin ignores it too)",
-                        field_place(&field, &scanned, lookup.span.clone()),
-                        lookup.secret.path
-                    );
+            let lookup = match part {
+                Part::Text(piece) => {
+                    text.push_str(&piece);
+                    continue;
                 }
-                self.secrets.insert(lookup.secret);
+                Part::Lookup(lookup) => lookup,
+            };
+            if let Some(version) = lookup.ignored_version {
+                tracing::debug!(
+                    "{}: version {version} ignored: {} is read as KV v1, which has no \
+                     versions (argocd-vault-plugin ignores it too)",
+                    field_place(&field, &scanned, lookup.span.clone()),
+                    lookup.secret.path
+                );
             }
+            let raw_start = lookups.last().map_or(0, |l: &Resolved| l.span.end);
+            escaped |= scanned.get(raw_start..lookup.span.start) != Some(text.as_str());
+            texts.push(std::mem::take(&mut text));
+            let secret = match self.shared.get(&lookup.secret) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let shared = Arc::new(lookup.secret.clone());
+                    self.shared
+                        .insert(lookup.secret.clone(), Arc::clone(&shared));
+                    self.secrets.insert(lookup.secret);
+                    shared
+                }
+            };
+            lookups.push(Resolved {
+                span: lookup.span,
+                key: lookup.key.into_boxed_str(),
+                modifiers: lookup.modifiers.into_boxed_slice(),
+                secret,
+                generic: lookup.generic,
+            });
         }
+        let raw_start = lookups.last().map_or(0, |l| l.span.end);
+        escaped |= scanned.get(raw_start..) != Some(text.as_str());
+        texts.push(text);
         self.sites.push(Site {
             field,
             span: start.node.span.clone(),
             style,
             removable_key: start.removable_key,
             scanned: scanned.into_owned(),
+            lookups: lookups.into_boxed_slice(),
+            texts: escaped.then(|| texts.into_boxed_slice()),
             encoding: start.encoding,
             string_only: start.string_only,
             base64_field: start.base64_field,

@@ -110,6 +110,11 @@ fn values_are_filled_where_placeholders_are() {
             "  doc: \"<path:secret/data/app#user>\"\n",
         ),
         (
+            "an escaped placeholder beside one to fill",
+            config_map("  t: a \\<path:secret/data/app#user> b <path:secret/data/app#user> c\n"),
+            "  t: \"a <path:secret/data/app#user> b alice c\"\n",
+        ),
+        (
             "a generic-looking word without the annotation is text",
             config_map("  html: <b>\n"),
             "  html: <b>\n",

@@ -83,7 +83,6 @@ pub(crate) fn scan_values(
 /// `masker`, so that a child's messages about it can be masked.
 pub(crate) fn fill_values(
     scanned: Vec<ScannedValues>,
-    config: &Config,
     reader: &mut dyn SecretReader,
     masker: &mut Masker,
 ) -> Result<Vec<String>, Vec<Problem>> {
@@ -94,7 +93,7 @@ pub(crate) fn fill_values(
     reader
         .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers(), ScanOptions::of(config));
+    let mut filler = Filler::new(reader.answers());
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {
@@ -114,7 +113,7 @@ pub(crate) fn fill_values(
 /// One scanned values text with its placeholders replaced.
 fn fill_text(
     values: ScannedValues,
-    filler: &mut Filler<'_, '_>,
+    filler: &mut Filler<'_>,
     masker: &mut Masker,
 ) -> Result<String, Vec<Problem>> {
     let mut out = String::new();

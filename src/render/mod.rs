@@ -93,7 +93,7 @@ impl helm::Values for SessionValues<'_, '_> {
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        values::fill_values(scanned, self.config, self.secrets, &mut self.masker)
+        values::fill_values(scanned, self.secrets, &mut self.masker)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.
