@@ -182,7 +182,9 @@ pub(super) fn skip_document_ends(text: &str, mut pos: usize) -> usize {
     let bytes = text.as_bytes();
     loop {
         let at = skip_separation(text, pos);
-        let at_line_start = at == 0 || is_break(bytes[at - 1]);
+        // A byte order mark may start any document of a stream.
+        let before = text[..at].trim_end_matches(BOM);
+        let at_line_start = before.is_empty() || before.ends_with(['\n', '\r']);
         let ends = bytes
             .get(at + 3)
             .is_none_or(|&b| is_blank(b) || is_break(b));

@@ -556,6 +556,7 @@ fn a_block_scalar_after_a_leading_document_end_marker_starts_at_its_header() {
         ("...\n...\n|\n foo\n", "|"),
         ("... # c\n|\n foo\n", "|"),
         ("\r\r...\r>\r\r foo\r", ">"),
+        ("\u{feff}...\n|\n foo\n", "|"),
     ] {
         let docs = parse_stream(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
         let root = docs[0].root.as_ref().expect("a root");
