@@ -567,3 +567,25 @@ fn a_block_scalar_after_a_leading_document_end_marker_starts_at_its_header() {
         );
     }
 }
+
+/// An item of a block sequence that starts with a dash of its own (`-1`, `--flag`, `-|`) is not
+/// the sequence's dash: the sequence starts at its own `-` (found by fuzzing).
+#[test]
+fn a_sequence_whose_first_item_starts_with_a_dash_starts_at_its_own_dash() {
+    for (text, sequence) in [
+        ("- -1\n- 2\n", "- -1\n- 2"),
+        ("args:\n- --password=x\n", "- --password=x"),
+        ("args:\n  - --password=x\n", "- --password=x"),
+        ("a:\n- -|\n", "- -|"),
+        ("- - a\n", "- - a"),
+    ] {
+        let docs = parse_stream(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        let root = docs[0].root.as_ref().expect("a root");
+        let node = match &root.kind {
+            NodeKind::Mapping(entries) => &entries[0].1,
+            _ => root,
+        };
+        assert!(matches!(node.kind, NodeKind::Sequence(_)), "{text:?}");
+        assert_eq!(&text[node.span.clone()], sequence, "{text:?}");
+    }
+}

@@ -602,16 +602,19 @@ impl<'t, 'e> Builder<'t, 'e> {
 /// A block sequence starts at its first `-`; the parser reports either that dash or, for a
 /// sequence as indented as its parent mapping, the end of the dash's line after blanks and a
 /// comment. Such a dash is the first thing on its line.
+/// A `-` is that dash only when a blank, a line break or the end follows it: an item such as
+/// `-1` or `--flag` starts with a dash of its own.
 fn dash_before(text: &str, at: usize) -> usize {
     let bytes = text.as_bytes();
-    if bytes.get(at) == Some(&b'-') {
+    let is_indicator = |i: usize| scan::indicator_end(text, i).is_some() && bytes[i] == b'-';
+    if is_indicator(at) {
         return at;
     }
     let mut dash = lexical::line_start(text, at, 0);
     while dash < at && lexical::is_blank(bytes[dash]) {
         dash += 1;
     }
-    if dash < at && bytes[dash] == b'-' {
+    if dash < at && is_indicator(dash) {
         dash
     } else {
         at
