@@ -606,7 +606,7 @@ impl<'t, 'e> Builder<'t, 'e> {
 /// `-1` or `--flag` starts with a dash of its own.
 fn dash_before(text: &str, at: usize) -> usize {
     let bytes = text.as_bytes();
-    let is_indicator = |i: usize| scan::indicator_end(text, i).is_some() && bytes[i] == b'-';
+    let is_indicator = |i: usize| lexical::indicator_end(text, i).is_some() && bytes[i] == b'-';
     if is_indicator(at) {
         return at;
     }
