@@ -1,53 +1,30 @@
 //! vaultplate: fills Vault-backed placeholders in Kubernetes manifests.
 //!
-//! Data flows one way, one module per stage, driven by [`generate::generate`]:
+//! The folders, each one concern, importing one way (a module uses only those listed before it):
 //!
-//! 1. [`source`]: read standard input, a file or a directory;
-//! 2. [`yaml`]: parse each stream into documents of nodes with byte spans, handing each
-//!    document on as soon as it is complete, so that only its outline outlives its tree:
-//! 3. [`manifest`]: tell Kubernetes objects from other documents, read their
-//!    `avp.kubernetes.io/*` annotations, and have
-//! 4. [`scan`] find their placeholders ([`placeholder`], [`modifier`]) and what secret each
-//!    reads (paths checked by [`secret_path`]); then select the objects to print;
-//! 5. [`fetch`]: log in once (or reuse a token from [`token_cache`]) and read each distinct
-//!    secret once, concurrently ([`vault`]);
-//! 6. [`fill`]: compute the new value of every placeholder-holding scalar, manifest by manifest
-//!    as
-//! 7. [`output`] edits those scalars in place and assembles all documents; all are printed, or
-//!    nothing.
+//! - [`sensitive`]: a wrapper that keeps secret text out of `Debug` and messages;
+//! - [`yaml`]: a YAML parser with byte spans and an editor that changes only replaced scalars;
+//! - [`placeholder`]: the placeholder grammar, the modifiers and JSONPath, secret path rules;
+//! - [`secrets`]: the seam the engine reads secrets through, the Vault backend (client, TLS,
+//!   logins, token cache, the session that reads each distinct secret once), and the masking
+//!   of values in others' messages;
+//! - [`config`]: the settings table, their precedence (flags, environment, config file,
+//!   Kubernetes Secret) and their validation into a [`config::Config`];
+//! - [`engine`]: the generate pipeline: read, parse, outline, select, plan, read secrets, fill,
+//!   assemble all or nothing;
+//! - [`render`]: Argo CD applications: discovery, the Application's parameters, helm and
+//!   kustomize in a sandbox, Helm values filled before helm reads them;
+//! - [`shell`]: the process: command line, help, logging, deadline, signals, exit codes.
 //!
-//! Settings come from [`settings`] (the table and precedence) and [`config`] (validation),
-//! which reads the config file and the Kubernetes Secret ([`kube_secret`]).
+//! `ARCHITECTURE.md` walks through the data flow and where to add things.
 
-pub mod app_params;
-pub mod child;
-pub mod cli;
 pub mod config;
-pub mod credential;
-pub mod deadline;
-pub mod discover;
-pub mod fetch;
-pub mod fill;
-pub mod generate;
-pub mod help;
-pub mod jsonpath;
-pub mod kube_secret;
-pub mod manifest;
-pub mod mask;
-pub mod modifier;
-pub mod output;
+pub(crate) mod engine;
 pub mod placeholder;
-pub mod problem;
 pub mod render;
-pub mod run;
-pub mod scan;
-pub mod secret_path;
-pub mod sensitive;
-pub mod settings;
-pub mod signals;
-pub mod source;
-pub mod token_cache;
-pub mod vault;
+pub mod secrets;
+pub(crate) mod sensitive;
+pub(crate) mod shell;
 pub mod yaml;
 
-pub use run::main_with_args;
+pub use shell::run::main_with_args;

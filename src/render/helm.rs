@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::paths;
-use crate::app_params::AppParams;
-use crate::child::{self, FeedError, FilePipe, Sandbox};
-use crate::generate::ScannedValues;
-use crate::problem::Problem;
+use crate::engine::problem::Problem;
+use crate::engine::values::ScannedValues;
+use crate::render::app_params::AppParams;
+use crate::render::child::{self, FeedError, FilePipe, Sandbox};
 
 /// Fills the placeholders of Helm values, and masks what helm says.
 pub(super) trait Values {

@@ -3,8 +3,8 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::app_params::AppParams;
-use crate::child::{self, ChildError, Sandbox};
+use crate::render::app_params::AppParams;
+use crate::render::child::{self, ChildError, Sandbox};
 
 /// Builds the kustomization in `dir`.
 pub(super) fn build(

@@ -2,6 +2,9 @@
 //! plain manifests), fill placeholders with the `generate` engine, and print everything or
 //! nothing.
 
+pub mod app_params;
+pub(crate) mod child;
+pub(crate) mod discover;
 mod helm;
 mod kustomize;
 mod paths;
@@ -9,21 +12,21 @@ mod paths;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::app_params::AppParams;
-use crate::child::Sandbox;
 use crate::config::Config;
-use crate::discover::{self, SourceType};
-use crate::fetch::Session;
-use crate::generate::{self, ScannedValues};
-use crate::mask::Masker;
-use crate::output::Output;
-use crate::problem::Problem;
-use crate::source::{self, Input, Origin};
-use crate::token_cache::TokenCache;
+use crate::engine::generate;
+use crate::engine::output::Output;
+use crate::engine::problem::Problem;
+use crate::engine::source::{self, Input, InputKind};
+use crate::engine::values::{self, ScannedValues};
+use crate::render::app_params::AppParams;
+use crate::render::child::Sandbox;
+use crate::render::discover::SourceType;
+use crate::secrets::SecretReader;
+use crate::secrets::mask::Masker;
 
 /// What to render.
 #[derive(Debug, Clone)]
-pub struct Request {
+pub struct RenderRequest {
     /// The application directory.
     pub dir: PathBuf,
     /// Succeed even when the build yields no manifests.
@@ -32,10 +35,10 @@ pub struct Request {
 
 /// Renders the application in `request.dir` with the Application settings found in `env`.
 pub fn render(
-    request: &Request,
+    request: &RenderRequest,
     config: &Config,
     env: &BTreeMap<String, String>,
-    token_cache: &TokenCache,
+    secrets: &mut dyn SecretReader,
 ) -> Result<Output, Vec<Problem>> {
     let dir = &request.dir;
     let name = dir.display().to_string();
@@ -45,7 +48,6 @@ pub fn render(
     let params = AppParams::from_env(env).map_err(|e| vec![Problem::general(e)])?;
     let kind = discover::detect(dir);
     tracing::debug!(%kind, dir = %name, "rendering");
-    let mut session = Session::new(config, token_cache);
     let root = paths::repository_root(dir, env);
     let inputs = match kind {
         SourceType::Plain => source::load_confined(&name, &mut std::io::empty(), None, Some(&root))
@@ -60,7 +62,7 @@ pub fn render(
             let built = if kind == SourceType::Helm {
                 let mut values = SessionValues {
                     config,
-                    session: &mut session,
+                    secrets: &mut *secrets,
                     masker: Masker::default(),
                 };
                 helm::template(dir, &root, &params, env, &sandbox, &mut values)?
@@ -71,33 +73,33 @@ pub fn render(
             vec![Input {
                 name: format!("{kind} output"),
                 text: built,
-                origin: Origin::Stdin,
+                origin: InputKind::Stdin,
             }]
         }
     };
-    generate::fill_inputs(inputs, &name, request.allow_empty, config, &mut session)
+    generate::fill_inputs(inputs, &name, request.allow_empty, config, secrets)
 }
 
-/// Fills Helm values through the run's Vault session and masks every value it has seen.
+/// Fills Helm values through the run's secret reader and masks every value it has seen.
 struct SessionValues<'s, 'c> {
     config: &'c Config,
-    session: &'s mut Session<'c>,
+    secrets: &'s mut dyn SecretReader,
     masker: Masker,
 }
 
 impl helm::Values for SessionValues<'_, '_> {
     fn scan(&mut self, name: &str, text: &str) -> Result<Option<ScannedValues>, Vec<Problem>> {
-        generate::scan_values(name, text, self.config)
+        values::scan_values(name, text, self.config)
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        generate::fill_values(scanned, self.config, self.session, &mut self.masker)
+        values::fill_values(scanned, self.secrets, &mut self.masker)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.
     fn mask(&self, text: &str) -> String {
         let mut masker = self.masker.clone();
-        for answer in self.session.answers().values() {
+        for answer in self.secrets.answers().values() {
             if let Ok(Some(secret)) = answer {
                 secret.values().for_each(|v| masker.add_value(v));
             }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::problem::Problem;
+use crate::engine::problem::Problem;
 
 /// The repository root: Argo CD unpacks the repository and runs the plugin in
 /// `<root>/<ARGOCD_APP_SOURCE_PATH>`; elsewhere the application directory itself.
@@ -73,7 +73,7 @@ pub(super) fn check_tree(root: &Path) -> Result<(), Problem> {
             let path = entry.path();
             let kind = entry.file_type().map_err(unreadable)?;
             if kind.is_symlink() {
-                crate::source::outside_check(&path, root)?;
+                crate::engine::source::outside_check(&path, root)?;
                 // A link inside the repository leads to what this walk reaches anyway.
                 let target = std::fs::metadata(&path);
                 if target.is_ok_and(|m| !m.is_file() && !m.is_dir()) {

@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::scan::{self, is_break};
+use super::lexical::{self, is_break};
 use super::tree::{self, Starts, nodes};
 use super::write;
 use super::{Node, NodeKind, ScalarStyle, SyntaxError};
@@ -236,7 +236,7 @@ fn literal_change(document: &mut Reread<'_>, span: &Range<usize>, s: &str) -> Op
     // Blanks after a header without content lines go with it.
     let bytes = text.as_bytes();
     let mut end = span.end;
-    while end < doc_end && scan::is_blank(bytes[end]) {
+    while end < doc_end && lexical::is_blank(bytes[end]) {
         end += 1;
     }
     if end < doc_end && !is_break(bytes[end]) {
@@ -263,8 +263,8 @@ fn literal_change(document: &mut Reread<'_>, span: &Range<usize>, s: &str) -> Op
 /// The lines of only spaces and tabs right after `end` (each without its line break).
 fn blank_lines_after(text: &str, mut end: usize, doc_end: usize) -> Vec<Range<usize>> {
     let mut lines = Vec::new();
-    while let Some(line) = scan::after_break(text, end).filter(|&line| line < doc_end) {
-        let line_end = scan::line_end(text, line).min(doc_end);
+    while let Some(line) = lexical::after_break(text, end).filter(|&line| line < doc_end) {
+        let line_end = lexical::line_end(text, line).min(doc_end);
         if !text.as_bytes()[line..line_end]
             .iter()
             .all(|&b| b == b' ' || b == b'\t')
@@ -381,27 +381,27 @@ fn mapping_removals(
                 end(first - 1)..end(last)
             }
         } else {
-            let line = scan::line_start(text, start(first), range.start);
+            let line = lexical::line_start(text, start(first), range.start);
             match own_start(&text[line..start(first)]) {
                 // Something else (a sequence's `- `) leads the line: keep it and pull the next
                 // kept entry up to where the first removed one started.
                 Some(own) if next < flags.len() => {
-                    let next_line = scan::line_start(text, start(next), range.start);
+                    let next_line = lexical::line_start(text, start(next), range.start);
                     line + own..first_non_blank(text, next_line)
                 }
                 _ => {
-                    let mut after = scan::next_line(text, end(last)).min(range.end);
+                    let mut after = lexical::next_line(text, end(last)).min(range.end);
                     // Blank lines that move up behind a block scalar could join its content.
                     if first > 0 && ends_in_block_scalar(&entries[first - 1].1) {
                         while after < range.end {
-                            let line_end = scan::line_end(text, after).min(range.end);
+                            let line_end = lexical::line_end(text, after).min(range.end);
                             if !text.as_bytes()[after..line_end]
                                 .iter()
-                                .all(|&b| scan::is_blank(b))
+                                .all(|&b| lexical::is_blank(b))
                             {
                                 break;
                             }
-                            after = scan::next_line(text, after).min(range.end);
+                            after = lexical::next_line(text, after).min(range.end);
                         }
                     }
                     line..after
@@ -440,18 +440,18 @@ fn own_start(prefix: &str) -> Option<usize> {
     let bytes = prefix.as_bytes();
     let dash = (0..bytes.len()).rev().find(|&i| {
         matches!(bytes[i], b'-' | b'?' | b':')
-            && (i == 0 || scan::is_blank(bytes[i - 1]))
-            && bytes.get(i + 1).is_none_or(|&b| scan::is_blank(b))
+            && (i == 0 || lexical::is_blank(bytes[i - 1]))
+            && bytes.get(i + 1).is_none_or(|&b| lexical::is_blank(b))
     })?;
     let mut own = dash + 1;
-    while own < bytes.len() && scan::is_blank(bytes[own]) {
+    while own < bytes.len() && lexical::is_blank(bytes[own]) {
         own += 1;
     }
     Some(own)
 }
 
 fn first_non_blank(text: &str, mut at: usize) -> usize {
-    while at < text.len() && scan::is_blank(text.as_bytes()[at]) {
+    while at < text.len() && lexical::is_blank(text.as_bytes()[at]) {
         at += 1;
     }
     at
@@ -519,6 +519,6 @@ impl<'t> Reread<'t> {
             NodeKind::Scalar { .. } | NodeKind::Alias(_) => false,
         })?;
         let start = parent.span.start;
-        Some(Some(start - scan::line_start(text, start, 0)))
+        Some(Some(start - lexical::line_start(text, start, 0)))
     }
 }

@@ -8,8 +8,8 @@ use std::ops::Range;
 
 pub mod edit;
 pub mod ending;
+mod lexical;
 mod offsets;
-mod scan;
 mod stream;
 mod tree;
 pub mod value;

@@ -6,8 +6,8 @@ use std::ops::Range;
 
 use saphyr_parser::{Event, Parser, ScalarStyle as ParserStyle, Span};
 
+use super::lexical::{self, Properties};
 use super::offsets::ByteOffsets;
-use super::scan::{self, Properties};
 use super::{Document, MAX_DEPTH, Node, NodeKind, ScalarStyle, SyntaxError};
 
 /// Node span → where the node's text starts when that is before the span (at its anchor or tag,
@@ -238,9 +238,9 @@ impl<'t, 'e> Builder<'t, 'e> {
             Event::DocumentStart(explicit) => {
                 let start = if explicit {
                     let marker_end = self.offsets.byte(span.end.index());
-                    scan::after_marker(self.text, marker_end)
+                    lexical::after_marker(self.text, marker_end)
                 } else {
-                    scan::skip_document_ends(self.text, self.boundary)
+                    lexical::skip_document_ends(self.text, self.boundary)
                 };
                 self.doc_start = start;
                 self.last_end = start;
@@ -278,7 +278,7 @@ impl<'t, 'e> Builder<'t, 'e> {
         let at = self.offsets.byte(span.start.index());
         let rest = &self.text[at..];
         let end = if rest.starts_with("...") {
-            self.boundary = scan::next_line(self.text, at);
+            self.boundary = lexical::next_line(self.text, at);
             at
         } else if rest.starts_with("---") {
             at
@@ -295,7 +295,7 @@ impl<'t, 'e> Builder<'t, 'e> {
     fn scalar(&mut self, value: Cow<'_, str>, style: ParserStyle, has_props: bool, span: Span) {
         let (start, end) = self.bytes(span);
         let props = if has_props {
-            scan::read_properties(self.text, start, end)
+            lexical::read_properties(self.text, start, end)
         } else {
             Properties {
                 end: start,
@@ -325,7 +325,7 @@ impl<'t, 'e> Builder<'t, 'e> {
             ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
                 // The parser's span runs on over blanks and a comment after the closing quote.
                 let start = props.content.min(end);
-                start..scan::quoted_end(self.text, start).map_or(end, |close| close.min(end))
+                start..lexical::quoted_end(self.text, start).map_or(end, |close| close.min(end))
             }
             ScalarStyle::Plain => props.content.min(end)..end,
         };
@@ -333,7 +333,7 @@ impl<'t, 'e> Builder<'t, 'e> {
         self.last_end = self.last_end.max(range.end);
         let mut value = value.into_owned();
         if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-            chomp(&mut value, scan::block_chomping(self.text, range.start));
+            chomp(&mut value, lexical::block_chomping(self.text, range.start));
         }
         // The parser gives a block scalar whose last line ends the text without a line break
         // the break it did not have (`s: |` + `echo hi` is "echo hi", not "echo hi\n").
@@ -378,9 +378,9 @@ impl<'t, 'e> Builder<'t, 'e> {
         if !open.mapping || !(self.children.len() - open.first_child).is_multiple_of(2) {
             return None;
         }
-        let at = scan::skip_separation(self.text, self.last_end);
+        let at = lexical::skip_separation(self.text, self.last_end);
         let question = self.text.as_bytes().get(at) == Some(&b'?');
-        scan::indicator_end(self.text, at)
+        lexical::indicator_end(self.text, at)
             .filter(|_| question)
             .map(|_| at)
     }
@@ -389,9 +389,9 @@ impl<'t, 'e> Builder<'t, 'e> {
     /// it (`?` for a key, `:` for a value, `-` for a sequence item); a key without `?` where the
     /// parser says (before its `:`), a value without `:` right after its key.
     fn empty_position(&self, parser_start: usize) -> usize {
-        let at = scan::skip_separation(self.text, self.last_end);
+        let at = lexical::skip_separation(self.text, self.last_end);
         let indicator = self.text.as_bytes().get(at).copied();
-        let after = scan::indicator_end(self.text, at);
+        let after = lexical::indicator_end(self.text, at);
         match self.open.last() {
             Some(open)
                 if open.mapping && (self.children.len() - open.first_child).is_multiple_of(2) =>
@@ -424,7 +424,7 @@ impl<'t, 'e> Builder<'t, 'e> {
         let header = if has_props {
             props.content
         } else {
-            scan::skip_to_node(text, self.last_end)
+            lexical::skip_to_node(text, self.last_end)
         };
         if header > end || !matches!(bytes.get(header), Some(b'|' | b'>')) {
             return start..end;
@@ -439,18 +439,18 @@ impl<'t, 'e> Builder<'t, 'e> {
             indicators_end += 1;
         }
         // Without content lines, the header line (with any comment on it) is the whole scalar.
-        let header_line_end = scan::line_end(text, header);
+        let header_line_end = lexical::line_end(text, header);
         let header_end = header
             + text[header..header_line_end]
                 .trim_end_matches([' ', '\t'])
                 .len();
-        let Some(first_line) = scan::after_break(text, header_line_end) else {
+        let Some(first_line) = lexical::after_break(text, header_line_end) else {
             return header..header_end;
         };
         let mut lines: Vec<Range<usize>> = Vec::new();
         let mut at = first_line;
         while at < end {
-            let line_end = scan::line_end(text, at);
+            let line_end = lexical::line_end(text, at);
             if line_end >= end {
                 // Either the indentation of the line after the scalar, or a last line without a
                 // line break at the end of the text.
@@ -460,11 +460,11 @@ impl<'t, 'e> Builder<'t, 'e> {
                 break;
             }
             lines.push(at..line_end);
-            at = scan::after_break(text, line_end).unwrap_or(line_end);
+            at = lexical::after_break(text, line_end).unwrap_or(line_end);
         }
         let has_text = |line: &Range<usize>| bytes[line.clone()].iter().any(|&b| b != b' ');
         let indent = if !has_props && start >= first_line {
-            start - scan::line_start(text, start, first_line)
+            start - lexical::line_start(text, start, first_line)
         } else {
             lines
                 .iter()
@@ -502,7 +502,7 @@ impl<'t, 'e> Builder<'t, 'e> {
         }
         let (start, end) = self.bytes(span);
         let props = if has_props {
-            scan::read_properties(self.text, start, end.max(start + 1))
+            lexical::read_properties(self.text, start, end.max(start + 1))
         } else {
             Properties {
                 end: start,
@@ -550,7 +550,7 @@ impl<'t, 'e> Builder<'t, 'e> {
             let (mut close, end) = self.bytes(span);
             let bytes = self.text.as_bytes();
             loop {
-                close = scan::skip_separation(self.text, close);
+                close = lexical::skip_separation(self.text, close);
                 if bytes.get(close) != Some(&b',') {
                     break;
                 }
@@ -606,12 +606,12 @@ impl<'t, 'e> Builder<'t, 'e> {
 /// `-1` or `--flag` starts with a dash of its own.
 fn dash_before(text: &str, at: usize) -> usize {
     let bytes = text.as_bytes();
-    let is_indicator = |i: usize| scan::indicator_end(text, i).is_some() && bytes[i] == b'-';
+    let is_indicator = |i: usize| lexical::indicator_end(text, i).is_some() && bytes[i] == b'-';
     if is_indicator(at) {
         return at;
     }
-    let mut dash = scan::line_start(text, at, 0);
-    while dash < at && scan::is_blank(bytes[dash]) {
+    let mut dash = lexical::line_start(text, at, 0);
+    while dash < at && lexical::is_blank(bytes[dash]) {
         dash += 1;
     }
     if dash < at && is_indicator(dash) {
@@ -629,12 +629,12 @@ fn is_empty_null(node: &Node) -> bool {
 
 /// Applies a block scalar's chomping to the parser's value, which at the end of the text can
 /// carry a break too many: clipping keeps at most one final line break, stripping none.
-fn chomp(value: &mut String, chomping: scan::Chomping) {
+fn chomp(value: &mut String, chomping: lexical::Chomping) {
     let breaks = value.len() - value.trim_end_matches('\n').len();
     let keep = match chomping {
-        scan::Chomping::Keep => return,
-        scan::Chomping::Clip => breaks.min(1),
-        scan::Chomping::Strip => 0,
+        lexical::Chomping::Keep => return,
+        lexical::Chomping::Clip => breaks.min(1),
+        lexical::Chomping::Strip => 0,
     };
     value.truncate(value.len() - breaks + keep);
 }

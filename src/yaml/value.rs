@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
 
-use super::scan::line_column;
+use super::lexical::line_column;
 use super::{Node, NodeKind, ScalarStyle, SyntaxError, parse_stream};
 
 /// How many nodes aliases may copy in one conversion: enough for any real manifest, and a stop

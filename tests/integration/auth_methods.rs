@@ -59,7 +59,7 @@ fn write(path: &Path, contents: &str) {
 }
 
 /// A kubernetes auth mount of the test's own whose TokenReviews go to `api`, where `role`
-/// lets `account` read with `policy`. See `support/kubernetes_api.rs` for what OpenBao needs.
+/// lets `account` read with `policy`. See `support/token_review_api.rs` for what OpenBao needs.
 fn kubernetes_auth(
     bao: &OpenBao,
     api: &StandIn,

@@ -1,6 +1,6 @@
 //! The command line itself: help and version.
 
-use vaultplate::modifier;
+use vaultplate::placeholder::modifier;
 
 use crate::support::Case;
 

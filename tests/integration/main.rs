@@ -4,6 +4,7 @@
 
 mod support;
 
+mod architecture;
 mod auth_methods;
 mod bench_workload;
 mod cli;

@@ -353,7 +353,7 @@ fn chart_accepts_every_login_method_of_the_binary() {
             .iter()
             .filter_map(Value::as_str)
             .collect();
-    let mut code = vaultplate::config::AUTH_METHODS.to_vec();
+    let mut code = vaultplate::secrets::vault::auth::AUTH_METHODS.to_vec();
     chart.sort_unstable();
     code.sort_unstable();
     assert_eq!(
@@ -645,7 +645,7 @@ fn plugin_yaml_announces_exactly_what_render_reads() {
             )
         })
         .collect();
-    let read: Vec<(String, String, Option<String>)> = vaultplate::app_params::PARAMS
+    let read: Vec<(String, String, Option<String>)> = vaultplate::render::app_params::PARAMS
         .iter()
         .map(|p| {
             (
@@ -657,7 +657,7 @@ fn plugin_yaml_announces_exactly_what_render_reads() {
         .collect();
     assert_eq!(
         announced, read,
-        "plugin.yaml and src/app_params.rs must list the same parameters"
+        "plugin.yaml and src/render/app_params.rs must list the same parameters"
     );
 }
 

@@ -1,8 +1,8 @@
 //! The README's reference tables are the code's tables: a setting or modifier added, renamed or
 //! re-documented in the code must be re-documented in the README too.
 
-use vaultplate::modifier;
-use vaultplate::settings::SETTINGS;
+use vaultplate::config::settings::SETTINGS;
+use vaultplate::placeholder::modifier;
 
 const README: &str = include_str!("../../README.md");
 

@@ -354,6 +354,21 @@ fn an_unknown_namespace_is_an_error_not_a_missing_secret() {
         ));
 }
 
+/// The check names where the address came from, also when that is the config file.
+#[test]
+fn a_vault_addr_from_the_config_file_is_named_with_its_origin() {
+    Case::new()
+        .file("c.yaml", &config_map("secret/data/x"))
+        .file("vp.env", "VAULT_ADDR=vault.example:8200\nVAULT_TOKEN=t\n")
+        .args(["generate", "-c", "vp.env", "c.yaml"])
+        .run()
+        .failure()
+        .stderr(
+            "error: setting VAULT_ADDR from the config file: \"vault.example:8200\" is not an \
+             http:// or https:// URL\n",
+        );
+}
+
 #[test]
 fn a_vault_addr_that_is_no_http_url_is_refused_by_name() {
     for addr in ["not a url", "ftp://x", "127.0.0.1:8200"] {

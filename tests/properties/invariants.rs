@@ -10,7 +10,7 @@ use std::ops::Range;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
-use vaultplate::modifier::Modifier;
+use vaultplate::placeholder::modifier::Modifier;
 use vaultplate::placeholder::{self, Mode, ParseError, Reference, Segment};
 use vaultplate::yaml::edit::{self, Edit, Replacement};
 use vaultplate::yaml::value::{MAX_ALIAS_EXPANSION, to_json};
@@ -232,7 +232,7 @@ pub(crate) fn check_modifier_chain(input: &str) {
     };
     for modifier in &modifiers {
         assert!(
-            indent_count(modifier) <= vaultplate::modifier::MAX_COUNT,
+            indent_count(modifier) <= vaultplate::placeholder::modifier::MAX_COUNT,
             "`{modifier}` parsed with a count above the cap"
         );
     }
@@ -308,7 +308,7 @@ fn size_limit(modifier: &Modifier, before: &Value) -> usize {
         "yamlParse" => 20 * size + 32 * MAX_ALIAS_EXPANSION,
         // A template's literal text may repeat once per element a `{range}` visits: the
         // evaluator's output cap is the bound.
-        _ => vaultplate::jsonpath::MAX_OUTPUT_BYTES,
+        _ => vaultplate::placeholder::jsonpath::MAX_OUTPUT_BYTES,
     }
 }
 

@@ -13,10 +13,10 @@ mod fault;
 mod github_login;
 mod http;
 mod kube_api;
-mod kubernetes_api;
 mod openbao;
 mod pki;
 mod standin;
+mod token_review_api;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,10 +30,10 @@ pub(crate) use case::{Case, house_rule_violations, unindent};
 pub(crate) use fault::FaultServer;
 pub(crate) use github_login::github_login;
 pub(crate) use kube_api::{KUBE_TOKEN, KubeApi, kubeconfig_for};
-pub(crate) use kubernetes_api::{ServiceAccount, token_review_api};
 pub(crate) use openbao::OpenBao;
 pub(crate) use pki::{JwtKey, TestCa, now};
 pub(crate) use standin::StandIn;
+pub(crate) use token_review_api::{ServiceAccount, token_review_api};
 
 /// Directory holding `bao`, `helm` and `kubectl`: `$VAULTPLATE_TOOLS` (set by `scripts/test`),
 /// else `.tools/bin` in this checkout (where `scripts/install-tools` puts them).

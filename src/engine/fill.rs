@@ -1,0 +1,289 @@
+//! Computes the edit of every site from the fetched secrets: applies modifiers, splices text,
+//! keeps typed values typed, re-encodes base64 data, and drops entries under `remove-missing`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+use crate::engine::manifest::Manifest;
+use crate::engine::problem::Problem;
+use crate::engine::scan::{Encoding, Resolved, Site};
+use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::SecretAnswer;
+use crate::yaml::edit::{Edit, Replacement};
+
+/// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
+/// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
+/// caller can apply them and write the manifest's output before the next one is filled.
+pub(crate) struct Filler<'s> {
+    secrets: &'s HashMap<SecretRef, SecretAnswer>,
+    problems: Vec<Problem>,
+    /// A failed read is reported once, at its first placeholder, with a count of the others.
+    failed_reads: BTreeMap<SecretRef, (String, usize)>,
+}
+
+impl<'s> Filler<'s> {
+    /// A filler that takes values from `secrets` (every secret the sites read must be there).
+    pub(crate) fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>) -> Self {
+        Filler {
+            secrets,
+            problems: Vec::new(),
+            failed_reads: BTreeMap::new(),
+        }
+    }
+
+    /// The edits of `sites`, the sites of `manifest` (the sites that have a problem get none).
+    pub(crate) fn manifest(&mut self, manifest: &Manifest, sites: Vec<Site>) -> Vec<Edit> {
+        let mut edits = Vec::with_capacity(sites.len());
+        for site in sites {
+            if let Some(edit) = self.site(manifest, site) {
+                edits.push(edit);
+            }
+        }
+        edits
+    }
+
+    /// Every problem found, in the order found, failed reads last.
+    pub(crate) fn finish(self) -> Vec<Problem> {
+        let mut problems = self.problems;
+        for (place, uses) in self.failed_reads.into_values() {
+            let others = match uses {
+                1 => String::new(),
+                2 => " (and 1 more placeholder)".to_owned(),
+                n => format!(" (and {} more placeholders)", n - 1),
+            };
+            problems.push(Problem::general(format!("{place}{others}")));
+        }
+        problems
+    }
+
+    fn site(&mut self, manifest: &Manifest, site: Site) -> Option<Edit> {
+        let place = &manifest.place;
+        let mut pieces = Vec::with_capacity(2 * site.lookups.len() + 1);
+        let mut missing = Vec::new();
+        let mut failed = false;
+        for (index, lookup) in site.lookups.iter().enumerate() {
+            pieces.push(Value::String(site.text_before(index).to_owned()));
+            match look_up(lookup, self.secrets) {
+                Ok(value) => pieces.push(value),
+                Err(Failure::MissingKey(message)) => missing.push((lookup, message)),
+                Err(Failure::MissingSecret(message)) => {
+                    // `remove-missing` is for keys a secret lacks: a secret that is not there at
+                    // all (a mistyped path, a KV v2 path without `data/`) must never empty the
+                    // manifest.
+                    failed = true;
+                    let message = if site.removable_key.is_some() {
+                        format!(
+                            "{message} (remove-missing drops only keys missing from a secret that exists)"
+                        )
+                    } else {
+                        message
+                    };
+                    self.problems
+                        .push(Problem::at(site.place(place, lookup), message));
+                }
+                Err(Failure::Modifier(message)) => {
+                    failed = true;
+                    self.problems
+                        .push(Problem::at(site.place(place, lookup), message));
+                }
+                Err(Failure::Read(error)) => {
+                    failed = true;
+                    let why = kv_version_cause(&error, manifest);
+                    let entry = self
+                        .failed_reads
+                        .entry(SecretRef::clone(&lookup.secret))
+                        .or_insert_with(|| {
+                            (
+                                format!(
+                                    "{}: reading {}: {error}{why}",
+                                    site.place(place, lookup),
+                                    lookup.secret.path
+                                ),
+                                0,
+                            )
+                        });
+                    entry.1 += 1;
+                }
+            }
+        }
+        if failed {
+            return None;
+        }
+        if !missing.is_empty() {
+            return match &site.removable_key {
+                Some(key) => Some(Edit::RemoveEntry {
+                    key: key.clone(),
+                    value: site.span.clone(),
+                }),
+                None => {
+                    self.problems
+                        .extend(missing.into_iter().map(|(lookup, message)| {
+                            let message = match literal_hint(&site, lookup) {
+                                Some(hint) => format!("{message} ({hint})"),
+                                None => message,
+                            };
+                            Problem::at(site.place(place, lookup), message)
+                        }));
+                    None
+                }
+            };
+        }
+        pieces.push(Value::String(
+            site.text_before(site.lookups.len()).to_owned(),
+        ));
+        match replacement(&site, pieces) {
+            Ok(with) => Some(Edit::Scalar {
+                span: site.span,
+                style: site.style,
+                with,
+            }),
+            Err(message) => {
+                self.problems
+                    .push(Problem::at(format!("{place}: {}", site.field), message));
+                None
+            }
+        }
+    }
+}
+
+/// For a KV v2 secret read as KV v1, what made it KV v1 and what to change: this manifest's
+/// `kv-version` annotation, or else `AVP_KV_VERSION`. Empty for any other error.
+fn kv_version_cause(
+    error: &crate::secrets::vault::VaultError,
+    manifest: &Manifest,
+) -> &'static str {
+    if !matches!(
+        error,
+        crate::secrets::vault::VaultError::KvV2ReadAsV1 { .. }
+    ) {
+        return "";
+    }
+    if manifest.annotations.kv_version.is_some() {
+        " because of this manifest's avp.kubernetes.io/kv-version: \"1\" annotation; remove \
+         the annotation or set it to \"2\""
+    } else {
+        " because of AVP_KV_VERSION=1; set it to 2, or give this manifest the annotation \
+         avp.kubernetes.io/kv-version: \"2\""
+    }
+}
+
+/// How a generic `<word>` that is not a key of the secret can be kept as text; `None` for
+/// other placeholders, which cannot have been meant literally.
+fn literal_hint(site: &Site, lookup: &Resolved) -> Option<String> {
+    if !lookup.generic || !lookup.modifiers.is_empty() {
+        return None;
+    }
+    let text = site.written(lookup);
+    Some(format!(
+        "if {text:?} is meant as text, write it as \"\\{text}\""
+    ))
+}
+
+/// Why a placeholder has no value.
+enum Failure {
+    /// The secret exists without this key: under `remove-missing`, its entry is dropped.
+    MissingKey(String),
+    /// There is no secret at the path (or no such version): always a problem.
+    MissingSecret(String),
+    /// A modifier refused the value.
+    Modifier(String),
+    /// Vault's answer to the read was an error.
+    Read(std::sync::Arc<crate::secrets::vault::VaultError>),
+}
+
+fn look_up(
+    lookup: &Resolved,
+    secrets: &HashMap<SecretRef, SecretAnswer>,
+) -> Result<Value, Failure> {
+    let Resolved {
+        key,
+        modifiers,
+        secret,
+        ..
+    } = lookup;
+    let at = match secret.version {
+        Some(v) => format!("{} version {v}", secret.path),
+        None => secret.path.clone(),
+    };
+    let map = match secrets.get(&**secret) {
+        Some(Ok(Some(map))) => map,
+        Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {at}"))),
+        Some(Err(error)) => return Err(Failure::Read(error.clone())),
+        None => return Err(Failure::MissingSecret(format!("{at} was not read"))),
+    };
+    let mut value = map
+        .get(&**key)
+        .cloned()
+        .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {at}")))?;
+    for modifier in modifiers.iter() {
+        value = modifier
+            .apply(value)
+            .map_err(|e| Failure::Modifier(e.to_string()))?;
+    }
+    Ok(value)
+}
+
+/// The new value of `site`, checked against what its field takes.
+fn replacement(site: &Site, pieces: Vec<Value>) -> Result<Replacement, String> {
+    let with = combine(site, pieces)?;
+    if site.base64_field
+        && site.encoding == Encoding::AsIs
+        && let Replacement::Str(text) = &with
+        && !is_base64(text)
+    {
+        return Err(
+            "the value is not base64, which Secret data must be (add | base64encode to the \
+                    placeholder, or move the entry to stringData)"
+                .to_owned(),
+        );
+    }
+    Ok(with)
+}
+
+/// Whether Kubernetes reads `text` as base64, as Go's standard decoder does (line breaks
+/// ignored, padding required).
+fn is_base64(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+    BASE64.decode(compact).is_ok()
+}
+
+/// The value of `site`: one placeholder's value, typed where the field allows it, or the text
+/// of all its parts.
+fn combine(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
+    // pieces: text, value, text, ..., value, text.
+    let whole =
+        site.lookups.len() == 1 && site.text_before(0).is_empty() && site.text_before(1).is_empty();
+    if whole && site.encoding == Encoding::AsIs {
+        let value = pieces.swap_remove(1);
+        return match value {
+            Value::String(s) => Ok(Replacement::Str(s)),
+            Value::Number(_) | Value::Bool(_) | Value::Null if site.string_only => {
+                Ok(Replacement::Str(spliced_text(&value)))
+            }
+            Value::Array(_) | Value::Object(_) if site.string_only => {
+                let what = if value.is_array() { "a list" } else { "a map" };
+                Err(format!(
+                    "the value is {what}, but this field only takes text (add | jsonPath or keep it a string in Vault)"
+                ))
+            }
+            typed => Ok(Replacement::Typed(typed)),
+        };
+    }
+    let text: String = pieces.iter().map(spliced_text).collect();
+    Ok(Replacement::Str(match site.encoding {
+        Encoding::AsIs => text,
+        Encoding::Base64 => BASE64.encode(text),
+    }))
+}
+
+/// How a value reads when spliced into text.
+fn spliced_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}

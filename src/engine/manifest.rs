@@ -1,0 +1,380 @@
+//! Outlines each parsed document (what it is, its `avp.kubernetes.io/*` annotations, its
+//! placeholders) and picks the Kubernetes objects out of the outlines.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use crate::engine::problem::Problem;
+use crate::engine::scan::{self, Scan, ScanOptions, Site, Target};
+use crate::engine::source::{Input, InputKind};
+use crate::placeholder::secret_ref::{KvVersion, SecretRef};
+use crate::yaml::{Document, Node, NodeKind};
+
+/// The annotation prefix shared with argocd-vault-plugin.
+pub(crate) const ANNOTATION_PREFIX: &str = "avp.kubernetes.io/";
+
+/// An input with what was kept of each of its documents.
+#[derive(Debug)]
+pub(crate) struct ParsedInput {
+    /// The input.
+    pub input: Input,
+    /// Its documents, in order.
+    pub documents: Vec<Outline>,
+}
+
+/// What is kept of one document once its tree is gone: where it is, what it is, and the
+/// placeholders it holds. A tree weighs many times its text, so each document is outlined
+/// while the stream is parsed (see [`crate::yaml::parse_stream_with`]) and its tree dropped.
+#[derive(Debug)]
+pub(crate) struct Outline {
+    /// Byte range of the document's text in its input.
+    pub range: Range<usize>,
+    /// What the document is.
+    pub shape: Shape,
+}
+
+/// What a document is, as far as selection cares.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// Empty or only comments.
+    Empty,
+    /// Content that is not a mapping with a `kind`.
+    NoKind {
+        /// It has an `apiVersion` and inline placeholders: it looks like a manifest whose
+        /// `kind` is missing, so skipping it deserves a warning.
+        lost_placeholders: bool,
+    },
+    /// kustomize's own configuration (`Kustomization`, `Component`, `kustomize.config.k8s.io/*`).
+    KustomizeConfig,
+    /// A Kubernetes object without placeholders (or ignored) whose annotations are fine: it is
+    /// printed as it is, and nothing else about it is kept, so that a large stream costs little
+    /// more than its text.
+    Plain {
+        /// It has a non-empty `apiVersion`.
+        has_api_version: bool,
+    },
+    /// A Kubernetes object.
+    Object(Box<Object>),
+}
+
+/// What is kept of a document that is a Kubernetes object.
+#[derive(Debug)]
+pub(crate) struct Object {
+    /// It has a non-empty `apiVersion`.
+    has_api_version: bool,
+    /// `kind`.
+    kind: String,
+    /// `metadata.name`.
+    name: Option<String>,
+    /// Its annotations and what the scan found (nothing when it is ignored), or what is wrong
+    /// with its annotations.
+    scanned: Result<(Annotations, Scan), String>,
+}
+
+/// Outlines one document: reads what selection needs and scans an object's placeholders
+/// (unless it is ignored), so that the tree can be dropped right after.
+pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
+    let range = document.range;
+    let Some(root) = document.root else {
+        return Outline {
+            range,
+            shape: Shape::Empty,
+        };
+    };
+    let kind = root
+        .get("kind")
+        .and_then(Node::as_scalar)
+        .filter(|k| !k.is_empty());
+    let shape = match kind.filter(|_| matches!(root.kind, NodeKind::Mapping(_))) {
+        None => Shape::NoKind {
+            lost_placeholders: root.get("apiVersion").is_some() && {
+                let annotations = Annotations::default();
+                let target = Target {
+                    kind: "",
+                    annotations: &annotations,
+                };
+                let scan = scan::scan_document(&root, target, options);
+                !scan.sites.is_empty() || !scan.problems.is_empty()
+            },
+        },
+        Some(_) if is_kustomize_config(&root) => Shape::KustomizeConfig,
+        Some(kind) => {
+            let has_api_version = root
+                .get("apiVersion")
+                .and_then(Node::as_scalar)
+                .is_some_and(|v| !v.is_empty());
+            let annotations = read_annotations(&root).and_then(|a| check_kind(kind, a));
+            let scanned = annotations.map(|annotations| {
+                if annotations.ignore {
+                    return (annotations, Scan::default());
+                }
+                let target = Target {
+                    kind,
+                    annotations: &annotations,
+                };
+                let scan = scan::scan_document(&root, target, options);
+                (annotations, scan)
+            });
+            if let Ok((_, scan)) = &scanned
+                && scan.sites.is_empty()
+                && scan.problems.is_empty()
+            {
+                return Outline {
+                    range,
+                    shape: Shape::Plain { has_api_version },
+                };
+            }
+            Shape::Object(Box::new(Object {
+                has_api_version,
+                kind: kind.to_owned(),
+                name: root
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(Node::as_scalar)
+                    .map(str::to_owned),
+                scanned,
+            }))
+        }
+    };
+    Outline { range, shape }
+}
+
+/// The `avp.kubernetes.io/*` annotations of one manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Annotations {
+    /// `path`: the secret of generic `<key>` placeholders.
+    pub path: Option<String>,
+    /// `ignore`: print untouched, fetch nothing.
+    pub ignore: bool,
+    /// `kv-version`: KV version of every placeholder of this manifest.
+    pub kv_version: Option<KvVersion>,
+    /// `secret-version`: version of the `path` secret.
+    pub secret_version: Option<u64>,
+    /// `remove-missing`: drop Secret/ConfigMap entries whose value is missing.
+    pub remove_missing: bool,
+}
+
+/// A Kubernetes object to print, with its placeholders.
+#[derive(Debug)]
+pub struct Manifest {
+    /// Index of its input in the run's inputs.
+    pub input: usize,
+    /// Byte range of its document's text in its input.
+    pub range: Range<usize>,
+    /// How messages name it: `app/s.yaml: document 2 (Secret/db)`.
+    pub place: String,
+    /// Its annotations, with which its sites were scanned.
+    pub annotations: Annotations,
+    /// The distinct secrets its sites read.
+    pub secrets: Vec<SecretRef>,
+    /// Its placeholders (none when it is ignored).
+    pub sites: Vec<Site>,
+}
+
+/// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
+/// for. Each manifest's own list is handed over, as nothing needs it afterwards.
+pub(crate) fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
+    let distinct: BTreeSet<SecretRef> = manifests
+        .iter_mut()
+        .flat_map(|m| std::mem::take(&mut m.secrets))
+        .collect();
+    distinct.into_iter().collect()
+}
+
+/// Selects the manifests of every input, in input and document order, and returns the inputs
+/// (whose texts the manifests' ranges point into).
+///
+/// A file none of whose documents is an object (no `apiVersion` and `kind`, or only kustomize's
+/// own `Kustomization`/`Component`) is skipped whole: values files, `Chart.yaml` and the like.
+/// Within a file that holds objects, and on standard input, a non-empty document that is not an
+/// object is a problem. Problems of selection come before those of the placeholders.
+pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
+    let mut inputs = Vec::with_capacity(parsed.len());
+    // At most one manifest per document: sized once, as a stream can hold many thousands.
+    let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents.len()).sum());
+    let mut problems = Vec::new();
+    let mut scan_problems = Vec::new();
+    for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
+        let has_object = documents.iter().any(|d| match &d.shape {
+            Shape::Object(object) => object.has_api_version,
+            Shape::Plain { has_api_version } => *has_api_version,
+            _ => false,
+        });
+        if input.origin == InputKind::File && !has_object {
+            if documents.iter().any(|d| d.shape.lost_placeholders()) {
+                tracing::warn!(
+                    "{}: skipped, although it holds placeholders: a Kubernetes manifest needs \
+                     both apiVersion and kind",
+                    input.name
+                );
+            } else {
+                tracing::debug!(file = %input.name, "skipped: holds no Kubernetes object");
+            }
+            inputs.push(input);
+            continue;
+        }
+        let numbered = input.origin == InputKind::Stdin || documents.len() > 1;
+        for (n, Outline { range, shape }) in documents.into_iter().enumerate() {
+            let at = || {
+                if numbered {
+                    format!("{}: document {}", input.name, n + 1)
+                } else {
+                    input.name.clone()
+                }
+            };
+            let object = match shape {
+                Shape::Empty | Shape::KustomizeConfig => continue,
+                Shape::NoKind { .. } => {
+                    problems.push(Problem::at(at(), "not a Kubernetes object: it has no kind"));
+                    continue;
+                }
+                Shape::Plain { .. } => {
+                    // Printed as it is: no place, annotations or sites to keep.
+                    manifests.push(Manifest {
+                        input: index,
+                        range,
+                        place: String::new(),
+                        annotations: Annotations::default(),
+                        secrets: Vec::new(),
+                        sites: Vec::new(),
+                    });
+                    continue;
+                }
+                Shape::Object(object) => object,
+            };
+            let name = object.name.as_deref().unwrap_or("?");
+            let mut place = format!("{} ({}/{name})", at(), object.kind);
+            // Built output (helm's, or a stream on standard input) has no file per document;
+            // helm names each document's template in a comment.
+            if input.origin == InputKind::Stdin
+                && let Some(template) = helm_source(&input.text[range.clone()])
+            {
+                place = format!("{place} from {template}");
+            }
+            match object.scanned {
+                Ok((annotations, scan)) => {
+                    scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+                    manifests.push(Manifest {
+                        input: index,
+                        range,
+                        place,
+                        annotations,
+                        secrets: scan.secrets,
+                        sites: scan.sites,
+                    });
+                }
+                Err(message) => problems.push(Problem::at(place, message)),
+            }
+        }
+        inputs.push(input);
+    }
+    problems.extend(scan_problems);
+    (inputs, manifests, problems)
+}
+
+impl Shape {
+    /// Whether skipping the document would leave placeholders unfilled without a word: a
+    /// document that looks like a manifest (an `apiVersion` without `kind`, or a `kind` without
+    /// `apiVersion`) and holds placeholders.
+    fn lost_placeholders(&self) -> bool {
+        match self {
+            Shape::NoKind { lost_placeholders } => *lost_placeholders,
+            Shape::Object(object) => {
+                !object.has_api_version
+                    && object
+                        .scanned
+                        .as_ref()
+                        .is_ok_and(|(_, scan)| !scan.sites.is_empty() || !scan.problems.is_empty())
+            }
+            Shape::Empty | Shape::KustomizeConfig | Shape::Plain { .. } => false,
+        }
+    }
+}
+
+/// The template named by helm's `# Source: chart/templates/x.yaml` comment at the top of a
+/// document of its output, if it is there and fits on a message's line.
+fn helm_source(document: &str) -> Option<&str> {
+    for line in document.lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let comment = line.strip_prefix('#')?;
+        if let Some(template) = comment.trim_start().strip_prefix("Source:") {
+            let template = template.trim();
+            return (!template.is_empty() && !template.chars().any(char::is_control))
+                .then_some(template);
+        }
+    }
+    None
+}
+
+/// Refuses annotations that do not apply to `kind`: `remove-missing` drops entries of the data
+/// maps of a Secret or ConfigMap, which other kinds do not have (argocd-vault-plugin refuses it
+/// too).
+fn check_kind(kind: &str, annotations: Annotations) -> Result<Annotations, String> {
+    if annotations.remove_missing && !matches!(kind, "Secret" | "ConfigMap") {
+        return Err(format!(
+            "annotation {ANNOTATION_PREFIX}remove-missing applies only to a Secret or a ConfigMap \
+             (remove it from this {kind})"
+        ));
+    }
+    Ok(annotations)
+}
+
+fn is_kustomize_config(root: &Node) -> bool {
+    let api = root
+        .get("apiVersion")
+        .and_then(Node::as_scalar)
+        .unwrap_or("");
+    let kind = root.get("kind").and_then(Node::as_scalar).unwrap_or("");
+    api.starts_with("kustomize.config.k8s.io/") || matches!(kind, "Kustomization" | "Component")
+}
+
+fn read_annotations(root: &Node) -> Result<Annotations, String> {
+    let mut annotations = Annotations::default();
+    let Some(NodeKind::Mapping(entries)) = root
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .map(|a| &a.kind)
+    else {
+        return Ok(annotations);
+    };
+    for (key, value) in entries {
+        let Some(name) = key
+            .as_scalar()
+            .and_then(|k| k.strip_prefix(ANNOTATION_PREFIX))
+        else {
+            continue;
+        };
+        let text = value.as_scalar().ok_or_else(|| {
+            format!("annotation {ANNOTATION_PREFIX}{name} must be a single value")
+        })?;
+        let bad = |expected: &str| {
+            format!("annotation {ANNOTATION_PREFIX}{name}: {text:?} is not {expected}")
+        };
+        match name {
+            "path" => annotations.path = Some(text.trim().to_owned()).filter(|p| !p.is_empty()),
+            "ignore" => {
+                annotations.ignore =
+                    crate::config::parse_bool(text.trim()).map_err(|_| bad("true or false"))?
+            }
+            "remove-missing" => {
+                annotations.remove_missing =
+                    crate::config::parse_bool(text.trim()).map_err(|_| bad("true or false"))?;
+            }
+            "kv-version" => {
+                annotations.kv_version = Some(KvVersion::parse(text).ok_or_else(|| bad("1 or 2"))?)
+            }
+            "secret-version" => {
+                annotations.secret_version =
+                    Some(text.trim().parse().map_err(|_| bad("a version number"))?);
+            }
+            _ => tracing::debug!(
+                annotation = name,
+                "unknown avp.kubernetes.io annotation ignored"
+            ),
+        }
+    }
+    Ok(annotations)
+}

@@ -1,0 +1,209 @@
+//! Assembles the output stream: every manifest's text, edited where needed, as `---` documents.
+
+use std::fmt;
+use std::io::{self, BufWriter, Write};
+use std::ops::Range;
+
+use crate::engine::manifest::Manifest;
+use crate::engine::problem::Problem;
+use crate::engine::scan::Site;
+use crate::engine::source::Input;
+use crate::yaml::edit::{self, Edit};
+use crate::yaml::ending;
+
+/// A run's complete output, assembled in memory so that nothing is printed unless everything
+/// succeeded. It keeps the inputs' texts and, for each manifest, either the range of its
+/// unedited text or its edited text: documents without placeholders (most of them) are never
+/// copied, so holding the output costs little more than the inputs themselves.
+#[derive(Debug)]
+pub struct Output {
+    texts: Vec<String>,
+    documents: Vec<Document>,
+    /// Whether the last document is followed by a line break when it has none of its own
+    /// (not when that break would change its value: see [`ending::terminated`]).
+    final_break: bool,
+}
+
+#[derive(Debug)]
+enum Document {
+    Unedited { text: usize, range: Range<usize> },
+    Edited(String),
+}
+
+impl Output {
+    /// Assembles the output of `manifests`, whose ranges point into `inputs`. `edits_of` turns
+    /// each manifest's sites into its edits just before the manifest is
+    /// assembled, so that the sites of the manifests already assembled are freed meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// A [`Problem`] at the manifest whose edits could not be applied (a bug: edits come from
+    /// the manifest's own sites).
+    pub fn assemble(
+        inputs: Vec<Input>,
+        manifests: Vec<Manifest>,
+        mut edits_of: impl FnMut(&Manifest, Vec<Site>) -> Vec<Edit>,
+    ) -> Result<Self, Problem> {
+        let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
+        let mut documents = Vec::with_capacity(manifests.len());
+        for mut manifest in manifests {
+            let sites = std::mem::take(&mut manifest.sites);
+            let edits = edits_of(&manifest, sites);
+            let text = &texts[manifest.input];
+            documents.push(if edits.is_empty() {
+                Document::Unedited {
+                    text: manifest.input,
+                    range: manifest.range,
+                }
+            } else {
+                let edited = edit::apply(text, manifest.range, edits)
+                    .map_err(|e| Problem::at(&manifest.place, e))?;
+                Document::Edited(edited)
+            });
+        }
+        let mut output = Output {
+            texts,
+            documents,
+            final_break: true,
+        };
+        output.terminate_documents();
+        Ok(output)
+    }
+
+    /// A document without a final line break gets one after it (a `---` line must follow it),
+    /// which would give a block scalar on its last line a trailing `\n` it did not have: such
+    /// a document is rewritten to an equivalent text, except the last one, which is printed as
+    /// it came, without the break.
+    fn terminate_documents(&mut self) {
+        let count = self.documents.len();
+        for (index, document) in self.documents.iter_mut().enumerate() {
+            let text = match document {
+                Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+                Document::Edited(edited) => edited.as_str(),
+            };
+            let Some(terminated) = ending::terminated(text) else {
+                continue;
+            };
+            if index + 1 == count {
+                self.final_break = false;
+            } else {
+                *document = Document::Edited(terminated);
+            }
+        }
+    }
+
+    /// Writes the stream: each document after a `---` line, and ending with a line break.
+    ///
+    /// # Errors
+    ///
+    /// The writer's.
+    pub fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        // One write per document would be one system call per document on a line-buffered
+        // standard output.
+        let mut out = BufWriter::with_capacity(1 << 16, out);
+        for piece in self.pieces() {
+            out.write_all(piece.as_bytes())?;
+        }
+        out.flush()
+    }
+
+    /// The stream's text, piece by piece: a `---` line, a document, a line break where the
+    /// document does not end with one.
+    fn pieces(&self) -> impl Iterator<Item = &str> {
+        let count = self.documents.len();
+        self.documents
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, document)| {
+                let text = match document {
+                    Document::Unedited { text, range } => &self.texts[*text][range.clone()],
+                    Document::Edited(edited) => edited.as_str(),
+                };
+                let line_break = !text.is_empty()
+                    && !text.ends_with('\n')
+                    && (index + 1 < count || self.final_break);
+                ["---\n", text, if line_break { "\n" } else { "" }]
+            })
+    }
+}
+
+/// The stream as [`Output::write_to`] writes it.
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.pieces().try_for_each(|piece| f.write_str(piece))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::manifest::Annotations;
+    use crate::engine::source::InputKind;
+    use crate::yaml::ScalarStyle;
+    use crate::yaml::edit::Replacement;
+
+    fn input(text: &str) -> Input {
+        Input {
+            name: "in".into(),
+            text: text.into(),
+            origin: InputKind::Stdin,
+        }
+    }
+
+    fn manifest(input: usize, range: Range<usize>) -> Manifest {
+        Manifest {
+            input,
+            range,
+            place: format!("in {input}"),
+            annotations: Annotations::default(),
+            secrets: Vec::new(),
+            sites: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn documents_are_written_after_markers_and_end_with_a_line_break() {
+        let first = "a: 1\n---\nb: x";
+        let second = "c: 3\r\n";
+        let manifests = vec![manifest(0, 0..5), manifest(0, 9..13), manifest(1, 0..6)];
+        let output = Output::assemble(vec![input(first), input(second)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        let expected = "---\na: 1\n---\nb: x\n---\nc: 3\r\n";
+        assert_eq!(output.to_string(), expected);
+        let mut written = Vec::new();
+        output
+            .write_to(&mut written)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(String::from_utf8_lossy(&written), expected);
+    }
+
+    #[test]
+    fn block_scalars_without_a_final_break_keep_their_value() {
+        let first = "s: |\n  echo hi";
+        let manifests = vec![manifest(0, 0..first.len()), manifest(1, 0..first.len())];
+        let output = Output::assemble(vec![input(first), input(first)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(
+            output.to_string(),
+            "---\ns: |-\n  echo hi\n---\ns: |\n  echo hi"
+        );
+    }
+
+    #[test]
+    fn edited_documents_are_written_edited() {
+        let text = "a: <x>\nb: 2\n";
+        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_, _| {
+            vec![Edit::Scalar {
+                span: 3..6,
+                style: ScalarStyle::Plain,
+                with: Replacement::Str("y".into()),
+            }]
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
+        assert_eq!(output.to_string(), "---\na: \"y\"\nb: 2\n");
+    }
+}

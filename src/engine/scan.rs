@@ -1,0 +1,528 @@
+//! Finds every placeholder of the selected manifests and resolves what each one refers to, so
+//! that all syntax, annotation and path problems are known before Vault is contacted.
+
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use regex::Regex;
+
+use crate::engine::manifest::Annotations;
+use crate::engine::problem::Problem;
+use crate::placeholder::modifier::Modifier;
+use crate::placeholder::secret_path;
+use crate::placeholder::secret_ref::{KvVersion, SecretRef};
+use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
+use crate::yaml::{Node, NodeKind, ScalarStyle};
+
+/// A piece of a scanned string, while the scan reads it.
+#[derive(Debug, Clone)]
+enum Part {
+    /// Literal text.
+    Text(String),
+    /// A placeholder, resolved.
+    Lookup(Lookup),
+}
+
+/// A placeholder with the secret it reads, while the scan reads it (see [`Resolved`]).
+#[derive(Debug, Clone)]
+struct Lookup {
+    /// Byte range of the placeholder, `<` to `>`, in the scanned string.
+    span: Range<usize>,
+    /// The key inside the secret.
+    key: String,
+    /// Modifiers in the order written.
+    modifiers: Vec<Modifier>,
+    /// The secret.
+    secret: SecretRef,
+    /// A generic `<key>`.
+    generic: bool,
+    /// A version given for a KV v1 path, which has none: ignored, as argocd-vault-plugin does.
+    ignored_version: Option<u64>,
+}
+
+/// How a filled string is written back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// As is.
+    AsIs,
+    /// Base64 (a Secret `data` value whose decoded text held the placeholders).
+    Base64,
+}
+
+/// A scalar that holds placeholders: all that filling it needs, without the document's tree.
+///
+/// The scan parses and resolves its placeholders once; filling only looks their values up.
+/// What is kept is compact (a large stream has a placeholder in every other document): the
+/// scanned text, and per placeholder its span, key, modifiers and a handle on its secret,
+/// shared by every placeholder of the document that reads it.
+#[derive(Debug)]
+pub struct Site {
+    /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
+    pub field: String,
+    /// The scalar's span in the stream.
+    pub span: Range<usize>,
+    /// How the scalar was written.
+    pub style: ScalarStyle,
+    /// The span of the key of its entry, when `remove-missing` lets the entry be dropped.
+    pub removable_key: Option<Range<usize>>,
+    /// The string the placeholders were found in (decoded when `encoding` is base64).
+    pub scanned: String,
+    /// Its placeholders, in order.
+    pub lookups: Box<[Resolved]>,
+    /// The literal text before each placeholder and after the last, when escapes (`\<`) make
+    /// it differ from the scanned text between the placeholders; `None` otherwise.
+    pub texts: Option<Box<[String]>>,
+    /// How the result is written back.
+    pub encoding: Encoding,
+    /// The field only takes text (Secret and ConfigMap data): typed values become text.
+    pub string_only: bool,
+    /// The field is a Secret's `data`, which Kubernetes reads as base64: a value written as
+    /// is must be base64 already.
+    pub base64_field: bool,
+}
+
+/// A placeholder of a [`Site`], resolved by the scan.
+#[derive(Debug)]
+pub struct Resolved {
+    /// Byte range of the placeholder, `<` to `>`, in [`Site::scanned`].
+    pub span: Range<usize>,
+    /// The key inside the secret.
+    pub key: Box<str>,
+    /// Modifiers in the order written.
+    pub modifiers: Box<[Modifier]>,
+    /// The secret.
+    pub secret: Arc<SecretRef>,
+    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
+    /// been meant as literal text.
+    pub generic: bool,
+}
+
+impl Site {
+    /// The placeholder of `lookup` as written.
+    pub fn written(&self, lookup: &Resolved) -> &str {
+        self.scanned.get(lookup.span.clone()).unwrap_or("<?>")
+    }
+
+    /// The literal text before placeholder `index` (`lookups.len()`: after the last).
+    pub fn text_before(&self, index: usize) -> &str {
+        if let Some(texts) = &self.texts {
+            return &texts[index];
+        }
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |previous| self.lookups[previous].span.end);
+        let end = self
+            .lookups
+            .get(index)
+            .map_or(self.scanned.len(), |lookup| lookup.span.start);
+        &self.scanned[start..end]
+    }
+
+    /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
+    pub fn place(&self, manifest: &str, lookup: &Resolved) -> String {
+        format!("{manifest}: {}: {}", self.field, self.written(lookup))
+    }
+}
+
+/// What the scan needs from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanOptions<'r> {
+    /// KV version when no annotation says otherwise.
+    pub kv_version: KvVersion,
+    /// `AVP_PATH_VALIDATION`, matched against the normalised path.
+    pub path_validation: Option<&'r Regex>,
+}
+
+impl<'r> ScanOptions<'r> {
+    /// The options `config` sets.
+    pub(crate) fn of(config: &'r crate::config::Config) -> Self {
+        ScanOptions {
+            kv_version: config.kv_version,
+            path_validation: config.path_validation.as_ref(),
+        }
+    }
+}
+
+/// What one document is to the scan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Target<'d> {
+    /// Its `kind` (Secret and ConfigMap data maps are treated apart); empty for Helm values.
+    pub kind: &'d str,
+    /// Its `avp.kubernetes.io/*` annotations.
+    pub annotations: &'d Annotations,
+}
+
+/// What the scan found in one document.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// The scalars that hold placeholders, in document order.
+    pub sites: Vec<Site>,
+    /// The distinct secrets they read, in order.
+    pub secrets: Vec<SecretRef>,
+    /// Every problem with a placeholder, placed within the document (`field: placeholder`);
+    /// the caller adds the document's own place.
+    pub problems: Vec<Problem>,
+}
+
+/// Scans the document at `root` for placeholders and resolves each one.
+pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
+    let mut scanner = Scanner {
+        options,
+        target,
+        sites: Vec::new(),
+        secrets: BTreeSet::new(),
+        shared: HashMap::new(),
+        problems: Vec::new(),
+        path: Vec::new(),
+    };
+    scanner.document(root);
+    Scan {
+        sites: scanner.sites,
+        secrets: scanner.secrets.into_iter().collect(),
+        problems: scanner.problems,
+    }
+}
+
+/// One step of the way from a manifest's root to a node.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    /// A mapping entry, by its key (`?` when the key is not a scalar).
+    Key(&'a str),
+    /// A sequence item, by its index.
+    Index(usize),
+}
+
+struct Scanner<'a, 'r> {
+    options: ScanOptions<'r>,
+    target: Target<'r>,
+    sites: Vec<Site>,
+    secrets: BTreeSet<SecretRef>,
+    /// One handle per distinct secret of the document, shared by its placeholders.
+    shared: HashMap<SecretRef, Arc<SecretRef>>,
+    problems: Vec<Problem>,
+    /// The way to the node being scanned. Field names are written out only for the scalars
+    /// that hold placeholders: building one per node visited cost more than the whole scan.
+    path: Vec<Step<'a>>,
+}
+
+impl<'a> Scanner<'a, '_> {
+    fn document(&mut self, root: &'a Node) {
+        let NodeKind::Mapping(entries) = &root.kind else {
+            return;
+        };
+        let kind = self.target.kind;
+        let data_maps: &[&str] = match kind {
+            "Secret" => &["data", "stringData"],
+            "ConfigMap" => &["data", "binaryData"],
+            _ => &[],
+        };
+        for (key, value) in entries {
+            let name = key.as_scalar().unwrap_or("?");
+            self.path.push(Step::Key(name));
+            match &value.kind {
+                NodeKind::Mapping(data) if data_maps.contains(&name) => {
+                    for (entry_key, entry_value) in data {
+                        self.path
+                            .push(Step::Key(entry_key.as_scalar().unwrap_or("?")));
+                        let removable = self.target.annotations.remove_missing.then_some(entry_key);
+                        let base64_data = kind == "Secret" && name == "data";
+                        self.entry(entry_value, removable, base64_data);
+                        self.path.pop();
+                    }
+                }
+                _ => self.walk(value),
+            }
+            self.path.pop();
+        }
+    }
+
+    /// The field name of the node at [`Scanner::path`]:
+    /// `spec.template.spec.containers[0].env[1].value`.
+    fn field(&self) -> String {
+        let mut field = String::new();
+        for (n, step) in self.path.iter().enumerate() {
+            match step {
+                Step::Key(name) if n == 0 => field.push_str(name),
+                Step::Key(name) => field.push_str(&field_segment(name)),
+                Step::Index(i) => {
+                    let _ = write!(field, "[{i}]");
+                }
+            }
+        }
+        field
+    }
+
+    /// A direct value of a Secret or ConfigMap data map.
+    fn entry(&mut self, node: &'a Node, removable_key: Option<&Node>, base64_data: bool) {
+        let Some(value) = node.as_scalar() else {
+            return self.walk(node);
+        };
+        let removable_key = removable_key.map(|key| key.span.clone());
+        if base64_data
+            && !value.contains('<')
+            && let Some(decoded) = decode_base64_text(value).filter(|d| d.contains('<'))
+        {
+            let site = SiteStart {
+                node,
+                removable_key,
+                encoding: Encoding::Base64,
+                string_only: true,
+                base64_field: true,
+            };
+            return self.scalar(site, Cow::Owned(decoded));
+        }
+        let site = SiteStart {
+            node,
+            removable_key,
+            encoding: Encoding::AsIs,
+            string_only: true,
+            base64_field: base64_data,
+        };
+        self.scalar(site, Cow::Borrowed(value));
+    }
+
+    fn walk(&mut self, node: &'a Node) {
+        match &node.kind {
+            NodeKind::Scalar { value, .. } => {
+                let site = SiteStart {
+                    node,
+                    removable_key: None,
+                    encoding: Encoding::AsIs,
+                    string_only: false,
+                    base64_field: false,
+                };
+                self.scalar(site, Cow::Borrowed(value));
+            }
+            NodeKind::Mapping(entries) => {
+                for (key, value) in entries {
+                    self.path.push(Step::Key(key.as_scalar().unwrap_or("?")));
+                    self.walk(value);
+                    self.path.pop();
+                }
+            }
+            NodeKind::Sequence(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(Step::Index(i));
+                    self.walk(item);
+                    self.path.pop();
+                }
+            }
+            NodeKind::Alias(_) => {}
+        }
+    }
+
+    fn scalar(&mut self, start: SiteStart<'_>, scanned: Cow<'_, str>) {
+        if !scanned.contains('<') {
+            return;
+        }
+        let NodeKind::Scalar { style, .. } = start.node.kind else {
+            return;
+        };
+        let parts = match read_parts(&scanned, self.target.annotations, self.options) {
+            Ok(Some(parts)) => parts,
+            Ok(None) => return,
+            Err(errors) => {
+                let field = self.field();
+                self.problems
+                    .extend(errors.into_iter().map(|(span, message)| {
+                        Problem::at(field_place(&field, &scanned, span), message)
+                    }));
+                return;
+            }
+        };
+        let field = self.field();
+        let mut lookups = Vec::new();
+        let mut texts = Vec::new();
+        let mut text = String::new();
+        let mut escaped = false;
+        for part in parts {
+            let lookup = match part {
+                Part::Text(piece) => {
+                    text.push_str(&piece);
+                    continue;
+                }
+                Part::Lookup(lookup) => lookup,
+            };
+            if let Some(version) = lookup.ignored_version {
+                tracing::debug!(
+                    "{}: version {version} ignored: {} is read as KV v1, which has no \
+                     versions (argocd-vault-plugin ignores it too)",
+                    field_place(&field, &scanned, lookup.span.clone()),
+                    lookup.secret.path
+                );
+            }
+            let raw_start = lookups.last().map_or(0, |l: &Resolved| l.span.end);
+            escaped |= scanned.get(raw_start..lookup.span.start) != Some(text.as_str());
+            texts.push(std::mem::take(&mut text));
+            let secret = match self.shared.get(&lookup.secret) {
+                Some(shared) => Arc::clone(shared),
+                None => {
+                    let shared = Arc::new(lookup.secret.clone());
+                    self.shared
+                        .insert(lookup.secret.clone(), Arc::clone(&shared));
+                    self.secrets.insert(lookup.secret);
+                    shared
+                }
+            };
+            lookups.push(Resolved {
+                span: lookup.span,
+                key: lookup.key.into_boxed_str(),
+                modifiers: lookup.modifiers.into_boxed_slice(),
+                secret,
+                generic: lookup.generic,
+            });
+        }
+        let raw_start = lookups.last().map_or(0, |l| l.span.end);
+        escaped |= scanned.get(raw_start..) != Some(text.as_str());
+        texts.push(text);
+        self.sites.push(Site {
+            field,
+            span: start.node.span.clone(),
+            style,
+            removable_key: start.removable_key,
+            scanned: scanned.into_owned(),
+            lookups: lookups.into_boxed_slice(),
+            texts: escaped.then(|| texts.into_boxed_slice()),
+            encoding: start.encoding,
+            string_only: start.string_only,
+            base64_field: start.base64_field,
+        });
+    }
+}
+
+/// A problem with a placeholder: its span in the scanned string, and the message.
+type PartError = (Range<usize>, String);
+
+/// The text and lookups of a string, or every problem with its placeholders (each with its
+/// span in the string); `None` when it holds no placeholder.
+fn read_parts(
+    scanned: &str,
+    annotations: &Annotations,
+    options: ScanOptions<'_>,
+) -> Result<Option<Vec<Part>>, Vec<PartError>> {
+    let mode = if annotations.path.is_some() {
+        Mode::InlineAndGeneric
+    } else {
+        Mode::InlineOnly
+    };
+    let segments = match placeholder::parse(scanned, mode) {
+        Ok(Some(segments)) => segments,
+        Ok(None) => return Ok(None),
+        Err(errors) => return Err(errors.into_iter().map(|e| (e.span, e.message)).collect()),
+    };
+    let mut parts = Vec::with_capacity(segments.len());
+    let mut errors = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(text) => parts.push(Part::Text(text)),
+            Segment::Placeholder(placeholder) => {
+                let span = placeholder.span.clone();
+                match resolve(placeholder, annotations, options) {
+                    Ok(lookup) => parts.push(Part::Lookup(lookup)),
+                    Err(message) => errors.push((span, message)),
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Some(parts))
+    } else {
+        Err(errors)
+    }
+}
+
+/// What secret a placeholder reads, checked against the rules for paths.
+fn resolve(
+    placeholder: Placeholder,
+    annotations: &Annotations,
+    options: ScanOptions<'_>,
+) -> Result<Lookup, String> {
+    let kv = annotations.kv_version.unwrap_or(options.kv_version);
+    let (written, key, version, generic) = match placeholder.reference {
+        Reference::Inline { path, key, version } => (path, key, version, false),
+        Reference::Generic { key } => {
+            let path = annotations.path.clone().unwrap_or_default();
+            (path, key, annotations.secret_version, true)
+        }
+    };
+    let path = secret_path::normalise(&written).map_err(|e| e.to_string())?;
+    if let Some(rule) = options.path_validation
+        && !rule.is_match(&path)
+    {
+        return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+    }
+    let (version, ignored_version) = match kv {
+        KvVersion::V1 => (None, version),
+        KvVersion::V2 => (version, None),
+    };
+    Ok(Lookup {
+        span: placeholder.span,
+        key,
+        modifiers: placeholder.modifiers,
+        secret: SecretRef { path, version, kv },
+        generic,
+        ignored_version,
+    })
+}
+
+/// How messages name a placeholder within its document: field, placeholder text.
+fn field_place(field: &str, scanned: &str, span: Range<usize>) -> String {
+    format!("{field}: {}", scanned.get(span).unwrap_or("<?>"))
+}
+
+/// What a site is before its placeholders are parsed.
+struct SiteStart<'n> {
+    node: &'n Node,
+    removable_key: Option<Range<usize>>,
+    encoding: Encoding,
+    string_only: bool,
+    base64_field: bool,
+}
+
+/// The UTF-8 text a Secret `data` value encodes, if it is valid base64 of text.
+fn decode_base64_text(value: &str) -> Option<String> {
+    let compact: String = value.split_whitespace().collect();
+    BASE64
+        .decode(compact)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// `.name`, or `["name.with.dots"]` when the name is not a plain identifier.
+fn field_segment(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        format!(".{name}")
+    } else {
+        format!("[{name:?}]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_segments() {
+        assert_eq!(field_segment("password"), ".password");
+        assert_eq!(field_segment("tls.crt"), r#"["tls.crt"]"#);
+    }
+
+    #[test]
+    fn base64_text() {
+        assert_eq!(
+            decode_base64_text("PHBhc3N3b3JkPg==").as_deref(),
+            Some("<password>")
+        );
+        assert_eq!(decode_base64_text("not base64!"), None);
+        assert_eq!(decode_base64_text("//79"), None, "binary is not text");
+    }
+}

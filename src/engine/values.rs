@@ -1,0 +1,144 @@
+//! Helm values: YAML texts that are not manifests, whose placeholders are checked before helm
+//! starts ([`scan_values`]) and filled, all secrets read at once, into the texts helm reads
+//! through pipes ([`fill_values`]).
+
+use std::collections::BTreeSet;
+
+use crate::config::Config;
+use crate::engine::fill::Filler;
+use crate::engine::manifest::{self, Annotations, Manifest};
+use crate::engine::problem::Problem;
+use crate::engine::scan::{self, ScanOptions, Target};
+use crate::placeholder::secret_ref::SecretRef;
+use crate::secrets::SecretReader;
+use crate::secrets::mask::Masker;
+use crate::yaml;
+use crate::yaml::edit::{Edit, Replacement};
+
+/// A YAML text that is not a manifest (Helm values) whose placeholders are checked and not yet
+/// filled: see [`scan_values`] and [`fill_values`].
+#[derive(Debug)]
+pub(crate) struct ScannedValues {
+    text: String,
+    manifests: Vec<Manifest>,
+    secrets: Vec<SecretRef>,
+}
+
+/// Parses the values `text` named `name` and checks its inline placeholders; `None` when it
+/// holds none. Nothing is read from Vault.
+pub(crate) fn scan_values(
+    name: &str,
+    text: &str,
+    config: &Config,
+) -> Result<Option<ScannedValues>, Vec<Problem>> {
+    let options = ScanOptions::of(config);
+    let no_annotations = Annotations::default();
+    let target = Target {
+        kind: "",
+        annotations: &no_annotations,
+    };
+    let documents = yaml::parse_stream_with(text, |document| {
+        let root = document.root?;
+        Some((document.range, scan::scan_document(&root, target, options)))
+    })
+    .map_err(|e| vec![Problem::at(name, format!("invalid YAML at {e}"))])?;
+    let numbered = documents.len() > 1;
+    let mut problems = Vec::new();
+    let mut manifests = Vec::new();
+    for (n, document) in documents.into_iter().enumerate() {
+        let Some((range, scan)) = document else {
+            continue;
+        };
+        let place = if numbered {
+            format!("{name}: document {}", n + 1)
+        } else {
+            name.to_owned()
+        };
+        problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+        manifests.push(Manifest {
+            input: 0,
+            range,
+            place,
+            annotations: no_annotations.clone(),
+            secrets: scan.secrets,
+            sites: scan.sites,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    if manifests.iter().all(|m| m.sites.is_empty()) {
+        return Ok(None);
+    }
+    let secrets = manifest::plan(&mut manifests);
+    Ok(Some(ScannedValues {
+        text: text.to_owned(),
+        manifests,
+        secrets,
+    }))
+}
+
+/// Reads the secrets of every scanned values text at once (each distinct secret once, all
+/// concurrently) and returns the filled texts, in order. Every value written is added to
+/// `masker`, so that a child's messages about it can be masked.
+pub(crate) fn fill_values(
+    scanned: Vec<ScannedValues>,
+    reader: &mut dyn SecretReader,
+    masker: &mut Masker,
+) -> Result<Vec<String>, Vec<Problem>> {
+    let secrets: BTreeSet<SecretRef> = scanned
+        .iter()
+        .flat_map(|s| s.secrets.iter().cloned())
+        .collect();
+    reader
+        .read(&secrets.into_iter().collect::<Vec<_>>())
+        .map_err(|e| vec![Problem::general(e)])?;
+    let mut filler = Filler::new(reader.answers());
+    let mut filled = Vec::with_capacity(scanned.len());
+    let mut problems = Vec::new();
+    for values in scanned {
+        match fill_text(values, &mut filler, masker) {
+            Ok(text) => filled.push(text),
+            Err(found) => problems.extend(found),
+        }
+    }
+    problems.extend(filler.finish());
+    if problems.is_empty() {
+        Ok(filled)
+    } else {
+        Err(problems)
+    }
+}
+
+/// One scanned values text with its placeholders replaced.
+fn fill_text(
+    values: ScannedValues,
+    filler: &mut Filler<'_>,
+    masker: &mut Masker,
+) -> Result<String, Vec<Problem>> {
+    let mut out = String::new();
+    for mut manifest in values.manifests {
+        let sites = std::mem::take(&mut manifest.sites);
+        let edits = filler.manifest(&manifest, sites);
+        for edit in &edits {
+            match edit {
+                Edit::Scalar {
+                    with: Replacement::Str(s),
+                    ..
+                } => masker.add(s),
+                Edit::Scalar {
+                    with: Replacement::Typed(v),
+                    ..
+                } => masker.add_value(v),
+                Edit::RemoveEntry { .. } => {}
+            }
+        }
+        let filled = yaml::edit::apply(&values.text, manifest.range.clone(), edits)
+            .map_err(|e| vec![Problem::at(&manifest.place, e)])?;
+        if !out.is_empty() {
+            out.push_str("---\n");
+        }
+        out.push_str(&filled);
+    }
+    Ok(out)
+}

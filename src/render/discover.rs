@@ -1,0 +1,108 @@
+//! What kind of application a directory holds, and whether it holds anything for vaultplate.
+
+use std::fmt;
+use std::path::Path;
+
+/// How an application directory is turned into manifests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SourceType {
+    /// A kustomization: `kustomize build`.
+    Kustomize,
+    /// A Helm chart: `helm template`.
+    Helm,
+    /// Plain manifests, read as they are.
+    Plain,
+}
+
+impl fmt::Display for SourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceType::Kustomize => "kustomize",
+            SourceType::Helm => "helm",
+            SourceType::Plain => "plain",
+        })
+    }
+}
+
+/// File names that make a directory a kustomization, as kustomize itself accepts them.
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Detects the source type: a kustomization first, then a Helm chart, else plain manifests.
+pub(crate) fn detect(dir: &Path) -> SourceType {
+    if KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file()) {
+        SourceType::Kustomize
+    } else if dir.join("Chart.yaml").is_file() {
+        SourceType::Helm
+    } else {
+        SourceType::Plain
+    }
+}
+
+/// Whether any YAML or JSON file under `dir` (hidden folders skipped, values files included)
+/// mentions an inline placeholder or an `avp.kubernetes.io/` annotation. A text search: Helm
+/// templates are not YAML before rendering.
+pub(crate) fn wants_vaultplate(dir: &Path) -> bool {
+    // The files `generate` and a plain `render` would read, read the same bounded way; one that
+    // cannot be read is left for `render` to report.
+    let Ok(files) = crate::engine::source::manifest_files(dir, None) else {
+        return false;
+    };
+    let mut budget = crate::engine::source::RUN_CAP;
+    files.iter().any(|path| {
+        crate::engine::source::read_text(path, "", &mut budget).is_ok_and(|text| {
+            text.contains("<path:") || text.contains(crate::engine::manifest::ANNOTATION_PREFIX)
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        dir
+    }
+
+    #[test]
+    fn detection_prefers_kustomize_then_helm() {
+        let cases: &[(&[(&str, &str)], SourceType)] = &[
+            (
+                &[("kustomization.yaml", ""), ("Chart.yaml", "")],
+                SourceType::Kustomize,
+            ),
+            (&[("Kustomization", "")], SourceType::Kustomize),
+            (&[("Chart.yaml", ""), ("a.yaml", "")], SourceType::Helm),
+            (&[("a.yaml", "")], SourceType::Plain),
+        ];
+        for (files, want) in cases {
+            assert_eq!(detect(dir(files).path()), *want, "{files:?}");
+        }
+    }
+
+    #[test]
+    fn discovery_looks_for_placeholders_and_annotations() {
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (&[("values.yaml", "password: <path:secret/data/a#b>")], true),
+            (
+                &[(
+                    "templates/s.yaml",
+                    "annotations: {avp.kubernetes.io/path: x}",
+                )],
+                true,
+            ),
+            (&[("a.yaml", "kind: ConfigMap\ndata: {a: <b>}")], false),
+            (&[(".git/x.yaml", "<path:a#b>")], false),
+            (&[("notes.txt", "<path:a#b>")], false),
+        ];
+        for (files, want) in cases {
+            assert_eq!(wants_vaultplate(dir(files).path()), *want, "{files:?}");
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The process around the library: the command line and its help, logging, the run's deadline,
+//! signals, standard output and exit codes.
+
+pub(crate) mod cli;
+pub(crate) mod deadline;
+pub(crate) mod help;
+pub(crate) mod run;
+pub(crate) mod signals;

@@ -1,0 +1,175 @@
+//! The process around the library: command line, logging, deadline, signals, stdout and exit
+//! codes.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+use crate::config::Config;
+use crate::engine::generate::{self, GenerateRequest};
+use crate::engine::output::Output;
+use crate::engine::problem::Problem;
+use crate::engine::source;
+use crate::render;
+use crate::render::child;
+use crate::render::discover;
+use crate::secrets::SecretReader;
+use crate::secrets::vault::session::Session;
+use crate::secrets::vault::token_cache::TokenCache;
+use crate::shell::cli::{self, Cli, Command, RunArgs};
+use crate::shell::deadline::OutputGate;
+use crate::shell::signals;
+use crate::shell::signals::Stop;
+
+/// Runs the command line `args` (program name first) and returns the process exit code:
+/// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by
+/// SIGTERM/SIGINT.
+pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Version => write_stdout(|out| writeln!(out, "{}", version())),
+        Command::Discover(args) => {
+            if discover::wants_vaultplate(&args.dir) {
+                write_stdout(|out| writeln!(out, "{}", discover::detect(&args.dir)))
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::Generate(args) => run(&args.run, |config, _env, secrets| {
+            let request = GenerateRequest {
+                path: &args.path,
+                stdin_size: source::regular_file_size(std::io::stdin()),
+                allow_empty: args.run.allow_empty,
+            };
+            generate::generate(&request, config, &mut std::io::stdin().lock(), secrets)
+        }),
+        Command::Render(args) => run(&args.run, |config, env, secrets| {
+            let request = render::RenderRequest {
+                dir: args.dir.clone(),
+                allow_empty: args.run.allow_empty,
+            };
+            render::render(&request, config, env, secrets)
+        }),
+    }
+}
+
+/// `vaultplate 0.1.0 (commit abcdef123456)`.
+pub(crate) fn version() -> String {
+    format!("vaultplate {}", cli::VERSION)
+}
+
+/// Runs a command that fills placeholders: settings, then `job` under the deadline and the
+/// signal handlers; prints its whole output, or its problems and nothing on stdout.
+fn run(
+    args: &RunArgs,
+    job: impl FnOnce(
+        &Config,
+        &BTreeMap<String, String>,
+        &mut dyn SecretReader,
+    ) -> Result<Output, Vec<Problem>>,
+) -> ExitCode {
+    let started = Instant::now();
+    init_logging(args.verbose);
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = match Config::resolve(
+        env.clone(),
+        args.config_path.as_deref(),
+        args.secret_name.as_ref(),
+    ) {
+        Ok(config) => config,
+        Err(e) => return report(&[Problem::general(e)]),
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let deadline = config.deadline;
+    let gate = OutputGate::default();
+    let on_stop = gate.clone();
+    // Reading the Kubernetes Secret took part of the run's time already.
+    signals::watch(deadline.saturating_sub(started.elapsed()), move |stop| {
+        on_stop.give_up(|| {
+            child::stop_all();
+            let (message, code) = match stop {
+                Stop::Deadline => (
+                    format!(
+                        "the run did not finish within {deadline:?} (VAULTPLATE_TIMEOUT); nothing was printed"
+                    ),
+                    1,
+                ),
+                Stop::Signal(name) => (
+                    format!("stopped by {name}; nothing was printed"),
+                    if name == "SIGINT" { 130 } else { 143 },
+                ),
+            };
+            let _ = report(&[Problem::general(message)]);
+            std::process::exit(code);
+        });
+    });
+    let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
+    let mut session = Session::new(&config.vault, config.concurrency, &token_cache);
+    let result = job(&config, &env, &mut session);
+    gate.finish(|| match result {
+        Ok(output) => write_stdout(|out| output.write_to(out)),
+        Err(problems) => report(&problems),
+    })
+    .unwrap_or(ExitCode::FAILURE)
+}
+
+/// Logs vaultplate's own events only: libraries report through our errors, not log lines of
+/// their own (kube logs an `ERROR` line for every failed request, ahead of our one line).
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let level = if verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::WARN
+    };
+    let format = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(
+            tracing_subscriber::filter::Targets::new().with_target(env!("CARGO_CRATE_NAME"), level),
+        )
+        .try_init();
+}
+
+/// Prints every problem on its own line of stderr and returns the failure code.
+fn report(problems: &[Problem]) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    for problem in problems {
+        let _ = writeln!(stderr, "error: {problem}");
+    }
+    ExitCode::FAILURE
+}
+
+/// Writes the output with `write`; a closed pipe (`| head`) is a quiet exit.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => report(&[Problem::general(format!("cannot write the output: {e}"))]),
+    }
+}
