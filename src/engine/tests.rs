@@ -365,3 +365,18 @@ fn a_value_of_every_json_type_is_accepted_by_the_reader() {
     .expect("filled");
     assert!(output.ends_with("  a: 1.5\n  b: [1]\n"), "{output}");
 }
+
+/// A file saved with a byte order mark: a block scalar whose new value starts with blanks gets
+/// an indentation indicator counted from column 0, not from after the mark (found by fuzzing).
+#[test]
+fn a_block_scalar_in_a_file_with_a_byte_order_mark_reads_back_as_its_value() {
+    let text = "\u{feff}apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nnote: |\n  <path:kv/data/t#v>\nafter: x\n";
+    let mut reader =
+        MemorySecrets::default().with("kv/data/t", json!({"v": "  indented\n  lines\n"}));
+    let output = fill(text, &mut reader).expect("filled");
+    let docs = crate::yaml::parse_stream(&output).expect("the output parses");
+    let root = docs[0].root.as_ref().expect("a root");
+    let note = root.get("note").and_then(crate::yaml::Node::as_scalar);
+    // The value, then the block's own final line break, which the placeholder's text had.
+    assert_eq!(note, Some("  indented\n  lines\n\n"), "{output:?}");
+}
