@@ -239,6 +239,15 @@ fn faults_are_errors_that_name_the_place_and_never_the_value() {
             "auth/",
         ),
         (
+            "a directive line with non-ASCII text, which the parser miscounts",
+            format!(
+                "%X \u{e9}\n---\n{}",
+                config_map("  t: <path:secret/data/app#user>\n")
+            ),
+            "in.yaml: invalid YAML at line 2",
+            "directive",
+        ),
+        (
             "an unknown modifier",
             config_map("  t: <path:secret/data/app#user | shout>\n"),
             "in.yaml",

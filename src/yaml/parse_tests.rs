@@ -589,3 +589,21 @@ fn a_sequence_whose_first_item_starts_with_a_dash_starts_at_its_own_dash() {
         assert_eq!(&text[node.span.clone()], sequence, "{text:?}");
     }
 }
+
+/// saphyr-parser miscounts the characters of a directive line that holds non-ASCII text, which
+/// would shift every span after it: such a stream is refused (found by fuzzing); ASCII
+/// directives keep working.
+#[test]
+fn a_directive_line_with_non_ascii_text_is_refused_and_ascii_ones_work() {
+    for text in [
+        "%X \u{e9}\n---\nab cd\n",
+        "%+>2 A\u{eeff} (@\n---\n\u{eeff} \u{eeff}\n",
+    ] {
+        let error = parse_stream(text).expect_err(text);
+        assert!(error.message.contains("directive"), "{text:?}: {error}");
+    }
+    let text = "%YAML 1.2\n---\nab cd\n";
+    let docs = parse_stream(text).unwrap_or_else(|e| panic!("{e}"));
+    let root = docs[0].root.as_ref().expect("a root");
+    assert_eq!(&text[root.span.clone()], "ab cd");
+}

@@ -237,7 +237,19 @@ impl<'t, 'e> Builder<'t, 'e> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
             Event::DocumentStart(explicit) => {
                 let start = if explicit {
-                    let marker_end = self.offsets.byte(span.end.index());
+                    // The parser miscounts the characters of a `%` directive line that holds
+                    // non-ASCII text, and every position after it is off: refuse, rather than
+                    // edit the wrong bytes (found by fuzzing).
+                    let (marker_start, marker_end) = self.bytes(span);
+                    if self.text.get(marker_start..marker_end) != Some("---") {
+                        return Err(SyntaxError {
+                            line: span.start.line(),
+                            column: span.start.col() + 1,
+                            message: "a directive line (starting with %) holds characters outside \
+                                      ASCII before this document; write directives in ASCII"
+                                .to_owned(),
+                        });
+                    }
                     lexical::after_marker(self.text, marker_end)
                 } else {
                     lexical::skip_document_ends(self.text, self.boundary)
