@@ -607,3 +607,17 @@ fn a_directive_line_with_non_ascii_text_is_refused_and_ascii_ones_work() {
     let root = docs[0].root.as_ref().expect("a root");
     assert_eq!(&text[root.span.clone()], "ab cd");
 }
+
+/// The parser takes `|+` in a flow sequence for a plain scalar, which YAML's indicators cannot
+/// start and an edit would take for a block scalar's header: refused (found by fuzzing).
+#[test]
+fn a_plain_scalar_cannot_start_with_a_block_indicator() {
+    for text in ["[\t|+]", "{a: >x}"] {
+        let error = parse_stream(text).expect_err(text);
+        assert!(
+            error.message.contains("cannot start with"),
+            "{text:?}: {error}"
+        );
+    }
+    assert!(parse_stream("a: |\n x\nb: [x|y, 'z']\n").is_ok());
+}

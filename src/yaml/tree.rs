@@ -273,7 +273,7 @@ impl<'t, 'e> Builder<'t, 'e> {
                 );
             }
             Event::Scalar(value, style, anchor_id, tag) => {
-                self.scalar(value, style, anchor_id != 0 || tag.is_some(), span);
+                self.scalar(value, style, anchor_id != 0 || tag.is_some(), span)?;
             }
             Event::SequenceStart(anchor_id, tag) => {
                 self.open(false, anchor_id != 0 || tag.is_some(), span)?;
@@ -304,7 +304,13 @@ impl<'t, 'e> Builder<'t, 'e> {
         });
     }
 
-    fn scalar(&mut self, value: Cow<'_, str>, style: ParserStyle, has_props: bool, span: Span) {
+    fn scalar(
+        &mut self,
+        value: Cow<'_, str>,
+        style: ParserStyle,
+        has_props: bool,
+        span: Span,
+    ) -> Result<(), SyntaxError> {
         let (start, end) = self.bytes(span);
         let props = if has_props {
             lexical::read_properties(self.text, start, end)
@@ -341,6 +347,19 @@ impl<'t, 'e> Builder<'t, 'e> {
             }
             ScalarStyle::Plain => props.content.min(end)..end,
         };
+        // YAML's indicators cannot start a plain scalar; the parser lets `|` and `>` do so in a
+        // flow collection (`[|+]`), where an edit would take them for a block scalar's header
+        // (found by fuzzing).
+        if style == ScalarStyle::Plain
+            && !value.is_empty()
+            && matches!(self.text.as_bytes().get(range.start), Some(b'|' | b'>'))
+        {
+            return Err(SyntaxError {
+                line: span.start.line(),
+                column: span.start.col() + 1,
+                message: "a plain scalar cannot start with | or >: quote it".to_owned(),
+            });
+        }
         self.record_start(range.clone(), has_props.then_some(start));
         self.last_end = self.last_end.max(range.end);
         let mut value = value.into_owned();
@@ -366,6 +385,7 @@ impl<'t, 'e> Builder<'t, 'e> {
             },
         };
         self.add(node, range.end);
+        Ok(())
     }
 
     /// Notes where the node at `span` starts when that is not its span's start: at its anchor
