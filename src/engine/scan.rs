@@ -2,7 +2,7 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::sync::Arc;
@@ -175,15 +175,14 @@ pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOption
         options,
         target,
         sites: Vec::new(),
-        secrets: BTreeSet::new(),
-        shared: HashMap::new(),
+        secrets: BTreeMap::new(),
         problems: Vec::new(),
         path: Vec::new(),
     };
     scanner.document(root);
     Scan {
         sites: scanner.sites,
-        secrets: scanner.secrets.into_iter().collect(),
+        secrets: scanner.secrets.into_keys().collect(),
         problems: scanner.problems,
     }
 }
@@ -201,9 +200,8 @@ struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     target: Target<'r>,
     sites: Vec<Site>,
-    secrets: BTreeSet<SecretRef>,
-    /// One handle per distinct secret of the document, shared by its placeholders.
-    shared: HashMap<SecretRef, Arc<SecretRef>>,
+    /// The distinct secrets of the document, each with the one handle its placeholders share.
+    secrets: BTreeMap<SecretRef, Arc<SecretRef>>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -359,16 +357,11 @@ impl<'a> Scanner<'a, '_> {
             let raw_start = lookups.last().map_or(0, |l: &Resolved| l.span.end);
             escaped |= scanned.get(raw_start..lookup.span.start) != Some(text.as_str());
             texts.push(std::mem::take(&mut text));
-            let secret = match self.shared.get(&lookup.secret) {
-                Some(shared) => Arc::clone(shared),
-                None => {
-                    let shared = Arc::new(lookup.secret.clone());
-                    self.shared
-                        .insert(lookup.secret.clone(), Arc::clone(&shared));
-                    self.secrets.insert(lookup.secret);
-                    shared
-                }
-            };
+            let secret = Arc::clone(
+                self.secrets
+                    .entry(lookup.secret)
+                    .or_insert_with_key(|secret| Arc::new(secret.clone())),
+            );
             lookups.push(Resolved {
                 span: lookup.span,
                 key: lookup.key.into_boxed_str(),

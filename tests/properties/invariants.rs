@@ -315,6 +315,18 @@ fn size_limit(modifier: &Modifier, before: &Value) -> usize {
 // ---------------------------------------------------------------------------------------------
 // (c) YAML parse and edit
 
+/// [`check_yaml_edit`] on raw bytes, as the `yaml_edit` fuzz target gets them: the first eight
+/// (little-endian) choose the edits, the rest is the text (inputs that are not UTF-8 are
+/// skipped).
+pub(crate) fn check_yaml_edit_bytes(data: &[u8]) {
+    let (choice, text) = data.split_at(data.len().min(8));
+    let mut bytes = [0u8; 8];
+    bytes[..choice.len()].copy_from_slice(choice);
+    if let Ok(text) = std::str::from_utf8(text) {
+        check_yaml_edit(u64::from_le_bytes(bytes), text);
+    }
+}
+
 /// Parses `text` as a YAML stream, replaces value scalars (those that hold a placeholder, and
 /// others chosen by `choice`) with strings and typed values chosen by `choice`, and checks that:
 ///

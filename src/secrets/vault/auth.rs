@@ -176,10 +176,17 @@ pub enum LoginSettingError {
     Credential(#[from] CredentialError),
 }
 
-/// The request that logs in with `auth`, or `None` for `token`, whose token is returned
-/// instead. Credential files are read here, on every run: a rotated file is picked up by the
-/// next run.
-pub fn login_request(auth: &Auth) -> Result<Result<LoginRequest, Sensitive>, LoginSettingError> {
+/// How a method signs in: with a token it already has, or by sending a request.
+pub enum SignIn {
+    /// `token`: the token to use.
+    Token(Sensitive),
+    /// Every other method: the request that obtains one.
+    Request(LoginRequest),
+}
+
+/// How `auth` signs in. Credential files are read here, on every run: a rotated file is picked
+/// up by the next run.
+pub fn login_request(auth: &Auth) -> Result<SignIn, LoginSettingError> {
     let missing = |name: &'static str| LoginSettingError::Missing {
         name,
         method: auth.method(),
@@ -197,8 +204,8 @@ pub fn login_request(auth: &Auth) -> Result<Result<LoginRequest, Sensitive>, Log
         path: format!("auth/{mount}/login"),
         body,
     };
-    Ok(Ok(match auth {
-        Auth::Token { token } => return Ok(Err(load(token.as_ref(), "VAULT_TOKEN")?)),
+    Ok(SignIn::Request(match auth {
+        Auth::Token { token } => return Ok(SignIn::Token(load(token.as_ref(), "VAULT_TOKEN")?)),
         Auth::AppRole {
             mount,
             role_id,
@@ -344,13 +351,13 @@ mod tests {
             ),
         ];
         for (auth, path, body) in cases {
-            let Ok(Ok(request)) = login_request(&auth) else {
+            let Ok(SignIn::Request(request)) = login_request(&auth) else {
                 panic!("{} builds a request", auth.method())
             };
             assert_eq!((request.path.as_str(), &request.body), (path, &body));
         }
         let token = Auth::Token { token: value("t") };
-        assert!(matches!(login_request(&token), Ok(Err(t)) if t.expose() == "t"));
+        assert!(matches!(login_request(&token), Ok(SignIn::Token(t)) if t.expose() == "t"));
     }
 
     #[test]

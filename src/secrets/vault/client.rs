@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use tracing::debug;
 
 use super::RedirectHost;
-use super::auth::{self, Auth, LoginRequest};
+use super::auth::{self, Auth, LoginRequest, SignIn};
 use super::redirect::{self, Verdict};
 use super::settings::VaultSettings;
 use super::{MAX_ANSWER_BYTES, VaultError};
@@ -91,8 +91,8 @@ impl VaultClient {
     /// uses it for every later request; the request is [`auth::login_request`]'s.
     pub async fn login(&mut self, auth: &Auth) -> Result<Login, VaultError> {
         let request = match auth::login_request(auth)? {
-            Ok(request) => request,
-            Err(token) => {
+            SignIn::Request(request) => request,
+            SignIn::Token(token) => {
                 self.token = Some(token);
                 return Ok(Login { lease: None });
             }
