@@ -7,9 +7,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::engine::manifest::Manifest;
+use crate::engine::manifest::{Annotations, Filling};
 use crate::engine::problem::Problem;
-use crate::engine::scan::{Encoding, Resolved, Site};
+use crate::engine::sites::{Encoding, Resolved, Site};
 use crate::placeholder::secret_ref::SecretRef;
 use crate::secrets::SecretAnswer;
 use crate::yaml::edit::{Edit, Replacement};
@@ -34,11 +34,11 @@ impl<'s> Filler<'s> {
         }
     }
 
-    /// The edits of `sites`, the sites of `manifest` (the sites that have a problem get none).
-    pub(crate) fn manifest(&mut self, manifest: &Manifest, sites: Vec<Site>) -> Vec<Edit> {
-        let mut edits = Vec::with_capacity(sites.len());
-        for site in sites {
-            if let Some(edit) = self.site(manifest, site) {
+    /// The edits of a manifest's sites (the sites that have a problem get none).
+    pub(crate) fn manifest(&mut self, filling: &Filling) -> Vec<Edit> {
+        let mut edits = Vec::with_capacity(filling.sites.len());
+        for site in filling.sites.iter() {
+            if let Some(edit) = self.site(filling, site) {
                 edits.push(edit);
             }
         }
@@ -59,14 +59,14 @@ impl<'s> Filler<'s> {
         problems
     }
 
-    fn site(&mut self, manifest: &Manifest, site: Site) -> Option<Edit> {
-        let place = &manifest.place;
-        let mut pieces = Vec::with_capacity(2 * site.lookups.len() + 1);
+    fn site(&mut self, filling: &Filling, site: Site<'_>) -> Option<Edit> {
+        let place = &filling.place;
+        let mut pieces = Vec::with_capacity(2 * site.lookups().len() + 1);
         let mut missing = Vec::new();
         let mut failed = false;
-        for (index, lookup) in site.lookups.iter().enumerate() {
-            pieces.push(Value::String(site.text_before(index).to_owned()));
-            match look_up(lookup, self.secrets) {
+        for lookup in site.lookups() {
+            pieces.push(Value::String(lookup.text_before().to_owned()));
+            match look_up(&lookup, self.secrets) {
                 Ok(value) => pieces.push(value),
                 Err(Failure::MissingKey(message)) => missing.push((lookup, message)),
                 Err(Failure::MissingSecret(message)) => {
@@ -74,7 +74,7 @@ impl<'s> Filler<'s> {
                     // all (a mistyped path, a KV v2 path without `data/`) must never empty the
                     // manifest.
                     failed = true;
-                    let message = if site.removable_key.is_some() {
+                    let message = if site.removable_key().is_some() {
                         format!(
                             "{message} (remove-missing drops only keys missing from a secret that exists)"
                         )
@@ -82,25 +82,25 @@ impl<'s> Filler<'s> {
                         message
                     };
                     self.problems
-                        .push(Problem::at(site.place(place, lookup), message));
+                        .push(Problem::at(site.place(place, &lookup), message));
                 }
                 Err(Failure::Modifier(message)) => {
                     failed = true;
                     self.problems
-                        .push(Problem::at(site.place(place, lookup), message));
+                        .push(Problem::at(site.place(place, &lookup), message));
                 }
                 Err(Failure::Read(error)) => {
                     failed = true;
-                    let why = kv_version_cause(&error, manifest);
+                    let why = kv_version_cause(&error, &filling.annotations);
                     let entry = self
                         .failed_reads
-                        .entry(SecretRef::clone(&lookup.secret))
+                        .entry(lookup.secret().clone())
                         .or_insert_with(|| {
                             (
                                 format!(
                                     "{}: reading {}: {error}{why}",
-                                    site.place(place, lookup),
-                                    lookup.secret.path
+                                    site.place(place, &lookup),
+                                    lookup.secret().path
                                 ),
                                 0,
                             )
@@ -113,36 +113,34 @@ impl<'s> Filler<'s> {
             return None;
         }
         if !missing.is_empty() {
-            return match &site.removable_key {
+            return match site.removable_key() {
                 Some(key) => Some(Edit::RemoveEntry {
-                    key: key.clone(),
-                    value: site.span.clone(),
+                    key,
+                    value: site.span(),
                 }),
                 None => {
                     self.problems
                         .extend(missing.into_iter().map(|(lookup, message)| {
-                            let message = match literal_hint(&site, lookup) {
+                            let message = match literal_hint(&lookup) {
                                 Some(hint) => format!("{message} ({hint})"),
                                 None => message,
                             };
-                            Problem::at(site.place(place, lookup), message)
+                            Problem::at(site.place(place, &lookup), message)
                         }));
                     None
                 }
             };
         }
-        pieces.push(Value::String(
-            site.text_before(site.lookups.len()).to_owned(),
-        ));
-        match replacement(&site, pieces) {
+        pieces.push(Value::String(site.text_after().to_owned()));
+        match replacement(site, pieces) {
             Ok(with) => Some(Edit::Scalar {
-                span: site.span,
-                style: site.style,
+                span: site.span(),
+                style: site.style(),
                 with,
             }),
             Err(message) => {
                 self.problems
-                    .push(Problem::at(format!("{place}: {}", site.field), message));
+                    .push(Problem::at(format!("{place}: {}", site.field()), message));
                 None
             }
         }
@@ -153,7 +151,7 @@ impl<'s> Filler<'s> {
 /// `kv-version` annotation, or else `AVP_KV_VERSION`. Empty for any other error.
 fn kv_version_cause(
     error: &crate::secrets::vault::VaultError,
-    manifest: &Manifest,
+    annotations: &Annotations,
 ) -> &'static str {
     if !matches!(
         error,
@@ -161,7 +159,7 @@ fn kv_version_cause(
     ) {
         return "";
     }
-    if manifest.annotations.kv_version.is_some() {
+    if annotations.kv_version.is_some() {
         " because of this manifest's avp.kubernetes.io/kv-version: \"1\" annotation; remove \
          the annotation or set it to \"2\""
     } else {
@@ -172,11 +170,11 @@ fn kv_version_cause(
 
 /// How a generic `<word>` that is not a key of the secret can be kept as text; `None` for
 /// other placeholders, which cannot have been meant literally.
-fn literal_hint(site: &Site, lookup: &Resolved) -> Option<String> {
-    if !lookup.generic || !lookup.modifiers.is_empty() {
+fn literal_hint(lookup: &Resolved<'_>) -> Option<String> {
+    if !lookup.generic() || !lookup.modifiers().is_empty() {
         return None;
     }
-    let text = site.written(lookup);
+    let text = lookup.written();
     Some(format!(
         "if {text:?} is meant as text, write it as \"\\{text}\""
     ))
@@ -195,27 +193,22 @@ enum Failure {
 }
 
 fn look_up(
-    lookup: &Resolved,
+    lookup: &Resolved<'_>,
     secrets: &HashMap<SecretRef, SecretAnswer>,
 ) -> Result<Value, Failure> {
-    let Resolved {
-        key,
-        modifiers,
-        secret,
-        ..
-    } = lookup;
+    let (key, modifiers, secret) = (lookup.key(), lookup.modifiers(), lookup.secret());
     let at = match secret.version {
         Some(v) => format!("{} version {v}", secret.path),
         None => secret.path.clone(),
     };
-    let map = match secrets.get(&**secret) {
+    let map = match secrets.get(secret) {
         Some(Ok(Some(map))) => map,
         Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {at}"))),
         Some(Err(error)) => return Err(Failure::Read(error.clone())),
         None => return Err(Failure::MissingSecret(format!("{at} was not read"))),
     };
     let mut value = map
-        .get(&**key)
+        .get(key)
         .cloned()
         .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {at}")))?;
     for modifier in modifiers.iter() {
@@ -227,10 +220,10 @@ fn look_up(
 }
 
 /// The new value of `site`, checked against what its field takes.
-fn replacement(site: &Site, pieces: Vec<Value>) -> Result<Replacement, String> {
+fn replacement(site: Site<'_>, pieces: Vec<Value>) -> Result<Replacement, String> {
     let with = combine(site, pieces)?;
-    if site.base64_field
-        && site.encoding == Encoding::AsIs
+    if site.base64_field()
+        && site.encoding() == Encoding::AsIs
         && let Replacement::Str(text) = &with
         && !is_base64(text)
     {
@@ -252,18 +245,18 @@ fn is_base64(text: &str) -> bool {
 
 /// The value of `site`: one placeholder's value, typed where the field allows it, or the text
 /// of all its parts.
-fn combine(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
+fn combine(site: Site<'_>, mut pieces: Vec<Value>) -> Result<Replacement, String> {
     // pieces: text, value, text, ..., value, text.
     let whole =
-        site.lookups.len() == 1 && site.text_before(0).is_empty() && site.text_before(1).is_empty();
-    if whole && site.encoding == Encoding::AsIs {
+        pieces.len() == 3 && pieces[0].as_str() == Some("") && pieces[2].as_str() == Some("");
+    if whole && site.encoding() == Encoding::AsIs {
         let value = pieces.swap_remove(1);
         return match value {
             Value::String(s) => Ok(Replacement::Str(s)),
-            Value::Number(_) | Value::Bool(_) | Value::Null if site.string_only => {
+            Value::Number(_) | Value::Bool(_) | Value::Null if site.string_only() => {
                 Ok(Replacement::Str(spliced_text(&value)))
             }
-            Value::Array(_) | Value::Object(_) if site.string_only => {
+            Value::Array(_) | Value::Object(_) if site.string_only() => {
                 let what = if value.is_array() { "a list" } else { "a map" };
                 Err(format!(
                     "the value is {what}, but this field only takes text (add | jsonPath or keep it a string in Vault)"
@@ -273,7 +266,7 @@ fn combine(site: &Site, mut pieces: Vec<Value>) -> Result<Replacement, String> {
         };
     }
     let text: String = pieces.iter().map(spliced_text).collect();
-    Ok(Replacement::Str(match site.encoding {
+    Ok(Replacement::Str(match site.encoding() {
         Encoding::AsIs => text,
         Encoding::Base64 => BASE64.encode(text),
     }))

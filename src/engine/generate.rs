@@ -54,7 +54,7 @@ pub(crate) fn fill_inputs(
 ) -> Result<Output, Vec<Problem>> {
     let options = ScanOptions::of(config);
     let (parsed, mut problems) = parse(inputs, options);
-    let (inputs, mut manifests, select_problems) = manifest::select(parsed);
+    let (inputs, manifests, select_problems) = manifest::select(parsed);
     problems.extend(select_problems);
     if !problems.is_empty() {
         return Err(problems);
@@ -66,10 +66,14 @@ pub(crate) fn fill_inputs(
              resources (pass --allow-empty if an empty result is intended)",
         )]);
     }
-    let secrets = manifest::plan(&mut manifests);
+    let secrets = manifest::plan(&manifests);
     tracing::debug!(
         manifests = manifests.len(),
-        sites = manifests.iter().map(|m| m.sites.len()).sum::<usize>(),
+        sites = manifests
+            .iter()
+            .filter_map(|m| m.filling.as_deref())
+            .map(|f| f.sites.len())
+            .sum::<usize>(),
         secrets = secrets.len(),
         "scanned"
     );
@@ -77,9 +81,7 @@ pub(crate) fn fill_inputs(
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
     let mut filler = Filler::new(reader.answers());
-    let output = Output::assemble(inputs, manifests, |manifest, sites| {
-        filler.manifest(manifest, sites)
-    });
+    let output = Output::assemble(inputs, manifests, |filling| filler.manifest(filling));
     let problems = filler.finish();
     if !problems.is_empty() {
         return Err(problems);

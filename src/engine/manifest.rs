@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 
 use crate::engine::problem::Problem;
-use crate::engine::scan::{self, Scan, ScanOptions, Site, Target};
+use crate::engine::scan::{self, Scan, ScanOptions, Target};
+use crate::engine::sites::Sites;
 use crate::engine::source::{Input, InputKind};
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::yaml::{Document, Node, NodeKind};
@@ -154,31 +155,38 @@ pub struct Annotations {
     pub remove_missing: bool,
 }
 
-/// A Kubernetes object to print, with its placeholders.
+/// A Kubernetes object to print. Most have no placeholders and are printed as they are: they
+/// cost a few words each, however large the stream.
 #[derive(Debug)]
 pub struct Manifest {
     /// Index of its input in the run's inputs.
     pub input: usize,
     /// Byte range of its document's text in its input.
     pub range: Range<usize>,
-    /// How messages name it: `app/s.yaml: document 2 (Secret/db)`.
+    /// What filling it takes; `None` when it is printed as it is.
+    pub filling: Option<Box<Filling>>,
+}
+
+/// The placeholders of a manifest and what messages about them need.
+#[derive(Debug)]
+pub struct Filling {
+    /// How messages name the manifest: `app/s.yaml: document 2 (Secret/db)`.
     pub place: String,
     /// Its annotations, with which its sites were scanned.
     pub annotations: Annotations,
-    /// The distinct secrets its sites read.
-    pub secrets: Vec<SecretRef>,
-    /// Its placeholders (none when it is ignored).
-    pub sites: Vec<Site>,
+    /// Its placeholders and the secrets they read.
+    pub sites: Sites,
 }
 
 /// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
-/// for. Each manifest's own list is handed over, as nothing needs it afterwards.
-pub(crate) fn plan(manifests: &mut [Manifest]) -> Vec<SecretRef> {
-    let distinct: BTreeSet<SecretRef> = manifests
-        .iter_mut()
-        .flat_map(|m| std::mem::take(&mut m.secrets))
+/// for.
+pub(crate) fn plan(manifests: &[Manifest]) -> Vec<SecretRef> {
+    let distinct: BTreeSet<&SecretRef> = manifests
+        .iter()
+        .filter_map(|m| m.filling.as_deref())
+        .flat_map(|filling| filling.sites.secrets())
         .collect();
-    distinct.into_iter().collect()
+    distinct.into_iter().cloned().collect()
 }
 
 /// Selects the manifests of every input, in input and document order, and returns the inputs
@@ -233,10 +241,7 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                     manifests.push(Manifest {
                         input: index,
                         range,
-                        place: String::new(),
-                        annotations: Annotations::default(),
-                        secrets: Vec::new(),
-                        sites: Vec::new(),
+                        filling: None,
                     });
                     continue;
                 }
@@ -254,13 +259,17 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             match object.scanned {
                 Ok((annotations, scan)) => {
                     scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+                    let filling = (!scan.sites.is_empty()).then(|| {
+                        Box::new(Filling {
+                            place,
+                            annotations,
+                            sites: scan.sites,
+                        })
+                    });
                     manifests.push(Manifest {
                         input: index,
                         range,
-                        place,
-                        annotations,
-                        secrets: scan.secrets,
-                        sites: scan.sites,
+                        filling,
                     });
                 }
                 Err(message) => problems.push(Problem::at(place, message)),

@@ -1,6 +1,6 @@
 //! The generate pipeline, one stage per module, data flowing one way: [`source`] reads the
-//! inputs, [`manifest`] outlines each parsed document ([`scan`] finds its placeholders) and
-//! selects the objects, [`manifest::plan`] lists the distinct secrets, a secret reader answers
+//! inputs, [`manifest`] outlines each parsed document ([`scan`] finds its placeholders, kept
+//! packed in [`sites`]) and selects the objects, [`manifest::plan`] lists the distinct secrets, a secret reader answers
 //! them, [`fill`] computes every new value and [`output`] edits them in and assembles all or
 //! nothing. [`generate`] drives the stages; [`problem`] is what any stage reports. [`values`]
 //! fills Helm values before helm reads them.
@@ -11,6 +11,7 @@ pub(crate) mod manifest;
 pub(crate) mod output;
 pub(crate) mod problem;
 pub(crate) mod scan;
+pub(crate) mod sites;
 pub(crate) mod source;
 pub(crate) mod values;
 

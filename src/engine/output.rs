@@ -4,9 +4,8 @@ use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 
-use crate::engine::manifest::Manifest;
+use crate::engine::manifest::{Filling, Manifest};
 use crate::engine::problem::Problem;
-use crate::engine::scan::Site;
 use crate::engine::source::Input;
 use crate::yaml::edit::{self, Edit};
 use crate::yaml::ending;
@@ -32,8 +31,8 @@ enum Document {
 
 impl Output {
     /// Assembles the output of `manifests`, whose ranges point into `inputs`. `edits_of` turns
-    /// each manifest's sites into its edits just before the manifest is
-    /// assembled, so that the sites of the manifests already assembled are freed meanwhile.
+    /// each manifest's placeholders into its edits just before the manifest is assembled, so
+    /// that those of the manifests already assembled are freed meanwhile.
     ///
     /// # Errors
     ///
@@ -42,22 +41,25 @@ impl Output {
     pub fn assemble(
         inputs: Vec<Input>,
         manifests: Vec<Manifest>,
-        mut edits_of: impl FnMut(&Manifest, Vec<Site>) -> Vec<Edit>,
+        mut edits_of: impl FnMut(&Filling) -> Vec<Edit>,
     ) -> Result<Self, Problem> {
         let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
         let mut documents = Vec::with_capacity(manifests.len());
-        for mut manifest in manifests {
-            let sites = std::mem::take(&mut manifest.sites);
-            let edits = edits_of(&manifest, sites);
-            let text = &texts[manifest.input];
+        for manifest in manifests {
+            let unedited = Document::Unedited {
+                text: manifest.input,
+                range: manifest.range.clone(),
+            };
+            let Some(filling) = manifest.filling else {
+                documents.push(unedited);
+                continue;
+            };
+            let edits = edits_of(&filling);
             documents.push(if edits.is_empty() {
-                Document::Unedited {
-                    text: manifest.input,
-                    range: manifest.range,
-                }
+                unedited
             } else {
-                let edited = edit::apply(text, manifest.range, edits)
-                    .map_err(|e| Problem::at(&manifest.place, e))?;
+                let edited = edit::apply(&texts[manifest.input], manifest.range, edits)
+                    .map_err(|e| Problem::at(&filling.place, e))?;
                 Document::Edited(edited)
             });
         }
@@ -138,6 +140,7 @@ impl fmt::Display for Output {
 mod tests {
     use super::*;
     use crate::engine::manifest::Annotations;
+    use crate::engine::sites::Sites;
     use crate::engine::source::InputKind;
     use crate::yaml::ScalarStyle;
     use crate::yaml::edit::Replacement;
@@ -154,10 +157,11 @@ mod tests {
         Manifest {
             input,
             range,
-            place: format!("in {input}"),
-            annotations: Annotations::default(),
-            secrets: Vec::new(),
-            sites: Vec::new(),
+            filling: Some(Box::new(Filling {
+                place: format!("in {input}"),
+                annotations: Annotations::default(),
+                sites: Sites::default(),
+            })),
         }
     }
 
@@ -166,10 +170,8 @@ mod tests {
         let first = "a: 1\n---\nb: x";
         let second = "c: 3\r\n";
         let manifests = vec![manifest(0, 0..5), manifest(0, 9..13), manifest(1, 0..6)];
-        let output = Output::assemble(vec![input(first), input(second)], manifests, |_, _| {
-            Vec::new()
-        })
-        .unwrap_or_else(|p| panic!("{p}"));
+        let output = Output::assemble(vec![input(first), input(second)], manifests, |_| Vec::new())
+            .unwrap_or_else(|p| panic!("{p}"));
         let expected = "---\na: 1\n---\nb: x\n---\nc: 3\r\n";
         assert_eq!(output.to_string(), expected);
         let mut written = Vec::new();
@@ -183,10 +185,8 @@ mod tests {
     fn block_scalars_without_a_final_break_keep_their_value() {
         let first = "s: |\n  echo hi";
         let manifests = vec![manifest(0, 0..first.len()), manifest(1, 0..first.len())];
-        let output = Output::assemble(vec![input(first), input(first)], manifests, |_, _| {
-            Vec::new()
-        })
-        .unwrap_or_else(|p| panic!("{p}"));
+        let output = Output::assemble(vec![input(first), input(first)], manifests, |_| Vec::new())
+            .unwrap_or_else(|p| panic!("{p}"));
         assert_eq!(
             output.to_string(),
             "---\ns: |-\n  echo hi\n---\ns: |\n  echo hi"
@@ -196,7 +196,7 @@ mod tests {
     #[test]
     fn edited_documents_are_written_edited() {
         let text = "a: <x>\nb: 2\n";
-        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_, _| {
+        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_| {
             vec![Edit::Scalar {
                 span: 3..6,
                 style: ScalarStyle::Plain,

@@ -2,10 +2,8 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
-use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -13,11 +11,12 @@ use regex::Regex;
 
 use crate::engine::manifest::Annotations;
 use crate::engine::problem::Problem;
+use crate::engine::sites::{Encoding, NewLookup, SiteFacts, Sites, SitesBuilder};
 use crate::placeholder::modifier::Modifier;
 use crate::placeholder::secret_path;
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
-use crate::yaml::{Node, NodeKind, ScalarStyle};
+use crate::yaml::{Node, NodeKind};
 
 /// A piece of a scanned string, while the scan reads it.
 #[derive(Debug, Clone)]
@@ -43,90 +42,6 @@ struct Lookup {
     generic: bool,
     /// A version given for a KV v1 path, which has none: ignored, as argocd-vault-plugin does.
     ignored_version: Option<u64>,
-}
-
-/// How a filled string is written back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// As is.
-    AsIs,
-    /// Base64 (a Secret `data` value whose decoded text held the placeholders).
-    Base64,
-}
-
-/// A scalar that holds placeholders: all that filling it needs, without the document's tree.
-///
-/// The scan parses and resolves its placeholders once; filling only looks their values up.
-/// What is kept is compact (a large stream has a placeholder in every other document): the
-/// scanned text, and per placeholder its span, key, modifiers and a handle on its secret,
-/// shared by every placeholder of the document that reads it.
-#[derive(Debug)]
-pub struct Site {
-    /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
-    pub field: String,
-    /// The scalar's span in the stream.
-    pub span: Range<usize>,
-    /// How the scalar was written.
-    pub style: ScalarStyle,
-    /// The span of the key of its entry, when `remove-missing` lets the entry be dropped.
-    pub removable_key: Option<Range<usize>>,
-    /// The string the placeholders were found in (decoded when `encoding` is base64).
-    pub scanned: String,
-    /// Its placeholders, in order.
-    pub lookups: Box<[Resolved]>,
-    /// The literal text before each placeholder and after the last, when escapes (`\<`) make
-    /// it differ from the scanned text between the placeholders; `None` otherwise.
-    pub texts: Option<Box<[String]>>,
-    /// How the result is written back.
-    pub encoding: Encoding,
-    /// The field only takes text (Secret and ConfigMap data): typed values become text.
-    pub string_only: bool,
-    /// The field is a Secret's `data`, which Kubernetes reads as base64: a value written as
-    /// is must be base64 already.
-    pub base64_field: bool,
-}
-
-/// A placeholder of a [`Site`], resolved by the scan.
-#[derive(Debug)]
-pub struct Resolved {
-    /// Byte range of the placeholder, `<` to `>`, in [`Site::scanned`].
-    pub span: Range<usize>,
-    /// The key inside the secret.
-    pub key: Box<str>,
-    /// Modifiers in the order written.
-    pub modifiers: Box<[Modifier]>,
-    /// The secret.
-    pub secret: Arc<SecretRef>,
-    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
-    /// been meant as literal text.
-    pub generic: bool,
-}
-
-impl Site {
-    /// The placeholder of `lookup` as written.
-    pub fn written(&self, lookup: &Resolved) -> &str {
-        self.scanned.get(lookup.span.clone()).unwrap_or("<?>")
-    }
-
-    /// The literal text before placeholder `index` (`lookups.len()`: after the last).
-    pub fn text_before(&self, index: usize) -> &str {
-        if let Some(texts) = &self.texts {
-            return &texts[index];
-        }
-        let start = index
-            .checked_sub(1)
-            .map_or(0, |previous| self.lookups[previous].span.end);
-        let end = self
-            .lookups
-            .get(index)
-            .map_or(self.scanned.len(), |lookup| lookup.span.start);
-        &self.scanned[start..end]
-    }
-
-    /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
-    pub fn place(&self, manifest: &str, lookup: &Resolved) -> String {
-        format!("{manifest}: {}: {}", self.field, self.written(lookup))
-    }
 }
 
 /// What the scan needs from the configuration.
@@ -160,10 +75,8 @@ pub(crate) struct Target<'d> {
 /// What the scan found in one document.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
-    /// The scalars that hold placeholders, in document order.
-    pub sites: Vec<Site>,
-    /// The distinct secrets they read, in order.
-    pub secrets: Vec<SecretRef>,
+    /// The scalars that hold placeholders, in document order, and the secrets they read.
+    pub sites: Sites,
     /// Every problem with a placeholder, placed within the document (`field: placeholder`);
     /// the caller adds the document's own place.
     pub problems: Vec<Problem>,
@@ -174,15 +87,13 @@ pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOption
     let mut scanner = Scanner {
         options,
         target,
-        sites: Vec::new(),
-        secrets: BTreeMap::new(),
+        sites: SitesBuilder::default(),
         problems: Vec::new(),
         path: Vec::new(),
     };
     scanner.document(root);
     Scan {
-        sites: scanner.sites,
-        secrets: scanner.secrets.into_keys().collect(),
+        sites: scanner.sites.finish(),
         problems: scanner.problems,
     }
 }
@@ -199,9 +110,7 @@ enum Step<'a> {
 struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     target: Target<'r>,
-    sites: Vec<Site>,
-    /// The distinct secrets of the document, each with the one handle its placeholders share.
-    secrets: BTreeMap<SecretRef, Arc<SecretRef>>,
+    sites: SitesBuilder,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -334,10 +243,9 @@ impl<'a> Scanner<'a, '_> {
             }
         };
         let field = self.field();
-        let mut lookups = Vec::new();
-        let mut texts = Vec::new();
+        let mut lookups = Vec::with_capacity(parts.len() / 2 + 1);
         let mut text = String::new();
-        let mut escaped = false;
+        let mut raw_start = 0;
         for part in parts {
             let lookup = match part {
                 Part::Text(piece) => {
@@ -354,37 +262,37 @@ impl<'a> Scanner<'a, '_> {
                     lookup.secret.path
                 );
             }
-            let raw_start = lookups.last().map_or(0, |l: &Resolved| l.span.end);
-            escaped |= scanned.get(raw_start..lookup.span.start) != Some(text.as_str());
-            texts.push(std::mem::take(&mut text));
-            let secret = Arc::clone(
-                self.secrets
-                    .entry(lookup.secret)
-                    .or_insert_with_key(|secret| Arc::new(secret.clone())),
-            );
-            lookups.push(Resolved {
+            let escaped = scanned.get(raw_start..lookup.span.start) != Some(text.as_str());
+            let before = std::mem::take(&mut text);
+            raw_start = lookup.span.end;
+            lookups.push(NewLookup {
                 span: lookup.span,
-                key: lookup.key.into_boxed_str(),
-                modifiers: lookup.modifiers.into_boxed_slice(),
-                secret,
+                before: escaped.then_some(before),
+                key: lookup.key,
+                modifiers: lookup.modifiers,
+                secret: lookup.secret,
                 generic: lookup.generic,
             });
         }
-        let raw_start = lookups.last().map_or(0, |l| l.span.end);
-        escaped |= scanned.get(raw_start..) != Some(text.as_str());
-        texts.push(text);
-        self.sites.push(Site {
-            field,
+        let escaped = scanned.get(raw_start..) != Some(text.as_str());
+        let facts = SiteFacts {
             span: start.node.span.clone(),
             style,
             removable_key: start.removable_key,
-            scanned: scanned.into_owned(),
-            lookups: lookups.into_boxed_slice(),
-            texts: escaped.then(|| texts.into_boxed_slice()),
             encoding: start.encoding,
             string_only: start.string_only,
             base64_field: start.base64_field,
-        });
+        };
+        let added = self
+            .sites
+            .site(facts, &field, &scanned, lookups, escaped.then_some(text));
+        if added.is_err() {
+            self.problems.push(Problem::at(
+                field,
+                "this placeholder lies more than 4 GiB into the stream, or its document's \
+                 placeholders add up to more than that; split the input",
+            ));
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::config::Config;
 use crate::engine::fill::Filler;
-use crate::engine::manifest::{self, Annotations, Manifest};
+use crate::engine::manifest::{self, Annotations, Filling, Manifest};
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, ScanOptions, Target};
 use crate::placeholder::secret_ref::SecretRef;
@@ -55,22 +55,26 @@ pub(crate) fn scan_values(
             name.to_owned()
         };
         problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+        let filling = (!scan.sites.is_empty()).then(|| {
+            Box::new(Filling {
+                place,
+                annotations: no_annotations.clone(),
+                sites: scan.sites,
+            })
+        });
         manifests.push(Manifest {
             input: 0,
             range,
-            place,
-            annotations: no_annotations.clone(),
-            secrets: scan.secrets,
-            sites: scan.sites,
+            filling,
         });
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    if manifests.iter().all(|m| m.sites.is_empty()) {
+    if manifests.iter().all(|m| m.filling.is_none()) {
         return Ok(None);
     }
-    let secrets = manifest::plan(&mut manifests);
+    let secrets = manifest::plan(&manifests);
     Ok(Some(ScannedValues {
         text: text.to_owned(),
         manifests,
@@ -117,9 +121,15 @@ fn fill_text(
     masker: &mut Masker,
 ) -> Result<String, Vec<Problem>> {
     let mut out = String::new();
-    for mut manifest in values.manifests {
-        let sites = std::mem::take(&mut manifest.sites);
-        let edits = filler.manifest(&manifest, sites);
+    for manifest in values.manifests {
+        let Some(filling) = manifest.filling else {
+            if !out.is_empty() {
+                out.push_str("---\n");
+            }
+            out.push_str(&values.text[manifest.range]);
+            continue;
+        };
+        let edits = filler.manifest(&filling);
         for edit in &edits {
             match edit {
                 Edit::Scalar {
@@ -134,7 +144,7 @@ fn fill_text(
             }
         }
         let filled = yaml::edit::apply(&values.text, manifest.range.clone(), edits)
-            .map_err(|e| vec![Problem::at(&manifest.place, e)])?;
+            .map_err(|e| vec![Problem::at(&filling.place, e)])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::debug;
 
@@ -202,29 +201,33 @@ async fn log_in(
     Ok(())
 }
 
-/// Reads `refs` concurrently, at most `concurrency` at a time.
+/// Reads `refs` concurrently, at most `concurrency` at a time. A read is started only when
+/// one ends, so that a run over thousands of paths holds `concurrency` reads in memory, not one
+/// per path.
 async fn read_all(
     client: &VaultClient,
     refs: Vec<SecretRef>,
     concurrency: usize,
 ) -> Result<HashMap<SecretRef, SecretAnswer>, VaultError> {
     debug!(secrets = refs.len(), concurrency, "reading secrets");
-    let limit = Arc::new(Semaphore::new(concurrency));
+    let mut answers = HashMap::with_capacity(refs.len());
     let mut reads = JoinSet::new();
-    for secret in refs {
-        let client = client.clone();
-        let limit = Arc::clone(&limit);
-        reads.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            let answer = client
-                .read(&secret.path, secret.version, secret.kv)
-                .await
-                .map_err(Arc::new);
-            (secret, answer)
-        });
-    }
-    let mut answers = HashMap::new();
-    while let Some(joined) = reads.join_next().await {
+    let mut refs = refs.into_iter();
+    loop {
+        while reads.len() < concurrency.max(1) {
+            let Some(secret) = refs.next() else { break };
+            let client = client.clone();
+            reads.spawn(async move {
+                let answer = client
+                    .read(&secret.path, secret.version, secret.kv)
+                    .await
+                    .map_err(Arc::new);
+                (secret, answer)
+            });
+        }
+        let Some(joined) = reads.join_next().await else {
+            break;
+        };
         // A read task ends only by returning: a panic or cancellation is vaultplate's fault.
         let (secret, answer) =
             joined.map_err(|e| VaultError::Internal(format!("a read task failed: {e}")))?;

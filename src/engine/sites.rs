@@ -1,0 +1,450 @@
+//! The placeholders of one document as the scan leaves them for filling, packed.
+//!
+//! A large stream has a placeholder in every other document, and everything about them is
+//! held from the scan until the output is assembled. So a document's sites live in a handful
+//! of allocations instead of several per placeholder: one text holds every string (field
+//! paths, scanned strings, keys, literal texts), and fixed-size records point into it. Readers
+//! see them through [`Site`] and [`Resolved`], which borrow the table.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::placeholder::modifier::Modifier;
+use crate::placeholder::secret_ref::SecretRef;
+use crate::yaml::ScalarStyle;
+
+/// How a filled string is written back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// As is.
+    AsIs,
+    /// Base64 (a Secret `data` value whose decoded text held the placeholders).
+    Base64,
+}
+
+/// The sites of one document, and the distinct secrets they read.
+#[derive(Debug, Default)]
+pub struct Sites {
+    /// Every string the records point into.
+    text: Box<str>,
+    sites: Box<[SiteRecord]>,
+    lookups: Box<[LookupRecord]>,
+    /// The distinct secrets the sites read, in the order first read.
+    secrets: Box<[SecretRef]>,
+}
+
+/// A byte range of [`Sites::text`].
+type TextSpan = Range<u32>;
+
+/// A byte range of the stream. Inputs are read up to [`crate::engine::source::RUN_CAP`], far
+/// below 4 GiB; a site beyond (in a tool's output) is refused with [`TooLarge`].
+type StreamSpan = Range<u32>;
+
+#[derive(Debug)]
+struct SiteRecord {
+    /// The scalar's span in the stream.
+    span: StreamSpan,
+    /// The span of the key of its entry, when `remove-missing` lets the entry be dropped.
+    removable_key: Option<StreamSpan>,
+    /// Field path for messages.
+    field: TextSpan,
+    /// Its placeholders: a range of [`Sites::lookups`].
+    lookups: Range<u32>,
+    /// The literal text after the last placeholder.
+    after: TextSpan,
+    style: ScalarStyle,
+    encoding: Encoding,
+    string_only: bool,
+    base64_field: bool,
+}
+
+#[derive(Debug)]
+struct LookupRecord {
+    /// The placeholder as written, `<` to `>`.
+    written: TextSpan,
+    /// The literal text between the previous placeholder (or the start) and this one.
+    before: TextSpan,
+    key: TextSpan,
+    modifiers: Box<[Modifier]>,
+    /// Index in [`Sites::secrets`].
+    secret: u32,
+    generic: bool,
+}
+
+impl Sites {
+    /// How many scalars hold placeholders.
+    pub fn len(&self) -> usize {
+        self.sites.len()
+    }
+
+    /// Whether no scalar holds a placeholder.
+    pub fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// The sites, in document order.
+    pub fn iter(&self) -> impl Iterator<Item = Site<'_>> {
+        self.sites.iter().map(|record| Site {
+            table: self,
+            record,
+        })
+    }
+
+    /// The distinct secrets the sites read.
+    pub fn secrets(&self) -> &[SecretRef] {
+        &self.secrets
+    }
+
+    fn text(&self, span: &TextSpan) -> &str {
+        &self.text[span.start as usize..span.end as usize]
+    }
+}
+
+/// A scalar that holds placeholders: all that filling it needs, without the document's tree.
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'t> {
+    table: &'t Sites,
+    record: &'t SiteRecord,
+}
+
+impl<'t> Site<'t> {
+    /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
+    pub fn field(&self) -> &'t str {
+        self.table.text(&self.record.field)
+    }
+
+    /// The scalar's span in the stream.
+    pub fn span(&self) -> Range<usize> {
+        widen(&self.record.span)
+    }
+
+    /// How the scalar was written.
+    pub fn style(&self) -> ScalarStyle {
+        self.record.style
+    }
+
+    /// The span of the key of its entry, when `remove-missing` lets the entry be dropped.
+    pub fn removable_key(&self) -> Option<Range<usize>> {
+        self.record.removable_key.as_ref().map(widen)
+    }
+
+    /// How the result is written back.
+    pub fn encoding(&self) -> Encoding {
+        self.record.encoding
+    }
+
+    /// The field only takes text (Secret and ConfigMap data): typed values become text.
+    pub fn string_only(&self) -> bool {
+        self.record.string_only
+    }
+
+    /// The field is a Secret's `data`, which Kubernetes reads as base64: a value written as
+    /// is must be base64 already.
+    pub fn base64_field(&self) -> bool {
+        self.record.base64_field
+    }
+
+    /// Its placeholders, in order.
+    pub fn lookups(&self) -> impl ExactSizeIterator<Item = Resolved<'t>> + use<'t> {
+        let table = self.table;
+        let range = self.record.lookups.start as usize..self.record.lookups.end as usize;
+        table.lookups[range]
+            .iter()
+            .map(move |record| Resolved { table, record })
+    }
+
+    /// The literal text after the last placeholder.
+    pub fn text_after(&self) -> &'t str {
+        self.table.text(&self.record.after)
+    }
+
+    /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
+    pub fn place(&self, manifest: &str, lookup: &Resolved<'_>) -> String {
+        format!("{manifest}: {}: {}", self.field(), lookup.written())
+    }
+}
+
+/// A placeholder of a [`Site`], resolved by the scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'t> {
+    table: &'t Sites,
+    record: &'t LookupRecord,
+}
+
+impl<'t> Resolved<'t> {
+    /// The placeholder as written, `<` to `>`.
+    pub fn written(&self) -> &'t str {
+        self.table.text(&self.record.written)
+    }
+
+    /// The literal text before it (after the previous placeholder of its site).
+    pub fn text_before(&self) -> &'t str {
+        self.table.text(&self.record.before)
+    }
+
+    /// The key inside the secret.
+    pub fn key(&self) -> &'t str {
+        self.table.text(&self.record.key)
+    }
+
+    /// Modifiers in the order written.
+    pub fn modifiers(&self) -> &'t [Modifier] {
+        &self.record.modifiers
+    }
+
+    /// The secret.
+    pub fn secret(&self) -> &'t SecretRef {
+        &self.table.secrets[self.record.secret as usize]
+    }
+
+    /// A generic `<key>` (found only in manifests with a `path` annotation), which may have
+    /// been meant as literal text.
+    pub fn generic(&self) -> bool {
+        self.record.generic
+    }
+}
+
+/// What a site is, besides its strings and placeholders.
+#[derive(Debug, Clone)]
+pub(crate) struct SiteFacts {
+    /// The scalar's span in the stream.
+    pub span: Range<usize>,
+    /// See [`Site::style`].
+    pub style: ScalarStyle,
+    /// See [`Site::removable_key`].
+    pub removable_key: Option<Range<usize>>,
+    /// See [`Site::encoding`].
+    pub encoding: Encoding,
+    /// See [`Site::string_only`].
+    pub string_only: bool,
+    /// See [`Site::base64_field`].
+    pub base64_field: bool,
+}
+
+/// A placeholder as [`SitesBuilder::site`] takes it.
+#[derive(Debug)]
+pub(crate) struct NewLookup {
+    /// Byte range of the placeholder, `<` to `>`, in the scanned string.
+    pub span: Range<usize>,
+    /// The literal text before it, when escapes (`\<`) make it differ from the scanned text
+    /// there; `None` when it is that text.
+    pub before: Option<String>,
+    /// The key inside the secret.
+    pub key: String,
+    /// Modifiers in the order written.
+    pub modifiers: Vec<Modifier>,
+    /// The secret.
+    pub secret: SecretRef,
+    /// See [`Resolved::generic`].
+    pub generic: bool,
+}
+
+/// Collects the sites of one document; [`SitesBuilder::finish`] packs them.
+#[derive(Debug, Default)]
+pub(crate) struct SitesBuilder {
+    text: String,
+    sites: Vec<SiteRecord>,
+    lookups: Vec<LookupRecord>,
+    secrets: Vec<SecretRef>,
+    secret_index: BTreeMap<SecretRef, u32>,
+}
+
+/// The error of a site that does not fit the packed table's 32-bit offsets: at 4 GiB into
+/// the stream, or with 4 GiB of placeholder text in one document.
+#[derive(Debug)]
+pub(crate) struct TooLarge;
+
+impl SitesBuilder {
+    /// Adds a site: its field path, the string its placeholders were found in, and each of
+    /// them; `after` is the literal text after the last when escapes make it differ from the
+    /// scanned text.
+    pub(crate) fn site(
+        &mut self,
+        facts: SiteFacts,
+        field: &str,
+        scanned: &str,
+        lookups: Vec<NewLookup>,
+        after: Option<String>,
+    ) -> Result<(), TooLarge> {
+        let field = self.push_text(field)?;
+        let base = self.push_text(scanned)?.start;
+        let first = index(self.lookups.len())?;
+        let mut previous_end = 0;
+        for lookup in lookups {
+            let in_scanned = |range: Range<usize>| -> Result<TextSpan, TooLarge> {
+                Ok(offset(base, range.start)?..offset(base, range.end)?)
+            };
+            let written = in_scanned(lookup.span.clone())?;
+            let before = match &lookup.before {
+                Some(text) => self.push_text(text)?,
+                None => in_scanned(previous_end..lookup.span.start)?,
+            };
+            // The key is usually spelled out inside the placeholder: point there.
+            let key = match scanned[lookup.span.clone()].find(lookup.key.as_str()) {
+                Some(at) => {
+                    let start = lookup.span.start + at;
+                    in_scanned(start..start + lookup.key.len())?
+                }
+                None => self.push_text(&lookup.key)?,
+            };
+            let secret = self.secret(lookup.secret)?;
+            previous_end = lookup.span.end;
+            self.lookups.push(LookupRecord {
+                written,
+                before,
+                key,
+                modifiers: lookup.modifiers.into_boxed_slice(),
+                secret,
+                generic: lookup.generic,
+            });
+        }
+        let after = match after {
+            Some(text) => self.push_text(&text)?,
+            None => offset(base, previous_end)?..offset(base, scanned.len())?,
+        };
+        self.sites.push(SiteRecord {
+            span: narrow(facts.span)?,
+            removable_key: facts.removable_key.map(narrow).transpose()?,
+            field,
+            lookups: first..index(self.lookups.len())?,
+            after,
+            style: facts.style,
+            encoding: facts.encoding,
+            string_only: facts.string_only,
+            base64_field: facts.base64_field,
+        });
+        Ok(())
+    }
+
+    /// The table, each part allocated at its exact size.
+    pub(crate) fn finish(self) -> Sites {
+        Sites {
+            text: self.text.into_boxed_str(),
+            sites: self.sites.into_boxed_slice(),
+            lookups: self.lookups.into_boxed_slice(),
+            secrets: self.secrets.into_boxed_slice(),
+        }
+    }
+
+    fn push_text(&mut self, text: &str) -> Result<TextSpan, TooLarge> {
+        let start = index(self.text.len())?;
+        self.text.push_str(text);
+        Ok(start..index(self.text.len())?)
+    }
+
+    fn secret(&mut self, secret: SecretRef) -> Result<u32, TooLarge> {
+        if let Some(&at) = self.secret_index.get(&secret) {
+            return Ok(at);
+        }
+        let at = index(self.secrets.len())?;
+        self.secrets.push(secret.clone());
+        self.secret_index.insert(secret, at);
+        Ok(at)
+    }
+}
+
+fn index(n: usize) -> Result<u32, TooLarge> {
+    u32::try_from(n).map_err(|_| TooLarge)
+}
+
+fn narrow(span: Range<usize>) -> Result<Range<u32>, TooLarge> {
+    Ok(index(span.start)?..index(span.end)?)
+}
+
+fn widen(span: &Range<u32>) -> Range<usize> {
+    span.start as usize..span.end as usize
+}
+
+fn offset(base: u32, at: usize) -> Result<u32, TooLarge> {
+    index(at)?.checked_add(base).ok_or(TooLarge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::placeholder::secret_ref::KvVersion;
+
+    fn facts() -> SiteFacts {
+        SiteFacts {
+            span: 10..30,
+            style: ScalarStyle::Plain,
+            removable_key: None,
+            encoding: Encoding::AsIs,
+            string_only: false,
+            base64_field: false,
+        }
+    }
+
+    fn secret(path: &str) -> SecretRef {
+        SecretRef {
+            path: path.into(),
+            version: None,
+            kv: KvVersion::V2,
+        }
+    }
+
+    fn lookup(span: Range<usize>, key: &str, path: &str) -> NewLookup {
+        NewLookup {
+            span,
+            before: None,
+            key: key.into(),
+            modifiers: Vec::new(),
+            secret: secret(path),
+            generic: false,
+        }
+    }
+
+    #[test]
+    fn strings_read_back_as_given() {
+        let mut builder = SitesBuilder::default();
+        let scanned = "x=<path:a#k> and <path:b#kk>!";
+        let lookups = vec![lookup(2..12, "k", "a"), lookup(17..28, "kk", "b")];
+        builder
+            .site(facts(), "data.x", scanned, lookups, None)
+            .expect("fits");
+        let spaced = NewLookup {
+            before: Some("<".into()),
+            key: "not written".into(),
+            ..lookup(2..12, "", "a")
+        };
+        builder
+            .site(
+                facts(),
+                "data.y",
+                "\\<<path:a#k>",
+                vec![spaced],
+                Some(">".into()),
+            )
+            .expect("fits");
+        let sites = builder.finish();
+        assert_eq!(sites.secrets(), [secret("a"), secret("b")]);
+        let all: Vec<_> = sites.iter().collect();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].field(), "data.x");
+        let first: Vec<_> = all[0]
+            .lookups()
+            .map(|l| {
+                (
+                    l.text_before(),
+                    l.written(),
+                    l.key(),
+                    l.secret().path.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            first,
+            [
+                ("x=", "<path:a#k>", "k", "a"),
+                (" and ", "<path:b#kk>", "kk", "b")
+            ]
+        );
+        assert_eq!(all[0].text_after(), "!");
+        let second: Vec<_> = all[1]
+            .lookups()
+            .map(|l| (l.text_before(), l.key(), l.secret().path.as_str()))
+            .collect();
+        assert_eq!(second, [("<", "not written", "a")]);
+        assert_eq!(all[1].text_after(), ">");
+    }
+}
