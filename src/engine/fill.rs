@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
-use crate::engine::manifest::{Annotations, Filling};
+use crate::engine::manifest::Filling;
 use crate::engine::problem::Problem;
 use crate::engine::sites::{Encoding, Resolved, Site};
 use crate::placeholder::secret_ref::SecretRef;
@@ -91,7 +91,7 @@ impl<'s> Filler<'s> {
                 }
                 Err(Failure::Read(error)) => {
                     failed = true;
-                    let why = kv_version_cause(&error, &filling.annotations);
+                    let why = kv_version_cause(&error, filling.kv_version_annotated);
                     let entry = self
                         .failed_reads
                         .entry(lookup.secret().clone())
@@ -149,17 +149,14 @@ impl<'s> Filler<'s> {
 
 /// For a KV v2 secret read as KV v1, what made it KV v1 and what to change: this manifest's
 /// `kv-version` annotation, or else `AVP_KV_VERSION`. Empty for any other error.
-fn kv_version_cause(
-    error: &crate::secrets::vault::VaultError,
-    annotations: &Annotations,
-) -> &'static str {
+fn kv_version_cause(error: &crate::secrets::vault::VaultError, annotated: bool) -> &'static str {
     if !matches!(
         error,
         crate::secrets::vault::VaultError::KvV2ReadAsV1 { .. }
     ) {
         return "";
     }
-    if annotations.kv_version.is_some() {
+    if annotated {
         " because of this manifest's avp.kubernetes.io/kv-version: \"1\" annotation; remove \
          the annotation or set it to \"2\""
     } else {

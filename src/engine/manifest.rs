@@ -142,7 +142,7 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
 
 /// The `avp.kubernetes.io/*` annotations of one manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Annotations {
+pub(crate) struct Annotations {
     /// `path`: the secret of generic `<key>` placeholders.
     pub path: Option<String>,
     /// `ignore`: print untouched, fetch nothing.
@@ -171,9 +171,10 @@ pub struct Manifest {
 #[derive(Debug)]
 pub struct Filling {
     /// How messages name the manifest: `app/s.yaml: document 2 (Secret/db)`.
-    pub place: String,
-    /// Its annotations, with which its sites were scanned.
-    pub annotations: Annotations,
+    pub place: Box<str>,
+    /// Its `avp.kubernetes.io/kv-version` annotation set the KV version its sites were read
+    /// with (rather than `AVP_KV_VERSION`): messages say which to change.
+    pub kv_version_annotated: bool,
     /// Its placeholders and the secrets they read.
     pub sites: Sites,
 }
@@ -261,8 +262,8 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                     scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
                     let filling = (!scan.sites.is_empty()).then(|| {
                         Box::new(Filling {
-                            place,
-                            annotations,
+                            place: place.into_boxed_str(),
+                            kv_version_annotated: annotations.kv_version.is_some(),
                             sites: scan.sites,
                         })
                     });

@@ -7,13 +7,13 @@ use std::ops::Range;
 use crate::engine::manifest::{Filling, Manifest};
 use crate::engine::problem::Problem;
 use crate::engine::source::Input;
-use crate::yaml::edit::{self, Edit};
+use crate::yaml::edit::{self, Change, Edit};
 use crate::yaml::ending;
 
 /// A run's complete output, assembled in memory so that nothing is printed unless everything
-/// succeeded. It keeps the inputs' texts and, for each manifest, either the range of its
-/// unedited text or its edited text: documents without placeholders (most of them) are never
-/// copied, so holding the output costs little more than the inputs themselves.
+/// succeeded. It keeps the inputs' texts and, for each manifest, the range of its text and
+/// the changes filling made to it: no document is copied, so holding the output costs little
+/// more than the inputs and the new values themselves.
 #[derive(Debug)]
 pub struct Output {
     texts: Vec<String>,
@@ -25,8 +25,14 @@ pub struct Output {
 
 #[derive(Debug)]
 enum Document {
-    Unedited { text: usize, range: Range<usize> },
-    Edited(String),
+    /// A range of an input's text, with its changes (none for most documents).
+    Edited {
+        text: usize,
+        range: Range<usize>,
+        changes: Box<[Change]>,
+    },
+    /// A document rewritten whole (see [`Output::terminate_documents`]).
+    Rewritten(String),
 }
 
 impl Output {
@@ -46,21 +52,18 @@ impl Output {
         let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
         let mut documents = Vec::with_capacity(manifests.len());
         for manifest in manifests {
-            let unedited = Document::Unedited {
+            let changes = match manifest.filling {
+                None => Box::default(),
+                Some(filling) => {
+                    let edits = edits_of(&filling);
+                    edit::changes(&texts[manifest.input], manifest.range.clone(), edits)
+                        .map_err(|e| Problem::at(&*filling.place, e))?
+                }
+            };
+            documents.push(Document::Edited {
                 text: manifest.input,
-                range: manifest.range.clone(),
-            };
-            let Some(filling) = manifest.filling else {
-                documents.push(unedited);
-                continue;
-            };
-            let edits = edits_of(&filling);
-            documents.push(if edits.is_empty() {
-                unedited
-            } else {
-                let edited = edit::apply(&texts[manifest.input], manifest.range, edits)
-                    .map_err(|e| Problem::at(&filling.place, e))?;
-                Document::Edited(edited)
+                range: manifest.range,
+                changes,
             });
         }
         let mut output = Output {
@@ -78,20 +81,47 @@ impl Output {
     /// it came, without the break.
     fn terminate_documents(&mut self) {
         let count = self.documents.len();
-        for (index, document) in self.documents.iter_mut().enumerate() {
-            let text = match document {
-                Document::Unedited { text, range } => &self.texts[*text][range.clone()],
-                Document::Edited(edited) => edited.as_str(),
-            };
-            let Some(terminated) = ending::terminated(text) else {
+        for index in 0..count {
+            let document = &self.documents[index];
+            if self
+                .last_piece(document)
+                .is_none_or(|last| last.ends_with('\n'))
+            {
+                continue;
+            }
+            let whole: String = self.document_pieces(document).collect();
+            let Some(terminated) = ending::terminated(&whole) else {
                 continue;
             };
             if index + 1 == count {
                 self.final_break = false;
             } else {
-                *document = Document::Edited(terminated);
+                self.documents[index] = Document::Rewritten(terminated);
             }
         }
+    }
+
+    /// The pieces of one document's text, in order.
+    fn document_pieces<'a>(&'a self, document: &'a Document) -> impl Iterator<Item = &'a str> {
+        let (edited, rewritten) = match document {
+            Document::Edited {
+                text,
+                range,
+                changes,
+            } => (
+                Some(edit::pieces(&self.texts[*text], range.clone(), changes)),
+                None,
+            ),
+            Document::Rewritten(text) => (None, Some(text.as_str())),
+        };
+        edited.into_iter().flatten().chain(rewritten)
+    }
+
+    /// The last non-empty piece of a document's text; `None` for an empty document.
+    fn last_piece<'a>(&'a self, document: &'a Document) -> Option<&'a str> {
+        self.document_pieces(document)
+            .filter(|piece| !piece.is_empty())
+            .last()
     }
 
     /// Writes the stream: each document after a `---` line, and ending with a line break.
@@ -117,14 +147,12 @@ impl Output {
             .iter()
             .enumerate()
             .flat_map(move |(index, document)| {
-                let text = match document {
-                    Document::Unedited { text, range } => &self.texts[*text][range.clone()],
-                    Document::Edited(edited) => edited.as_str(),
-                };
-                let line_break = !text.is_empty()
-                    && !text.ends_with('\n')
+                let last = self.last_piece(document);
+                let line_break = last.is_some_and(|last| !last.ends_with('\n'))
                     && (index + 1 < count || self.final_break);
-                ["---\n", text, if line_break { "\n" } else { "" }]
+                std::iter::once("---\n")
+                    .chain(self.document_pieces(document))
+                    .chain(line_break.then_some("\n"))
             })
     }
 }
@@ -139,7 +167,6 @@ impl fmt::Display for Output {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::manifest::Annotations;
     use crate::engine::sites::Sites;
     use crate::engine::source::InputKind;
     use crate::yaml::ScalarStyle;
@@ -158,8 +185,8 @@ mod tests {
             input,
             range,
             filling: Some(Box::new(Filling {
-                place: format!("in {input}"),
-                annotations: Annotations::default(),
+                place: format!("in {input}").into(),
+                kv_version_annotated: false,
                 sites: Sites::default(),
             })),
         }

@@ -90,6 +90,11 @@ pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOption
         sites: SitesBuilder::default(),
         problems: Vec::new(),
         path: Vec::new(),
+        generic_path: target
+            .annotations
+            .path
+            .as_deref()
+            .map(|path| checked_path(path, options)),
     };
     scanner.document(root);
     Scan {
@@ -111,6 +116,8 @@ struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     target: Target<'r>,
     sites: SitesBuilder,
+    /// The secret of generic placeholders (the `path` annotation), checked once.
+    generic_path: Option<Result<String, String>>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -155,7 +162,7 @@ impl<'a> Scanner<'a, '_> {
         for (n, step) in self.path.iter().enumerate() {
             match step {
                 Step::Key(name) if n == 0 => field.push_str(name),
-                Step::Key(name) => field.push_str(&field_segment(name)),
+                Step::Key(name) => push_field_segment(&mut field, name),
                 Step::Index(i) => {
                     let _ = write!(field, "[{i}]");
                 }
@@ -230,7 +237,12 @@ impl<'a> Scanner<'a, '_> {
         let NodeKind::Scalar { style, .. } = start.node.kind else {
             return;
         };
-        let parts = match read_parts(&scanned, self.target.annotations, self.options) {
+        let parts = match read_parts(
+            &scanned,
+            self.target.annotations,
+            self.generic_path.as_ref(),
+            self.options,
+        ) {
             Ok(Some(parts)) => parts,
             Ok(None) => return,
             Err(errors) => {
@@ -304,6 +316,7 @@ type PartError = (Range<usize>, String);
 fn read_parts(
     scanned: &str,
     annotations: &Annotations,
+    generic_path: Option<&Result<String, String>>,
     options: ScanOptions<'_>,
 ) -> Result<Option<Vec<Part>>, Vec<PartError>> {
     let mode = if annotations.path.is_some() {
@@ -323,7 +336,7 @@ fn read_parts(
             Segment::Text(text) => parts.push(Part::Text(text)),
             Segment::Placeholder(placeholder) => {
                 let span = placeholder.span.clone();
-                match resolve(placeholder, annotations, options) {
+                match resolve(placeholder, annotations, generic_path, options) {
                     Ok(lookup) => parts.push(Part::Lookup(lookup)),
                     Err(message) => errors.push((span, message)),
                 }
@@ -341,22 +354,22 @@ fn read_parts(
 fn resolve(
     placeholder: Placeholder,
     annotations: &Annotations,
+    generic_path: Option<&Result<String, String>>,
     options: ScanOptions<'_>,
 ) -> Result<Lookup, String> {
     let kv = annotations.kv_version.unwrap_or(options.kv_version);
-    let (written, key, version, generic) = match placeholder.reference {
-        Reference::Inline { path, key, version } => (path, key, version, false),
+    let (path, key, version, generic) = match placeholder.reference {
+        Reference::Inline { path, key, version } => {
+            (checked_path(&path, options)?, key, version, false)
+        }
         Reference::Generic { key } => {
-            let path = annotations.path.clone().unwrap_or_default();
+            let path = match generic_path {
+                Some(checked) => checked.clone()?,
+                None => checked_path("", options)?,
+            };
             (path, key, annotations.secret_version, true)
         }
     };
-    let path = secret_path::normalise(&written).map_err(|e| e.to_string())?;
-    if let Some(rule) = options.path_validation
-        && !rule.is_match(&path)
-    {
-        return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
-    }
     let (version, ignored_version) = match kv {
         KvVersion::V1 => (None, version),
         KvVersion::V2 => (version, None),
@@ -369,6 +382,17 @@ fn resolve(
         generic,
         ignored_version,
     })
+}
+
+/// `written` as a path to read: normalised, and allowed by `AVP_PATH_VALIDATION`.
+fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, String> {
+    let path = secret_path::normalise(written).map_err(|e| e.to_string())?;
+    if let Some(rule) = options.path_validation
+        && !rule.is_match(&path)
+    {
+        return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+    }
+    Ok(path)
 }
 
 /// How messages name a placeholder within its document: field, placeholder text.
@@ -395,15 +419,16 @@ fn decode_base64_text(value: &str) -> Option<String> {
 }
 
 /// `.name`, or `["name.with.dots"]` when the name is not a plain identifier.
-fn field_segment(name: &str) -> String {
+fn push_field_segment(field: &mut String, name: &str) {
     if !name.is_empty()
         && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
     {
-        format!(".{name}")
+        field.push('.');
+        field.push_str(name);
     } else {
-        format!("[{name:?}]")
+        let _ = write!(field, "[{name:?}]");
     }
 }
 
@@ -413,8 +438,13 @@ mod tests {
 
     #[test]
     fn field_segments() {
-        assert_eq!(field_segment("password"), ".password");
-        assert_eq!(field_segment("tls.crt"), r#"["tls.crt"]"#);
+        let segment = |name| {
+            let mut field = String::new();
+            push_field_segment(&mut field, name);
+            field
+        };
+        assert_eq!(segment("password"), ".password");
+        assert_eq!(segment("tls.crt"), r#"["tls.crt"]"#);
     }
 
     #[test]

@@ -57,8 +57,8 @@ pub(crate) fn scan_values(
         problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
         let filling = (!scan.sites.is_empty()).then(|| {
             Box::new(Filling {
-                place,
-                annotations: no_annotations.clone(),
+                place: place.into_boxed_str(),
+                kv_version_annotated: false,
                 sites: scan.sites,
             })
         });
@@ -144,7 +144,7 @@ fn fill_text(
             }
         }
         let filled = yaml::edit::apply(&values.text, manifest.range.clone(), edits)
-            .map_err(|e| vec![Problem::at(&filling.place, e)])?;
+            .map_err(|e| vec![Problem::at(&*filling.place, e)])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }

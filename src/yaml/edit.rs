@@ -71,6 +71,22 @@ pub struct EditError(pub String);
 /// overlapping edits, or a document that cannot be re-read for a removal. All of these are bugs
 /// in the caller: spans must come from [`super::parse_stream`] of the same text.
 pub fn apply(text: &str, range: Range<usize>, edits: Vec<Edit>) -> Result<String, EditError> {
+    let changes = changes(text, range.clone(), edits)?;
+    Ok(splice(text, range, &changes))
+}
+
+/// What [`apply`] writes, before it is written: the byte ranges of `text` to replace, in order
+/// and not overlapping, each with its new text. Everything else of `range` stays as it is, so
+/// a caller can write the document piece by piece (see [`pieces`]) without copying it.
+///
+/// # Errors
+///
+/// As [`apply`].
+pub fn changes(
+    text: &str,
+    range: Range<usize>,
+    edits: Vec<Edit>,
+) -> Result<Box<[Change]>, EditError> {
     if range.start > range.end
         || range.end > text.len()
         || !text.is_char_boundary(range.start)
@@ -102,11 +118,31 @@ pub fn apply(text: &str, range: Range<usize>, edits: Vec<Edit>) -> Result<String
     if !removals.is_empty() {
         changes.extend(removal_changes(&mut document, &removals)?);
     }
-    splice(text, range, changes)
+    ordered(changes)
 }
 
 /// A replacement of a byte range by new text.
-type Change = (Range<usize>, String);
+pub type Change = (Range<usize>, String);
+
+/// The text of `range` of `text` with `changes` (from [`changes`]) made, piece by piece.
+pub fn pieces<'a>(
+    text: &'a str,
+    range: Range<usize>,
+    changes: &'a [Change],
+) -> impl Iterator<Item = &'a str> + 'a {
+    let mut at = range.start;
+    changes
+        .iter()
+        .flat_map(move |(span, new)| {
+            let before = &text[at..span.start];
+            at = span.end;
+            [before, new.as_str()]
+        })
+        .chain(std::iter::once_with(move || {
+            let end = changes.last().map_or(range.start, |(span, _)| span.end);
+            &text[end..range.end]
+        }))
+}
 
 fn check_span(text: &str, range: &Range<usize>, span: &Range<usize>) -> Result<(), EditError> {
     if span.start < range.start
@@ -123,7 +159,8 @@ fn check_span(text: &str, range: &Range<usize>, span: &Range<usize>) -> Result<(
     Ok(())
 }
 
-fn splice(text: &str, range: Range<usize>, mut changes: Vec<Change>) -> Result<String, EditError> {
+/// `changes` sorted, once they are known not to overlap.
+fn ordered(mut changes: Vec<Change>) -> Result<Box<[Change]>, EditError> {
     changes.sort_by_key(|(span, _)| (span.start, span.end));
     for pair in changes.windows(2) {
         let (a, b) = (&pair[0].0, &pair[1].0);
@@ -134,16 +171,16 @@ fn splice(text: &str, range: Range<usize>, mut changes: Vec<Change>) -> Result<S
             )));
         }
     }
+    Ok(changes.into_boxed_slice())
+}
+
+fn splice(text: &str, range: Range<usize>, changes: &[Change]) -> String {
     let added: usize = changes.iter().map(|(_, new)| new.len()).sum();
     let mut out = String::with_capacity(range.len() + added);
-    let mut at = range.start;
-    for (span, new) in &changes {
-        out.push_str(&text[at..span.start]);
-        out.push_str(new);
-        at = span.end;
+    for piece in pieces(text, range, changes) {
+        out.push_str(piece);
     }
-    out.push_str(&text[at..range.end]);
-    Ok(out)
+    out
 }
 
 fn scalar_change(
