@@ -85,6 +85,27 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
             json!(["values", "string", null, null, null, null]),
             json!(["set", "map", "string", null, null, null]),
             json!(["include-crds", "string", null, "true", null, null]),
+            json!(["file-parameters", "map", "string", null, null, null]),
+            json!([
+                "ignore-missing-value-files",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!([
+                "skip-schema-validation",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!(["skip-tests", "string", null, "false", null, null]),
+            json!(["kube-version", "string", null, null, null, null]),
+            json!(["api-versions", "array", "string", null, null, null]),
+            json!(["pass-credentials", "string", null, "false", null, null]),
             json!(["kustomize-enable-helm", "string", null, "false", null, null]),
         ]
     );
