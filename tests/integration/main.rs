@@ -9,6 +9,7 @@ mod auth_methods;
 mod bench_workload;
 mod cli;
 mod cmp;
+mod discovery;
 mod errors;
 mod fidelity;
 mod harness_selftest;
