@@ -187,3 +187,28 @@ fn kustomizations_are_followed_only_so_deep() {
     chain(16).run().success().stdout("kustomize\n");
     chain(17).run().failure().stdout("");
 }
+
+#[test]
+fn a_named_overlay_renders_without_any_discovery() {
+    // plugin.yaml has no discover section, so Argo CD runs generate for every Application that
+    // names the plugin: the overlay that auto-discovery would have to follow renders as is.
+    let name = crate::support::unique("discovery");
+    crate::support::OpenBao::shared().put_kv2("secret", &name, json!({"b": "named-Pa55"}));
+    Case::new()
+        .file("repo/base/kustomization.yaml", "resources: [cm.yaml]\n")
+        .file(
+            "repo/base/cm.yaml",
+            &CM_WITH_PLACEHOLDER.replace("secret/data/a", &format!("secret/data/{name}")),
+        )
+        .file(
+            "repo/overlays/prod/kustomization.yaml",
+            "resources: [../../base]\n",
+        )
+        .cwd("repo/overlays/prod")
+        .env("ARGOCD_APP_SOURCE_PATH", "overlays/prod")
+        .vault(crate::support::OpenBao::shared())
+        .args(crate::cmp::plugin_command("/spec/generate/command"))
+        .run()
+        .success()
+        .stdout_contains("  p: \"named-Pa55\"\n");
+}
