@@ -26,6 +26,21 @@ pub struct AppParams {
     pub set: Vec<(String, String)>,
     /// Render CRDs (`--include-crds`); default true.
     pub include_crds: bool,
+    // The rest of what `spec.source.helm` offers, as Argo CD passes it to `helm template`.
+    /// `--set-file` pairs in order: values key, repository file relative to the app directory.
+    pub file_parameters: Vec<(String, String)>,
+    /// Skip values files that do not exist (inside the repository); default false.
+    pub ignore_missing_value_files: bool,
+    /// `--skip-schema-validation`; default false.
+    pub skip_schema_validation: bool,
+    /// `--skip-tests`; default false.
+    pub skip_tests: bool,
+    /// `--kube-version`, instead of Argo CD's `KUBE_VERSION`.
+    pub kube_version: Option<String>,
+    /// `--api-versions`, instead of Argo CD's `KUBE_API_VERSIONS` when not empty.
+    pub api_versions: Vec<String>,
+    /// `--pass-credentials`; default false.
+    pub pass_credentials: bool,
     /// `kustomize build --enable-helm`; default false.
     pub kustomize_enable_helm: bool,
 }
@@ -72,6 +87,41 @@ pub const PARAMS: &[ParamSpec] = &[
         name: "include-crds",
         collection: "string",
         default: Some("true"),
+    },
+    ParamSpec {
+        name: "file-parameters",
+        collection: "map",
+        default: None,
+    },
+    ParamSpec {
+        name: "ignore-missing-value-files",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "skip-schema-validation",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "skip-tests",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "kube-version",
+        collection: "string",
+        default: None,
+    },
+    ParamSpec {
+        name: "api-versions",
+        collection: "array",
+        default: None,
+    },
+    ParamSpec {
+        name: "pass-credentials",
+        collection: "string",
+        default: Some("false"),
     },
     ParamSpec {
         name: "kustomize-enable-helm",
@@ -144,6 +194,15 @@ impl AppParams {
                 .filter(|s| !s.trim().is_empty()),
             set: source.map("set"),
             include_crds: flag("include-crds")?,
+            file_parameters: source.map("file-parameters"),
+            ignore_missing_value_files: flag("ignore-missing-value-files")?,
+            skip_schema_validation: flag("skip-schema-validation")?,
+            skip_tests: flag("skip-tests")?,
+            kube_version: source
+                .string("kube-version")
+                .filter(|v| !v.trim().is_empty()),
+            api_versions: source.array("api-versions"),
+            pass_credentials: flag("pass-credentials")?,
             kustomize_enable_helm: flag("kustomize-enable-helm")?,
         })
     }

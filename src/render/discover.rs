@@ -1,4 +1,4 @@
-//! What kind of application a directory holds, and whether it holds anything for vaultplate.
+//! What kind of application a directory holds.
 
 use std::fmt;
 use std::path::Path;
@@ -39,23 +39,6 @@ pub(crate) fn detect(dir: &Path) -> SourceType {
     }
 }
 
-/// Whether any YAML or JSON file under `dir` (hidden folders skipped, values files included)
-/// mentions an inline placeholder or an `avp.kubernetes.io/` annotation. A text search: Helm
-/// templates are not YAML before rendering.
-pub(crate) fn wants_vaultplate(dir: &Path) -> bool {
-    // The files `generate` and a plain `render` would read, read the same bounded way; one that
-    // cannot be read is left for `render` to report.
-    let Ok(files) = crate::engine::source::manifest_files(dir, None) else {
-        return false;
-    };
-    let mut budget = crate::engine::source::RUN_CAP;
-    files.iter().any(|path| {
-        crate::engine::source::read_text(path, "", &mut budget).is_ok_and(|text| {
-            text.contains("<path:") || text.contains(crate::engine::manifest::ANNOTATION_PREFIX)
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,26 +66,6 @@ mod tests {
         ];
         for (files, want) in cases {
             assert_eq!(detect(dir(files).path()), *want, "{files:?}");
-        }
-    }
-
-    #[test]
-    fn discovery_looks_for_placeholders_and_annotations() {
-        let cases: &[(&[(&str, &str)], bool)] = &[
-            (&[("values.yaml", "password: <path:secret/data/a#b>")], true),
-            (
-                &[(
-                    "templates/s.yaml",
-                    "annotations: {avp.kubernetes.io/path: x}",
-                )],
-                true,
-            ),
-            (&[("a.yaml", "kind: ConfigMap\ndata: {a: <b>}")], false),
-            (&[(".git/x.yaml", "<path:a#b>")], false),
-            (&[("notes.txt", "<path:a#b>")], false),
-        ];
-        for (files, want) in cases {
-            assert_eq!(wants_vaultplate(dir(files).path()), *want, "{files:?}");
         }
     }
 }

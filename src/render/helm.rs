@@ -1,8 +1,9 @@
-//! `helm template` with the Application's release name, namespace, Kubernetes version, values
-//! and `--set` pairs, and `helm dependency build` for charts whose `charts/` folder is missing.
+//! `helm template` with the Application's release name, namespace, Kubernetes and API
+//! versions, values, `--set` and `--set-file` pairs and the other options of Argo CD's
+//! `spec.source.helm`, and `helm dependency build` for charts whose `charts/` folder is missing.
 //!
 //! Placeholders in values (the chart's `values.yaml`, the Application's values files, inline
-//! values and `set` values) are filled before helm reads them, so that templates that
+//! values, `set` values and `file-parameters` files) are filled before helm reads them, so that templates that
 //! `b64enc`, hash, validate or branch on a value see the real value. They are all checked
 //! before helm starts; their secrets are then read from Vault (all at once) while helm starts
 //! up, and the filled texts reach helm through pipes it reads as files: a filled value never
@@ -109,25 +110,51 @@ fn arguments(
     if let Some(namespace) = &params.namespace {
         flag("--namespace", namespace.into());
     }
-    if let Some(version) = env.get("KUBE_VERSION").filter(|v| !v.is_empty()) {
-        flag("--kube-version", version.into());
-    }
-    let apis = env
-        .get("KUBE_API_VERSIONS")
-        .into_iter()
-        .flat_map(|v| v.split(','));
-    for api in apis.map(str::trim).filter(|v| !v.is_empty()) {
-        flag("--api-versions", api.into());
-    }
     let mut problems = Vec::new();
+    match &params.kube_version {
+        Some(version) if !is_version_word(version, false) => {
+            problems.push(Problem::general(format!(
+                "Application parameter kube-version: {version:?} is not a Kubernetes version \
+                 (write it like 1.32 or v1.32.3)"
+            )));
+        }
+        Some(version) => flag("--kube-version", version.into()),
+        None => {
+            if let Some(version) = env.get("KUBE_VERSION").filter(|v| !v.is_empty()) {
+                flag("--kube-version", version.into());
+            }
+        }
+    }
+    if params.api_versions.is_empty() {
+        let apis = env
+            .get("KUBE_API_VERSIONS")
+            .into_iter()
+            .flat_map(|v| v.split(','));
+        for api in apis.map(str::trim).filter(|v| !v.is_empty()) {
+            flag("--api-versions", api.into());
+        }
+    }
+    for api in &params.api_versions {
+        if is_version_word(api, true) {
+            flag("--api-versions", api.into());
+        } else {
+            problems.push(Problem::general(format!(
+                "Application parameter api-versions: {api:?} is not an API version \
+                 (write it like apps/v1 or monitoring.coreos.com/v1/ServiceMonitor)"
+            )));
+        }
+    }
     // The chart's own values.yaml first, so that the Application's files still override it.
     let defaults = dir.join("values.yaml");
     let mut files: Vec<Result<PathBuf, Problem>> = Vec::new();
     if defaults.is_file() {
         files.push(Ok(defaults));
     }
-    files.extend(params.values_files.iter().map(|given| {
-        paths::inside_repository(dir, root, given)
+    let wanted = params.values_files.iter().filter(|given| {
+        !(params.ignore_missing_value_files && paths::missing_inside(dir, root, given))
+    });
+    files.extend(wanted.map(|given| {
+        paths::inside_repository("values file", dir, root, given)
             .map_err(|m| Problem::general(format!("Application parameter values-files: {m}")))
     }));
     for file in files {
@@ -151,10 +178,8 @@ fn arguments(
         }
     }
     for (n, (key, value)) in params.set.iter().enumerate() {
-        if key.is_empty() || key.contains(['=', ',']) || key.starts_with('-') {
-            problems.push(Problem::general(format!(
-                "Application parameter set: {key:?} is not a values key"
-            )));
+        if let Err(problem) = values_key("set", key) {
+            problems.push(problem);
             continue;
         }
         if !value.contains("<path:") {
@@ -172,6 +197,15 @@ fn arguments(
             Err(found) => problems.extend(found),
         }
     }
+    for (key, given) in &params.file_parameters {
+        match values_key("file-parameters", key)
+            .map_err(|p| vec![p])
+            .and_then(|()| set_file(dir, root, key, given, values, pending))
+        {
+            Ok(pair) => flag("--set-file", pair.into()),
+            Err(found) => problems.extend(found),
+        }
+    }
     args.push(
         if params.include_crds {
             "--include-crds"
@@ -180,11 +214,86 @@ fn arguments(
         }
         .into(),
     );
+    for (on, name) in [
+        (params.skip_schema_validation, "--skip-schema-validation"),
+        (params.skip_tests, "--skip-tests"),
+        (params.pass_credentials, "--pass-credentials"),
+    ] {
+        if on {
+            args.push(name.into());
+        }
+    }
     if problems.is_empty() {
         Ok(args)
     } else {
         Err(problems)
     }
+}
+
+/// Why `key` (of the `set` or `file-parameters` parameter) cannot be a values key: helm would
+/// read `=` and `,` as the end of the key or of the pair, and a leading `-` looks like a flag.
+fn values_key(parameter: &str, key: &str) -> Result<(), Problem> {
+    if key.is_empty() || key.contains(['=', ',']) || key.starts_with('-') {
+        return Err(Problem::general(format!(
+            "Application parameter {parameter}: {key:?} is not a values key"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether `word` may be a Kubernetes version (`kube-version`) or, with `slash`, an API
+/// version (`api-versions`): letters, digits, `.`, `-`, `+`, `_` (and `/`), not starting with
+/// `-`. helm reads both, and `--api-versions` splits at commas, so nothing else is needed.
+fn is_version_word(word: &str, slash: bool) -> bool {
+    !word.is_empty()
+        && word.len() <= 253
+        && !word.starts_with('-')
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c) || (slash && c == '/'))
+}
+
+/// The `--set-file` pair for `key` and the repository file `given`. helm reads the file's text
+/// as the value. Placeholders in a UTF-8 file are filled like a `set` value, and the filled
+/// text comes through a pipe; other files are named by their path, with `\` and `,` escaped
+/// for helm's `key=path,key=path` syntax.
+fn set_file(
+    dir: &Path,
+    root: &Path,
+    key: &str,
+    given: &str,
+    values: &mut dyn Values,
+    pending: &mut Vec<Pending>,
+) -> Result<String, Vec<Problem>> {
+    let path = paths::inside_repository("file", dir, root, given).map_err(|m| {
+        vec![Problem::general(format!(
+            "Application parameter file-parameters {key}: {m}"
+        ))]
+    })?;
+    let bytes = std::fs::read(&path).map_err(|e| {
+        vec![Problem::general(format!(
+            "Application parameter file-parameters {key}: file {given:?}: cannot read: {e}"
+        ))]
+    })?;
+    let scanned = match String::from_utf8(bytes) {
+        Ok(text) if text.contains("<path:") => {
+            let document = format!("value: {}\n", Value::String(text));
+            values.scan(
+                &format!("Application parameter file-parameters {key} ({given})"),
+                &document,
+            )?
+        }
+        _ => None,
+    };
+    let file = match scanned {
+        Some(scanned) => pipe(scanned, true, pending)?,
+        None => path,
+    };
+    let escaped = file
+        .to_string_lossy()
+        .replace('\\', "\\\\")
+        .replace(',', "\\,");
+    Ok(format!("{key}={escaped}"))
 }
 
 /// The values file helm should read: `path` itself, or a pipe its filled text will come
@@ -353,6 +462,13 @@ mod tests {
             values: None,
             set: vec![],
             include_crds: true,
+            file_parameters: vec![],
+            ignore_missing_value_files: false,
+            skip_schema_validation: false,
+            skip_tests: false,
+            kube_version: None,
+            api_versions: vec![],
+            pass_credentials: false,
             kustomize_enable_helm: false,
         }
     }
@@ -378,6 +494,7 @@ mod tests {
             ],
             include_crds: false,
             kustomize_enable_helm: false,
+            ..params()
         };
         let env = [
             ("KUBE_VERSION", "1.32"),
@@ -406,6 +523,52 @@ mod tests {
             "--skip-crds",
         ];
         assert_eq!(args_for(&p, &env), want);
+    }
+
+    #[test]
+    fn helm_options_of_the_application() {
+        let p = AppParams {
+            file_parameters: vec![("config".into(), "prod.yaml".into())],
+            ignore_missing_value_files: true,
+            values_files: vec!["absent.yaml".into()],
+            skip_schema_validation: true,
+            skip_tests: true,
+            kube_version: Some("v1.30.1".into()),
+            api_versions: vec!["example.com/v1/Widget".into()],
+            pass_credentials: true,
+            ..params()
+        };
+        let env = [("KUBE_VERSION", "1.32"), ("KUBE_API_VERSIONS", "v1")];
+        let want = [
+            "template",
+            ".",
+            "--kube-version",
+            "v1.30.1",
+            "--api-versions",
+            "example.com/v1/Widget",
+            "--set-file",
+            "config=<app>/prod.yaml",
+            "--include-crds",
+            "--skip-schema-validation",
+            "--skip-tests",
+            "--pass-credentials",
+        ];
+        assert_eq!(args_for(&p, &env), want);
+    }
+
+    #[test]
+    fn version_words() {
+        for good in ["1.32", "v1.32.3", "1.30.0-rc.1+k3s"] {
+            assert!(is_version_word(good, false), "{good}");
+        }
+        for bad in ["", "-1", "--kube-version", "1,2", "a/b", "1 2"] {
+            assert!(!is_version_word(bad, false), "{bad}");
+        }
+        assert!(is_version_word(
+            "monitoring.coreos.com/v1/ServiceMonitor",
+            true
+        ));
+        assert!(!is_version_word("apps/v1,v1", true));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! nothing.
 
 pub mod app_params;
+pub(crate) mod autodiscover;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;

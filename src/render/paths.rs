@@ -29,30 +29,57 @@ pub(super) fn repository_root(app_dir: &Path, env: &BTreeMap<String, String>) ->
     app
 }
 
-/// Resolves a values-file path given by the Application: relative to the application
-/// directory, and inside the repository after following symlinks.
+/// Resolves a file path given by the Application (a values file, a `file-parameters` file;
+/// `what` names it in messages): relative to the application directory, and inside the
+/// repository after following symlinks.
 pub(super) fn inside_repository(
+    what: &str,
     app_dir: &Path,
     root: &Path,
     given: &str,
 ) -> Result<PathBuf, String> {
     let path = Path::new(given);
     if path.is_absolute() {
-        return Err(format!(
-            "values file {given:?}: absolute paths are not allowed"
-        ));
+        return Err(format!("{what} {given:?}: absolute paths are not allowed"));
     }
     let real = app_dir
         .join(path)
         .canonicalize()
-        .map_err(|e| format!("values file {given:?}: {e}"))?;
+        .map_err(|e| format!("{what} {given:?}: {e}"))?;
     if !real.starts_with(root) {
-        return Err(format!("values file {given:?} is outside the repository"));
+        return Err(format!("{what} {given:?} is outside the repository"));
     }
     if !real.is_file() {
-        return Err(format!("values file {given:?} is not a file"));
+        return Err(format!("{what} {given:?} is not a file"));
     }
     Ok(real)
+}
+
+/// Whether `given` (relative to the application directory) names nothing, at a place inside
+/// the repository even when read without following symlinks: `ignore-missing-value-files` may
+/// skip such a file. A path that leaves the repository is never "missing", so that skipping
+/// cannot tell what exists outside it.
+pub(super) fn missing_inside(app_dir: &Path, root: &Path, given: &str) -> bool {
+    let path = Path::new(given);
+    if path.is_absolute() {
+        return false;
+    }
+    let app = app_dir
+        .canonicalize()
+        .unwrap_or_else(|_| app_dir.to_path_buf());
+    let mut lexical = app.clone();
+    for part in path.components() {
+        match part {
+            Component::ParentDir if !lexical.pop() => return false,
+            Component::Normal(name) => lexical.push(name),
+            _ => {}
+        }
+    }
+    lexical.starts_with(root)
+        && matches!(
+            std::fs::symlink_metadata(app.join(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        )
 }
 
 /// Checks the whole repository before helm or kustomize read any of it: they follow symlinks
@@ -142,6 +169,9 @@ mod tests {
         std::fs::write(root.join("common.yaml"), "a: 1").expect("write");
         std::os::unix::fs::symlink(outside.path().join("secret.yaml"), app.join("link.yaml"))
             .expect("symlink");
+        let inside_repository = |app: &Path, root: &Path, given: &str| {
+            super::inside_repository("values file", app, root, given)
+        };
         assert!(inside_repository(&app, &root, "values.yaml").is_ok());
         assert!(inside_repository(&app, &root, "../../common.yaml").is_ok());
         let refused = [
@@ -179,5 +209,29 @@ mod tests {
                 .expect_err("refused")
                 .ends_with("is outside the repository")
         );
+    }
+
+    #[test]
+    fn only_files_missing_inside_the_repository_are_missing() {
+        let repo = tempfile::tempdir().expect("temp dir");
+        let root = repo.path().canonicalize().expect("canonical");
+        let app = root.join("apps/shop");
+        std::fs::create_dir_all(&app).expect("mkdir");
+        std::fs::write(app.join("values.yaml"), "a: 1").expect("write");
+        std::os::unix::fs::symlink("/nonexistent/x.yaml", app.join("dangling.yaml"))
+            .expect("symlink");
+        assert!(missing_inside(&app, &root, "absent.yaml"));
+        assert!(missing_inside(&app, &root, "../../absent.yaml"));
+        for present_or_outside in [
+            "values.yaml",
+            "dangling.yaml",
+            "../../../absent.yaml",
+            "/absent.yaml",
+        ] {
+            assert!(
+                !missing_inside(&app, &root, present_or_outside),
+                "{present_or_outside}"
+            );
+        }
     }
 }

@@ -34,7 +34,8 @@ pub(crate) enum Command {
     /// Build an application directory (kustomize, Helm or plain), fill placeholders, print.
     #[command(after_help = crate::shell::help::reference())]
     Render(RenderArgs),
-    /// Exit 0 and print the source type when DIR holds placeholders or avp annotations.
+    /// Exit 0 and print the source type when DIR, what its kustomization leads to inside the
+    /// repository, or the Application's parameters hold placeholders or avp annotations.
     Discover(DiscoverArgs),
     /// Print the version and git commit.
     Version,

@@ -16,7 +16,7 @@ use crate::engine::problem::Problem;
 use crate::engine::source;
 use crate::render;
 use crate::render::child;
-use crate::render::discover;
+use crate::render::{autodiscover, discover};
 use crate::secrets::SecretReader;
 use crate::secrets::vault::session::Session;
 use crate::secrets::vault::token_cache::TokenCache;
@@ -43,7 +43,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match cli.command {
         Command::Version => write_stdout(|out| writeln!(out, "{}", version())),
         Command::Discover(args) => {
-            if discover::wants_vaultplate(&args.dir) {
+            let env: BTreeMap<String, String> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            if autodiscover::wants_vaultplate(&args.dir, &env) {
                 write_stdout(|out| writeln!(out, "{}", discover::detect(&args.dir)))
             } else {
                 ExitCode::FAILURE

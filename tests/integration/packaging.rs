@@ -34,15 +34,14 @@ fn plugin_yaml_runs_vaultplate_directly() {
     let spec = &plugin["spec"];
     // No shell between Argo CD and vaultplate: its exit status is the plugin's.
     assert_eq!(
-        spec["discover"],
-        json!({"find": {"command": ["vaultplate", "discover"]}})
-    );
-    assert_eq!(
         spec["generate"],
         json!({"command": ["vaultplate", "render"]})
     );
     assert_eq!(spec["preserveFileMode"], json!(false));
+    // Without discovery Argo CD serves every Application that names the plugin; the chart's
+    // plugin.autoDiscovery adds it (chart_adds_discovery_only_when_asked).
     for absent in [
+        "discover",
         "init",
         "provideGitCreds",
         "version",
@@ -85,6 +84,27 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
             json!(["values", "string", null, null, null, null]),
             json!(["set", "map", "string", null, null, null]),
             json!(["include-crds", "string", null, "true", null, null]),
+            json!(["file-parameters", "map", "string", null, null, null]),
+            json!([
+                "ignore-missing-value-files",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!([
+                "skip-schema-validation",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!(["skip-tests", "string", null, "false", null, null]),
+            json!(["kube-version", "string", null, null, null, null]),
+            json!(["api-versions", "array", "string", null, null, null]),
+            json!(["pass-credentials", "string", null, "false", null, null]),
             json!(["kustomize-enable-helm", "string", null, "false", null, null]),
         ]
     );
@@ -143,6 +163,38 @@ fn chart_ships_the_repository_plugin_yaml() {
         yaml_file("plugin.yaml"),
         "the chart's ConfigMap must hold the repository's plugin.yaml"
     );
+}
+
+#[test]
+fn chart_adds_discovery_only_when_asked() {
+    let plugin_yaml = |values: &[&str]| {
+        let rendered = template(values);
+        let text = object(&rendered, "ConfigMap", "vaultplate-plugin")["data"]["plugin.yaml"]
+            .as_str()
+            .expect("the ConfigMap has a plugin.yaml key")
+            .to_owned();
+        parse_value(&text).expect("the ConfigMap's plugin.yaml parses")
+    };
+    let mut want = yaml_file("plugin.yaml");
+    assert_eq!(
+        plugin_yaml(&["vault.existingSecret=s", "plugin.autoDiscovery=false"]),
+        want
+    );
+    want["spec"]["discover"] = json!({"find": {"command": ["vaultplate", "discover"]}});
+    assert_eq!(
+        plugin_yaml(&["vault.existingSecret=s", "plugin.autoDiscovery=true"]),
+        want,
+        "autoDiscovery adds exactly the discover section"
+    );
+    let refused = helm_err(&[
+        "template",
+        CHART,
+        "--set",
+        "vault.existingSecret=s",
+        "--set-string",
+        "plugin.autoDiscovery=yes",
+    ]);
+    assert!(refused.contains("autoDiscovery"), "{refused}");
 }
 
 #[test]

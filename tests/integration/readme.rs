@@ -3,6 +3,7 @@
 
 use vaultplate::config::settings::SETTINGS;
 use vaultplate::placeholder::modifier;
+use vaultplate::render::app_params::PARAMS;
 
 const README: &str = include_str!("../../README.md");
 
@@ -49,4 +50,25 @@ fn modifiers_table_matches_the_code() {
         want,
         "update the README's modifiers table to this"
     );
+}
+
+#[test]
+fn parameters_table_matches_the_code() {
+    let rows: Vec<Vec<&str>> = block("parameters")
+        .lines()
+        .skip(2)
+        .map(|line| line.trim_matches('|').split(" | ").map(str::trim).collect())
+        .collect();
+    let names: Vec<String> = rows.iter().map(|r| r[0].to_owned()).collect();
+    let want: Vec<String> = PARAMS.iter().map(|p| format!("`{}`", p.name)).collect();
+    assert_eq!(
+        names, want,
+        "the README's parameters table lists PARAMS, in order"
+    );
+    for (row, p) in rows.iter().zip(PARAMS) {
+        assert_eq!(row[1], p.collection, "type of {}", p.name);
+        if let Some(default) = p.default {
+            assert_eq!(row[2], format!("`\"{default}\"`"), "default of {}", p.name);
+        }
+    }
 }
