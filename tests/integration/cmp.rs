@@ -33,7 +33,7 @@ pub(crate) fn plugin_command(pointer: &str) -> Vec<String> {
 }
 
 /// Seeds the example secrets (examples/vault/MOUNT/PATH.json) into the shared OpenBao.
-fn seed_examples() {
+pub(crate) fn seed_examples() {
     let bao = OpenBao::shared();
     for (mount, file) in [
         ("secret", "demo/db"),
@@ -54,7 +54,7 @@ fn seed_examples() {
 
 /// A case holding a copy of `examples/<app>` at `_cmp_server/<uuid>/examples/<app>`, with the
 /// environment the CMP server gives a plugin, running in that folder.
-fn argo_cd_case(app: &str) -> Case {
+pub(crate) fn argo_cd_case(app: &str) -> Case {
     let source_path = format!("examples/{app}");
     let work = format!("_cmp_server/7f9c2ba4-e88f-4c1b-9c39-0d4e1a2b3c4d/{source_path}");
     let mut case = Case::new();

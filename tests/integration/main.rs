@@ -17,6 +17,7 @@ mod hostile_files;
 mod inputs;
 mod jsonpath;
 mod kube_secret;
+mod migration;
 mod packaging;
 mod placeholders;
 mod readme;

@@ -1,0 +1,79 @@
+//! The README's "Coming from argocd-vault-plugin" section: every Application it shows is a file
+//! of `examples/migration/`, printed there as it is, and rendered here the way Argo CD would run
+//! it: plugin.yaml's own command, the Application's parameters as `ARGOCD_APP_PARAMETERS`, its
+//! `env` entries as `ARGOCD_ENV_*`.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::Value;
+
+use crate::cmp::{argo_cd_case, plugin_command, seed_examples};
+use crate::support::Outcome;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Renders `examples/migration/NAME.yaml` as Argo CD would, after checking the README shows it.
+fn render(name: &str) -> Outcome {
+    let file = format!("examples/migration/{name}.yaml");
+    let text = std::fs::read_to_string(repo().join(&file)).expect("migration example");
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README");
+    assert!(
+        readme.contains(&format!("```yaml\n{text}```\n")),
+        "the README shows {file} as it is"
+    );
+    let application = vaultplate::yaml::value::parse_value(&text).expect("the example parses");
+    let source = application.pointer("/spec/source").expect("spec.source");
+    assert_eq!(
+        source.pointer("/plugin/name").and_then(Value::as_str),
+        Some("vaultplate"),
+        "{file} names the plugin"
+    );
+    let path = source["path"].as_str().expect("spec.source.path");
+    let app = path.strip_prefix("examples/").expect("an example application");
+    let mut case = argo_cd_case(app).args(plugin_command("/spec/generate/command"));
+    if let Some(parameters) = source.pointer("/plugin/parameters") {
+        case = case.env("ARGOCD_APP_PARAMETERS", parameters.to_string());
+    }
+    for entry in source
+        .pointer("/plugin/env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = entry["name"].as_str().expect("env name");
+        let value = entry["value"].as_str().expect("env value");
+        case = case.env(format!("ARGOCD_ENV_{name}"), value);
+    }
+    case.run()
+}
+
+#[test]
+fn every_migration_example_renders() {
+    seed_examples();
+    let password = BASE64.encode("s3cr3t-Pa55word");
+    render("avp")
+        .success()
+        .stdout_contains("  username: \"app\"\n")
+        .stdout_contains(&format!("  password: \"{password}\"\n"));
+    render("avp-helm")
+        .success()
+        .stdout_contains("  name: demo-db\n")
+        .stdout_contains(&format!("  password: {password}\n"))
+        .stdout_contains("  log-level: \"info\"\n");
+    render("avp-helm-args")
+        .success()
+        .stdout_contains(&format!("  password: {password}\n"))
+        .stdout_contains("  log-level: \"debug\"\n");
+    render("avp-helm-values")
+        .success()
+        .stdout_contains(&format!("  username: {}\n", BASE64.encode("app")))
+        .stdout_contains("  log-level: \"warn\"\n");
+    render("avp-kustomize")
+        .success()
+        .stdout_contains(&format!("  password: \"{password}\"\n"))
+        .stdout_contains("  namespace: demo\n");
+}
