@@ -354,6 +354,7 @@ mod tests {
             set: vec![],
             include_crds: true,
             kustomize_enable_helm: false,
+            kustomize: Default::default(),
         }
     }
 
@@ -378,6 +379,7 @@ mod tests {
             ],
             include_crds: false,
             kustomize_enable_helm: false,
+            ..params()
         };
         let env = [
             ("KUBE_VERSION", "1.32"),

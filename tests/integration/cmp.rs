@@ -16,7 +16,7 @@ fn repo() -> &'static Path {
 
 /// A command of plugin.yaml (`spec.discover.find.command` or `spec.generate.command`) as
 /// arguments for the vaultplate binary.
-fn plugin_command(pointer: &str) -> Vec<String> {
+pub(crate) fn plugin_command(pointer: &str) -> Vec<String> {
     let text = std::fs::read_to_string(repo().join("plugin.yaml")).expect("plugin.yaml");
     let plugin = vaultplate::yaml::value::parse_value(&text).expect("plugin.yaml parses");
     let command: Vec<String> = plugin

@@ -20,6 +20,7 @@ mod packaging;
 mod placeholders;
 mod readme;
 mod render;
+mod render_kustomize;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;

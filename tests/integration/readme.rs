@@ -3,6 +3,7 @@
 
 use vaultplate::config::settings::SETTINGS;
 use vaultplate::placeholder::modifier;
+use vaultplate::render::app_params::PARAMS;
 
 const README: &str = include_str!("../../README.md");
 
@@ -49,4 +50,34 @@ fn modifiers_table_matches_the_code() {
         want,
         "update the README's modifiers table to this"
     );
+}
+
+#[test]
+fn parameters_table_matches_the_code() {
+    let rows: Vec<(String, String, String)> = block("parameters")
+        .lines()
+        .skip(2)
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            (
+                cells[0].trim_matches('`').to_owned(),
+                cells[1].to_owned(),
+                cells[2].to_owned(),
+            )
+        })
+        .collect();
+    let names: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(n, t, _)| (n.as_str(), t.as_str()))
+        .collect();
+    let want: Vec<(&str, &str)> = PARAMS.iter().map(|p| (p.name, p.collection)).collect();
+    assert_eq!(
+        names, want,
+        "the README's parameters table lists PARAMS in order"
+    );
+    for (p, (_, _, default)) in PARAMS.iter().zip(&rows) {
+        if let Some(d) = p.default {
+            assert_eq!(default, &format!("`\"{d}\"`"), "{}", p.name);
+        }
+    }
 }
