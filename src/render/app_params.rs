@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::render::kustomize::params::KustomizeParams;
+
 /// The settings of one render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppParams {
@@ -43,6 +45,8 @@ pub struct AppParams {
     pub pass_credentials: bool,
     /// `kustomize build --enable-helm`; default false.
     pub kustomize_enable_helm: bool,
+    /// What Argo CD's `spec.source.kustomize` offers.
+    pub kustomize: KustomizeParams,
 }
 
 /// One announced parameter: the single source of plugin.yaml's list and of the docs.
@@ -128,6 +132,76 @@ pub const PARAMS: &[ParamSpec] = &[
         collection: "string",
         default: Some("false"),
     },
+    ParamSpec {
+        name: "images",
+        collection: "array",
+        default: None,
+    },
+    ParamSpec {
+        name: "name-prefix",
+        collection: "string",
+        default: None,
+    },
+    ParamSpec {
+        name: "name-suffix",
+        collection: "string",
+        default: None,
+    },
+    ParamSpec {
+        name: "common-labels",
+        collection: "map",
+        default: None,
+    },
+    ParamSpec {
+        name: "common-annotations",
+        collection: "map",
+        default: None,
+    },
+    ParamSpec {
+        name: "common-annotations-envsubst",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "force-common-labels",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "force-common-annotations",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "label-without-selector",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "label-include-templates",
+        collection: "string",
+        default: Some("false"),
+    },
+    ParamSpec {
+        name: "replicas",
+        collection: "array",
+        default: None,
+    },
+    ParamSpec {
+        name: "patches",
+        collection: "string",
+        default: None,
+    },
+    ParamSpec {
+        name: "components",
+        collection: "array",
+        default: None,
+    },
+    ParamSpec {
+        name: "ignore-missing-components",
+        collection: "string",
+        default: Some("false"),
+    },
 ];
 
 /// Why the parameters cannot be used.
@@ -204,11 +278,13 @@ impl AppParams {
             api_versions: source.array("api-versions"),
             pass_credentials: flag("pass-credentials")?,
             kustomize_enable_helm: flag("kustomize-enable-helm")?,
+            kustomize: KustomizeParams::read(&source, env)?,
         })
     }
 }
 
-struct Source<'a> {
+/// Where parameters are read from: the JSON when Argo CD sent it, else `PARAM_*` variables.
+pub(crate) struct Source<'a> {
     env: &'a BTreeMap<String, String>,
     json: Option<&'a Vec<Value>>,
 }
@@ -220,14 +296,16 @@ impl Source<'_> {
             .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
     }
 
-    fn string(&self, name: &str) -> Option<String> {
+    /// A string parameter, if set.
+    pub(crate) fn string(&self, name: &str) -> Option<String> {
         match self.entry(name) {
             Some(p) => p.get("string").and_then(Value::as_str).map(str::to_owned),
             None => self.env.get(&env_name(name)).cloned(),
         }
     }
 
-    fn array(&self, name: &str) -> Vec<String> {
+    /// An array parameter's items (none when unset).
+    pub(crate) fn array(&self, name: &str) -> Vec<String> {
         if let Some(p) = self.entry(name) {
             return strings(p.get("array"));
         }
@@ -237,7 +315,9 @@ impl Source<'_> {
             .collect()
     }
 
-    fn map(&self, name: &str) -> Vec<(String, String)> {
+    /// A map parameter's entries, from the JSON only: `PARAM_<NAME>_<KEY>` loses the keys'
+    /// spelling.
+    pub(crate) fn map(&self, name: &str) -> Vec<(String, String)> {
         let Some(Value::Object(map)) = self.entry(name).and_then(|p| p.get("map")) else {
             return Vec::new();
         };

@@ -470,6 +470,7 @@ mod tests {
             api_versions: vec![],
             pass_credentials: false,
             kustomize_enable_helm: false,
+            kustomize: Default::default(),
         }
     }
 

@@ -7,7 +7,7 @@ pub(crate) mod autodiscover;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;
-mod kustomize;
+pub mod kustomize;
 mod paths;
 
 use std::collections::BTreeMap;
@@ -68,7 +68,7 @@ pub fn render(
                 };
                 helm::template(dir, &root, &params, env, &sandbox, &mut values)?
             } else {
-                kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
+                kustomize::build(dir, &root, &params, &sandbox)?
             };
             drop(sandbox);
             vec![Input {

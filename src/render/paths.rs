@@ -38,6 +38,22 @@ pub(super) fn inside_repository(
     root: &Path,
     given: &str,
 ) -> Result<PathBuf, String> {
+    let real = resolve_inside(app_dir, root, given, what)?;
+    if !real.is_file() {
+        return Err(format!("{what} {given:?} is not a file"));
+    }
+    Ok(real)
+}
+
+/// Resolves `given` (a `what`, e.g. `values file` or `component`, named in messages) relative
+/// to the application directory and follows symlinks: the result is inside `root`, or an
+/// error says why not. An absolute path is refused, and so is one that does not exist.
+pub(super) fn resolve_inside(
+    app_dir: &Path,
+    root: &Path,
+    given: &str,
+    what: &str,
+) -> Result<PathBuf, String> {
     let path = Path::new(given);
     if path.is_absolute() {
         return Err(format!("{what} {given:?}: absolute paths are not allowed"));
@@ -48,9 +64,6 @@ pub(super) fn inside_repository(
         .map_err(|e| format!("{what} {given:?}: {e}"))?;
     if !real.starts_with(root) {
         return Err(format!("{what} {given:?} is outside the repository"));
-    }
-    if !real.is_file() {
-        return Err(format!("{what} {given:?} is not a file"));
     }
     Ok(real)
 }

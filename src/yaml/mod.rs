@@ -148,6 +148,14 @@ pub fn parse_stream_with<T: Send>(
     stream::parse(text, &each)
 }
 
+/// `value` as one line of flow YAML (JSON, with YAML's line breaks and controls escaped) that
+/// YAML 1.1 and 1.2 readers read back as exactly that value.
+pub fn to_flow(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write::flow(value, &mut out);
+    out
+}
+
 /// How deeply collections may nest before [`parse_stream`] gives up (Kubernetes manifests stay
 /// far below; the limit keeps hostile input from exhausting the stack in recursive walks).
 pub const MAX_DEPTH: usize = 1000;

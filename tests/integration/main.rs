@@ -23,6 +23,7 @@ mod placeholders;
 mod readme;
 mod render;
 mod render_helm_params;
+mod render_kustomize;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;

@@ -106,6 +106,55 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
             json!(["api-versions", "array", "string", null, null, null]),
             json!(["pass-credentials", "string", null, "false", null, null]),
             json!(["kustomize-enable-helm", "string", null, "false", null, null]),
+            json!(["images", "array", "string", null, null, null]),
+            json!(["name-prefix", "string", null, null, null, null]),
+            json!(["name-suffix", "string", null, null, null, null]),
+            json!(["common-labels", "map", "string", null, null, null]),
+            json!(["common-annotations", "map", "string", null, null, null]),
+            json!([
+                "common-annotations-envsubst",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!(["force-common-labels", "string", null, "false", null, null]),
+            json!([
+                "force-common-annotations",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!([
+                "label-without-selector",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!([
+                "label-include-templates",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
+            json!(["replicas", "array", "string", null, null, null]),
+            json!(["patches", "string", null, null, null, null]),
+            json!(["components", "array", "string", null, null, null]),
+            json!([
+                "ignore-missing-components",
+                "string",
+                null,
+                "false",
+                null,
+                null
+            ]),
         ]
     );
     for p in announced {
