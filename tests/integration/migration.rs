@@ -33,7 +33,9 @@ fn render(name: &str) -> Outcome {
         "{file} names the plugin"
     );
     let path = source["path"].as_str().expect("spec.source.path");
-    let app = path.strip_prefix("examples/").expect("an example application");
+    let app = path
+        .strip_prefix("examples/")
+        .expect("an example application");
     let mut case = argo_cd_case(app).args(plugin_command("/spec/generate/command"));
     if let Some(parameters) = source.pointer("/plugin/parameters") {
         case = case.env("ARGOCD_APP_PARAMETERS", parameters.to_string());
@@ -76,4 +78,12 @@ fn every_migration_example_renders() {
         .success()
         .stdout_contains(&format!("  password: \"{password}\"\n"))
         .stdout_contains("  namespace: demo\n");
+    render("avp-kustomize-edit")
+        .success()
+        .stdout_contains(&format!("  password: \"{password}\"\n"))
+        .stdout_contains("image: registry.example/demo:1.4.2\n")
+        .stdout_contains("github.com/url: https://git.example/vaultplate.git\n");
+    render("avp-kustomize-plugin-env")
+        .success()
+        .stdout_contains("image: registry.example/demo:1.4.3\n");
 }
