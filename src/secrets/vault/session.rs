@@ -128,7 +128,12 @@ impl SecretReader for Session<'_> {
         if let Some(error) = first_run_wide_error(&answers) {
             return Err(error);
         }
-        self.answers.extend(answers);
+        if self.answers.is_empty() {
+            // The first read of a run: no second table while the answers move over.
+            self.answers = answers;
+        } else {
+            self.answers.extend(answers);
+        }
         Ok(())
     }
 }
