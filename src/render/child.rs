@@ -114,7 +114,6 @@ impl Sandbox {
     }
 
     /// The folder.
-    #[cfg(test)]
     pub(crate) fn path(&self) -> &Path {
         &self.dir
     }

@@ -3,6 +3,9 @@
 //! nothing.
 
 pub mod app_params;
+mod chart_cache;
+mod chart_deps;
+mod chart_repos;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;
@@ -65,7 +68,15 @@ pub fn render(
                     secrets: &mut *secrets,
                     masker: Masker::default(),
                 };
-                helm::template(dir, &root, &params, env, &sandbox, &mut values)?
+                helm::template(
+                    dir,
+                    &root,
+                    &config.charts,
+                    &params,
+                    env,
+                    &sandbox,
+                    &mut values,
+                )?
             } else {
                 kustomize::build(dir, &params, &sandbox).map_err(|e| vec![Problem::general(e)])?
             };
