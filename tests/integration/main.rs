@@ -20,6 +20,7 @@ mod packaging;
 mod placeholders;
 mod readme;
 mod render;
+mod render_remote_charts;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;
