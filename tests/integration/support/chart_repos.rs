@@ -19,6 +19,9 @@ use super::tool;
 pub(crate) const REPO_USER: &str = "charts";
 pub(crate) const REPO_PASSWORD: &str = "h3lm-repo-passw0rd";
 
+/// A request's target and `Authorization` header.
+pub(crate) type Seen = (String, Option<String>);
+
 /// The servers, and the charts they hold: `web-lib` 0.1.0 (HTTP repository, also listed there
 /// as `stray-lib` 0.1.0 with its archive on the other host), `oci-lib` 0.2.0 (registry,
 /// `oci://<registry>/charts`), `other-lib` 0.1.0 (the other host, no auth).
@@ -28,7 +31,7 @@ pub(crate) struct ChartRepos {
     /// Another host, which records every request.
     pub(crate) other: Server,
     /// `(target, Authorization header)` of every request `other` received.
-    pub(crate) other_seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub(crate) other_seen: Arc<Mutex<Vec<Seen>>>,
     /// `host:port` of the registry.
     pub(crate) registry: String,
     _dir: tempfile::TempDir,
