@@ -85,6 +85,8 @@ pub struct Config {
     pub concurrency: usize,
     /// `VAULTPLATE_TIMEOUT`: the whole run ends with an error after this long.
     pub deadline: Duration,
+    /// Where remote chart dependencies come from and are kept.
+    pub charts: ChartSettings,
     /// Things the operator should know (ignored Application overrides, unknown keys); no values.
     pub warnings: Vec<String>,
 }
@@ -203,8 +205,13 @@ impl Config {
         .unwrap_or(16);
         let deadline =
             parse_with(VAULTPLATE_TIMEOUT, layers, parse_duration)?.unwrap_or(DEFAULT_DEADLINE);
+        let charts = ChartSettings {
+            credentials: get(VAULTPLATE_CHART_CREDENTIALS).map(|v| PathBuf::from(v.text)),
+            cache: resolve_chart_cache(layers)?,
+        };
         warnings.sort();
         Ok(Config {
+            charts,
             deadline,
             vault,
             kv_version,
@@ -213,6 +220,39 @@ impl Config {
             warnings,
         })
     }
+}
+
+/// Where remote Helm chart dependencies come from and are kept (`VAULTPLATE_CHART_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartSettings {
+    /// `VAULTPLATE_CHART_CREDENTIALS`: the operator's repository credentials file.
+    pub credentials: Option<PathBuf>,
+    /// The shared cache folder; `None` when the cache is off (or no folder can be named).
+    pub cache: Option<PathBuf>,
+}
+
+/// `VAULTPLATE_CHART_CACHE`: `off`, an absolute folder, or (unset) the XDG cache folder.
+fn resolve_chart_cache(layers: &Layers) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(raw) = layers.get(VAULTPLATE_CHART_CACHE) {
+        return match raw.text.as_str() {
+            "off" | "false" => Ok(None),
+            text if Path::new(text).is_absolute() => Ok(Some(PathBuf::from(text))),
+            _ => Err(invalid(
+                VAULTPLATE_CHART_CACHE,
+                &raw,
+                "must be an absolute folder, or `off`",
+            )),
+        };
+    }
+    let absolute = |name: &str| {
+        layers
+            .env
+            .get(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|h| h.join(".cache")));
+    Ok(base.map(|b| b.join("vaultplate").join("charts")))
 }
 
 fn resolve_auth(layers: &Layers) -> Result<Auth, ConfigError> {

@@ -159,6 +159,10 @@ settings! {
         "PEM file of the private key of `VAULT_CLIENT_CERT`.";
     VAULTPLATE_REDIRECT_HOSTS, None, app: false, sensitive: false,
         "Comma-separated `host[:port]` list (port 443 when left out) that Vault may redirect a request to, over https only, one redirect at most (e.g. a standby's active node); redirects to any other host are refused (see [Redirects](#redirects)).";
+    VAULTPLATE_CHART_CREDENTIALS, None, app: false, sensitive: false,
+        "File (YAML or JSON) mapping Helm chart repository URLs to their credentials, read when a chart's remote dependencies are fetched (see [Remote chart dependencies](#remote-chart-dependencies)).";
+    VAULTPLATE_CHART_CACHE, None, app: false, sensitive: false,
+        "Folder of the chart dependency cache shared by every render (default `$XDG_CACHE_HOME/vaultplate/charts`, else `$HOME/.cache/vaultplate/charts`), or `off`.";
 }
 
 /// Looks up a setting's spec by name.

@@ -1,6 +1,7 @@
 //! `helm template` with the Application's release name, namespace, Kubernetes and API
 //! versions, values, `--set` and `--set-file` pairs and the other options of Argo CD's
-//! `spec.source.helm`, and `helm dependency build` for charts whose `charts/` folder is missing.
+//! `spec.source.helm`; a chart whose `charts/` folder is missing is rendered from a private
+//! copy with its dependencies filled in (see [`super::chart_deps`]).
 //!
 //! Placeholders in values (the chart's `values.yaml`, the Application's values files, inline
 //! values, `set` values and `file-parameters` files) are filled before helm reads them, so that templates that
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::paths;
+use crate::config::ChartSettings;
 use crate::engine::problem::Problem;
 use crate::engine::values::ScannedValues;
 use crate::render::app_params::AppParams;
@@ -41,9 +43,14 @@ struct Pending {
 }
 
 /// Renders the chart in `dir`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one caller, every argument its own input"
+)]
 pub(super) fn template(
     dir: &Path,
     root: &Path,
+    charts: &ChartSettings,
     params: &AppParams,
     env: &BTreeMap<String, String>,
     sandbox: &Sandbox,
@@ -54,11 +61,8 @@ pub(super) fn template(
     let failed = |values: &dyn Values, e: child::ChildError| {
         vec![Problem::general(values.mask(&e.to_string()))]
     };
-    if needs_dependency_build(dir)? {
-        let build = ["dependency".into(), "build".into(), ".".into()];
-        child::run("helm", &build, dir, sandbox, "helm dependency build")
-            .map_err(|e| failed(values, e))?;
-    }
+    let copy = super::chart_deps::prepare(dir, root, sandbox, charts)?;
+    let cwd = copy.as_deref().unwrap_or(dir);
     let (pipes, to_fill): (Vec<FilePipe>, Vec<_>) = pending
         .into_iter()
         .map(|p| (p.pipe, (p.scanned, p.set_value)))
@@ -75,7 +79,7 @@ pub(super) fn template(
     match child::run_feeding(
         "helm",
         &args,
-        dir,
+        cwd,
         sandbox,
         "helm template",
         pipes,
@@ -374,30 +378,6 @@ fn private(sandbox: &Sandbox, name: &str, text: &str) -> Result<PathBuf, Vec<Pro
             "cannot write a private values file: {e}"
         ))]
     })
-}
-
-/// A chart with dependencies and no `charts/` folder needs `helm dependency build` first.
-fn needs_dependency_build(dir: &Path) -> Result<bool, Vec<Problem>> {
-    let chart_file = dir.join("Chart.yaml");
-    let text = std::fs::read_to_string(&chart_file).map_err(|e| {
-        vec![Problem::at(
-            chart_file.display().to_string(),
-            format!("cannot read: {e}"),
-        )]
-    })?;
-    let chart = crate::yaml::value::parse_value(&text).map_err(|e| {
-        vec![Problem::at(
-            chart_file.display().to_string(),
-            format!("invalid YAML at {e}"),
-        )]
-    })?;
-    let has_dependencies = chart
-        .get("dependencies")
-        .and_then(Value::as_array)
-        .is_some_and(|d| !d.is_empty());
-    let has_charts =
-        std::fs::read_dir(dir.join("charts")).is_ok_and(|mut entries| entries.next().is_some());
-    Ok(has_dependencies && !has_charts)
 }
 
 #[cfg(test)]

@@ -4,6 +4,9 @@
 
 pub mod app_params;
 pub(crate) mod autodiscover;
+mod chart_cache;
+mod chart_deps;
+mod chart_repos;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;
@@ -66,7 +69,15 @@ pub fn render(
                     secrets: &mut *secrets,
                     masker: Masker::default(),
                 };
-                helm::template(dir, &root, &params, env, &sandbox, &mut values)?
+                helm::template(
+                    dir,
+                    &root,
+                    &config.charts,
+                    &params,
+                    env,
+                    &sandbox,
+                    &mut values,
+                )?
             } else {
                 kustomize::build(dir, &root, &params, &sandbox)?
             };

@@ -24,6 +24,7 @@ mod readme;
 mod render;
 mod render_helm_params;
 mod render_kustomize;
+mod render_remote_charts;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;

@@ -110,11 +110,26 @@ fn chart_dependencies_are_built_when_charts_is_missing() {
         .file("repo/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n")
         .file("repo/lib/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-dependency}\n")
         .cwd("repo/app")
+        // As Argo CD runs it: the repository is `repo`, so `../lib` is inside it.
+        .env("ARGOCD_APP_SOURCE_PATH", "app")
         .args(["render"])
         .run()
         .success()
         .stdout_contains("metadata: {name: from-dependency}")
         .stdout_contains("metadata: {name: parent}");
+}
+
+#[test]
+fn a_file_dependency_outside_the_repository_is_refused() {
+    Case::new()
+        .file("repo/app/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\ndependencies:\n  - name: lib\n    version: 0.1.0\n    repository: file://../../lib\n")
+        .file("lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+        .cwd("repo/app")
+        .env("ARGOCD_APP_SOURCE_PATH", "app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stderr("error: Chart.yaml: dependency lib: file://../../lib must be a chart folder inside the repository\n");
 }
 
 #[test]

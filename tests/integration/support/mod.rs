@@ -9,6 +9,7 @@
 #![allow(dead_code, reason = "helpers for test modules that come and go")]
 
 mod case;
+pub(crate) mod chart_repos;
 mod fault;
 mod github_login;
 mod http;

@@ -28,7 +28,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// removes its directory: a server still answering a request as it stops would write its
 /// audit log again, and the file audit device recreates a missing directory. `wait` makes
 /// this shell exit when the server does, so a server that cannot start is seen at once.
-const LIFELINE: &str = r#"
+pub(crate) const LIFELINE: &str = r#"
 dir=$1; shift
 exec 3<&0 </dev/null
 "$@" 3<&- >"$dir/server.log" 2>&1 &
