@@ -42,16 +42,7 @@ pub(crate) fn detect(dir: &Path) -> SourceType {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn dir(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().expect("temp dir");
-        for (name, text) in files {
-            let path = dir.path().join(name);
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(path, text).expect("write");
-        }
-        dir
-    }
+    use crate::render::test_files::tree as dir;
 
     #[test]
     fn detection_prefers_kustomize_then_helm() {

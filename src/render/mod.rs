@@ -12,6 +12,8 @@ pub(crate) mod discover;
 mod helm;
 pub mod kustomize;
 mod paths;
+#[cfg(test)]
+mod test_files;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
