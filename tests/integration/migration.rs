@@ -1,4 +1,5 @@
-//! The README's "Coming from argocd-vault-plugin" section: every Application it shows is a file
+//! The Applications of the docs. The README's "Coming from argocd-vault-plugin" section: every
+//! Application it shows is a file
 //! of `examples/migration/`, printed there as it is, and rendered here the way Argo CD would run
 //! it: plugin.yaml's own command, the Application's parameters as `ARGOCD_APP_PARAMETERS`, its
 //! `env` entries as `ARGOCD_ENV_*`.
@@ -25,7 +26,12 @@ fn render(name: &str) -> Outcome {
         readme.contains(&format!("```yaml\n{text}```\n")),
         "the README shows {file} as it is"
     );
-    let application = vaultplate::yaml::value::parse_value(&text).expect("the example parses");
+    render_application(&file, &text)
+}
+
+/// Renders the Application `text` (from `file`) as Argo CD would.
+fn render_application(file: &str, text: &str) -> Outcome {
+    let application = vaultplate::yaml::value::parse_value(text).expect("the example parses");
     let source = application.pointer("/spec/source").expect("spec.source");
     assert_eq!(
         source.pointer("/plugin/name").and_then(Value::as_str),
@@ -86,4 +92,27 @@ fn every_migration_example_renders() {
     render("avp-kustomize-plugin-env")
         .success()
         .stdout_contains("image: registry.example/demo:1.4.3\n");
+}
+
+#[test]
+fn the_example_applications_for_argo_cd_render() {
+    seed_examples();
+    let password = BASE64.encode("s3cr3t-Pa55word");
+    let example = |name: &str| {
+        let file = format!("examples/argocd/applications/{name}.yaml");
+        let text = std::fs::read_to_string(repo().join(&file)).expect("example Application");
+        render_application(&file, &text)
+    };
+    example("plain")
+        .success()
+        .stdout_contains(&format!("  password: \"{password}\"\n"));
+    example("helm")
+        .success()
+        .stdout_contains(&format!("  username: {}\n", BASE64.encode("demo")))
+        .stdout_contains("  log-level: \"debug\"\n");
+    example("kustomize")
+        .success()
+        .stdout_contains("image: registry.example/demo:1.1\n")
+        .stdout_contains("  name: demo-kustomize-prod\n")
+        .stdout_contains("team: payments\n");
 }
