@@ -1,9 +1,8 @@
-//! The Applications of the docs. The README's "Coming from argocd-vault-plugin" section: every
-//! Application it shows is a file
-//! of `examples/migration/`, printed there as it is, and rendered here the way Argo CD would run
-//! it: plugin.yaml's own command, the Application's parameters as `ARGOCD_APP_PARAMETERS`, its
-//! `env` entries as `ARGOCD_ENV_*`.
-
+//! The Applications of the docs, rendered the way Argo CD would run them: plugin.yaml's own
+//! command, the Application's parameters as `ARGOCD_APP_PARAMETERS`, its `env` entries as
+//! `ARGOCD_ENV_*`. Every Application of the README's "Coming from argocd-vault-plugin" section
+//! is a file of `examples/migration/`, printed there as it is; `examples/argocd/applications/`
+//! are the ones the Argo CD walkthrough installs.
 use std::path::Path;
 
 use base64::Engine as _;
