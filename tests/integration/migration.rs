@@ -3,6 +3,7 @@
 //! `ARGOCD_ENV_*`. Every Application of the README's "Coming from argocd-vault-plugin" section
 //! is a file of `examples/migration/`, printed there as it is; `examples/argocd/applications/`
 //! are the ones the Argo CD walkthrough installs.
+
 use std::path::Path;
 
 use base64::Engine as _;
