@@ -1,7 +1,7 @@
 //! `helm template` with the Application's release name, namespace, Kubernetes and API
 //! versions, values, `--set` and `--set-file` pairs and the other options of Argo CD's
 //! `spec.source.helm`; a chart whose `charts/` folder is missing is rendered from a private
-//! copy with its dependencies filled in (see [`super::chart_deps`]).
+//! copy with its dependencies filled in (see [`super::charts::deps`]).
 //!
 //! Placeholders in values (the chart's `values.yaml`, the Application's values files, inline
 //! values, `set` values and `file-parameters` files) are filled before helm reads them, so that templates that
@@ -61,7 +61,7 @@ pub(super) fn template(
     let failed = |values: &dyn Values, e: child::ChildError| {
         vec![Problem::general(values.mask(&e.to_string()))]
     };
-    let copy = super::chart_deps::prepare(dir, root, sandbox, charts)?;
+    let copy = super::charts::deps::prepare(dir, root, sandbox, charts)?;
     let cwd = copy.as_deref().unwrap_or(dir);
     let (pipes, to_fill): (Vec<FilePipe>, Vec<_>) = pending
         .into_iter()

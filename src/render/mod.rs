@@ -4,9 +4,7 @@
 
 pub mod app_params;
 pub(crate) mod autodiscover;
-mod chart_cache;
-mod chart_deps;
-mod chart_repos;
+mod charts;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;

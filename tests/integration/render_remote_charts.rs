@@ -1,11 +1,11 @@
 //! Charts whose `Chart.yaml` depends on charts from a Helm HTTP repository (basic auth) and an
-//! OCI registry, both real servers on loopback ([`ChartRepos::shared`]): the operator's
+//! OCI registry (htpasswd auth), both real servers on loopback ([`ChartRepos::shared`]): the operator's
 //! credentials, the shared cache, `Chart.lock`, and an application directory left as it was.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::chart_repos::{ChartRepos, REPO_PASSWORD};
+use crate::support::chart_repos::{ChartRepos, REGISTRY_PASSWORD, REGISTRY_USER, REPO_PASSWORD};
 use crate::support::{Case, tool};
 
 /// A chart (`shop`) depending on `deps` (`name`, `version`, `repository`), in a folder of its
@@ -63,6 +63,7 @@ fn render(dir: &Path) -> Case {
     Case::new()
         .env("VAULTPLATE_CHART_CREDENTIALS", dir.join("creds.yaml"))
         .secret(REPO_PASSWORD)
+        .secret(REGISTRY_PASSWORD)
         .args(["render".as_ref(), dir.join("app").as_os_str()])
 }
 
@@ -228,4 +229,69 @@ fn chart_lock_pins_versions_and_must_match_chart_yaml() {
         .run()
         .failure()
         .stderr("error: Chart.lock: does not list the dependencies of Chart.yaml: run `helm dependency update` and commit the new Chart.lock, or remove it\n");
+}
+
+#[test]
+fn an_oci_registry_that_wants_a_password_gets_the_operators_and_no_other() {
+    let repos = ChartRepos::shared();
+    let oci = format!("oci://{}/charts", repos.registry);
+    let dir = app(&[("oci-lib", "0.2.0", &oci)], None);
+    let creds = dir.path().join("creds.yaml");
+    let fetch_error = format!(
+        "error: Chart.yaml: dependency oci-lib: cannot fetch oci-lib 0.2.0 from {oci}: helm dependency update failed"
+    );
+    // With the operator's user name and password it renders: every other OCI test here logs
+    // in. Without credentials for the registry, it does not.
+    std::fs::write(&creds, repos.credentials_with_registry("{plainHttp: true}")).expect("write");
+    render(dir.path())
+        .env("VAULTPLATE_CHART_CACHE", "off")
+        .run()
+        .failure()
+        .stderr_contains(&fetch_error)
+        .stderr_contains("authorization failed: no basic auth credentials");
+    // A wrong password: refused, and shown nowhere (nor as `user:password`, nor in base64).
+    let wrong = "wr0ng-registry-passw0rd";
+    std::fs::write(
+        &creds,
+        repos.credentials_with_registry(&format!(
+            "{{username: {REGISTRY_USER}, password: {wrong}, plainHttp: true}}"
+        )),
+    )
+    .expect("write");
+    render(dir.path())
+        .env("VAULTPLATE_CHART_CACHE", "off")
+        .secret(wrong)
+        .secret(&format!("{REGISTRY_USER}:{wrong}"))
+        .run()
+        .failure()
+        .stderr_contains(&fetch_error)
+        .stderr_contains("401 Unauthorized");
+}
+
+#[test]
+fn registry_credentials_reach_their_own_registry_only() {
+    let repos = ChartRepos::shared();
+    // The other host asks for credentials as a registry would; the operator has some for the
+    // registry only.
+    let other = repos.other.addr().replace("http://", "oci://") + "/elsewhere";
+    let dir = app(&[("other-lib", "0.1.0", &other)], None);
+    render(dir.path())
+        .env("VAULTPLATE_CHART_CACHE", "off")
+        .run()
+        .failure()
+        .stderr_contains("cannot fetch other-lib 0.1.0 from oci://127.0.0.1:")
+        .stderr_contains("no basic auth credentials");
+    let seen = repos.other_seen.lock().expect("lock").clone();
+    let asked: Vec<_> = seen
+        .iter()
+        .filter(|(t, _)| t.starts_with("/v2/elsewhere/"))
+        .collect();
+    assert!(
+        !asked.is_empty(),
+        "helm never asked the other host: {seen:?}"
+    );
+    assert!(
+        asked.iter().all(|(_, auth)| auth.is_none()),
+        "registry credentials went to the other host: {asked:?}"
+    );
 }

@@ -1,7 +1,12 @@
 //! Remote chart repositories on loopback, started once per test process
 //! ([`ChartRepos::shared`]): a Helm HTTP repository (`helm package` + `helm repo index`,
 //! served with basic auth), a second HTTP host that records who asks it for what, and an OCI
-//! registry (Debian's `docker-registry`, charts pushed with `helm push`).
+//! registry (Debian's `docker-registry`, charts pushed with `helm push`) that asks for a user
+//! name and password (htpasswd).
+//!
+//! The registry is plain HTTP on loopback: helm 3.17 talks plain HTTP to a loopback registry
+//! even without `--plain-http`, but the credentials file still says `plainHttp: true`, as a
+//! registry without TLS elsewhere needs.
 
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
@@ -19,12 +24,25 @@ use super::tool;
 pub(crate) const REPO_USER: &str = "charts";
 pub(crate) const REPO_PASSWORD: &str = "h3lm-repo-passw0rd";
 
+/// The registry's user and password.
+pub(crate) const REGISTRY_USER: &str = "oci-puller";
+pub(crate) const REGISTRY_PASSWORD: &str = "oci-passw0rd-7f3e";
+/// The registry's htpasswd file: docker-registry (distribution 2.8) takes bcrypt hashes only,
+/// and no htpasswd tool or bcrypt crate is at hand, so the hash of [`REGISTRY_PASSWORD`] was
+/// made once, with cost 4 to keep each checked request cheap:
+/// `python3 -c "import crypt; print(crypt.crypt('oci-passw0rd-7f3e',
+/// crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"`.
+const REGISTRY_HTPASSWD: &str =
+    "oci-puller:$2b$04$mylGSUmhVsh/KQK7ZAtVguywxXq3s3QfdipV2Mc6lPSEOCVNMLdUC\n";
+
 /// A request's target and `Authorization` header.
 pub(crate) type Seen = (String, Option<String>);
 
 /// The servers, and the charts they hold: `web-lib` 0.1.0 (HTTP repository, also listed there
 /// as `stray-lib` 0.1.0 with its archive on the other host), `oci-lib` 0.2.0 (registry,
-/// `oci://<registry>/charts`), `other-lib` 0.1.0 (the other host, no auth).
+/// `oci://<registry>/charts`, [`REGISTRY_USER`] and [`REGISTRY_PASSWORD`]), `other-lib` 0.1.0
+/// (the other host, no auth; it answers registry requests, `/v2/...`, with a Basic
+/// challenge, as a registry that wants credentials does).
 pub(crate) struct ChartRepos {
     /// `http://127.0.0.1:PORT` of the repository with basic auth.
     pub(crate) http: Server,
@@ -50,8 +68,16 @@ impl ChartRepos {
 
     /// The credentials file for the HTTP repository and the (plain-HTTP) registry.
     pub(crate) fn credentials_yaml(&self) -> String {
+        self.credentials_with_registry(&format!(
+            "{{username: {REGISTRY_USER}, password: {REGISTRY_PASSWORD}, plainHttp: true}}"
+        ))
+    }
+
+    /// The credentials file for the HTTP repository, with `fields` (a YAML flow mapping) for
+    /// the registry.
+    pub(crate) fn credentials_with_registry(&self, fields: &str) -> String {
         format!(
-            "{}/:\n  username: {REPO_USER}\n  password: {REPO_PASSWORD}\noci://{}/charts:\n  plainHttp: true\n",
+            "{}/:\n  username: {REPO_USER}\n  password: {REPO_PASSWORD}\noci://{}/charts: {fields}\n",
             self.http.addr(),
             self.registry
         )
@@ -83,10 +109,15 @@ impl ChartRepos {
         let seen = Arc::clone(&other_seen);
         let other_served = other_files.clone();
         let other = Server::start("other chart host", move |req| {
-            seen.lock().expect("lock").push((
-                req.target.clone(),
-                req.header("authorization").map(str::to_owned),
-            ));
+            let auth = req.header("authorization").map(str::to_owned);
+            let challenge = req.target.starts_with("/v2/") && auth.is_none();
+            seen.lock().expect("lock").push((req.target.clone(), auth));
+            if challenge {
+                return Reply::Raw(
+                    b"HTTP/1.1 401 X\r\nWWW-Authenticate: Basic realm=\"other\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec(),
+                );
+            }
             serve(&other_served, req)
         });
 
@@ -113,6 +144,15 @@ impl ChartRepos {
 
         let (registry, lifeline) = start_registry(&root)?;
         package(&root, "oci-lib", "0.2.0", &root)?;
+        // `helm registry login` would do; this is the file it writes.
+        let login = root.join("helm-home/config/registry/config.json");
+        std::fs::create_dir_all(login.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
+        let auth = BASE64.encode(format!("{REGISTRY_USER}:{REGISTRY_PASSWORD}"));
+        std::fs::write(
+            &login,
+            format!(r#"{{"auths":{{"{registry}":{{"auth":"{auth}"}}}}}}"#),
+        )
+        .map_err(|e| e.to_string())?;
         helm(
             &root,
             &[
@@ -207,7 +247,8 @@ fn helm(root: &Path, args: &[&str], cwd: &Path) -> Result<(), String> {
     }
 }
 
-/// Starts `docker-registry` on a free loopback port, tied to this process's life.
+/// Starts `docker-registry` on a free loopback port, with htpasswd auth, tied to this
+/// process's life.
 fn start_registry(root: &Path) -> Result<(String, ChildStdin), String> {
     let binary = tool("docker-registry");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -216,12 +257,15 @@ fn start_registry(root: &Path) -> Result<(String, ChildStdin), String> {
         .port();
     let dir = root.join("registry");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let htpasswd = dir.join("htpasswd");
+    std::fs::write(&htpasswd, REGISTRY_HTPASSWD).map_err(|e| e.to_string())?;
     let config: PathBuf = dir.join("config.yml");
     std::fs::write(
         &config,
         format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.join("data").display()
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: vaultplate-test\n    path: {}\n",
+            dir.join("data").display(),
+            htpasswd.display()
         ),
     )
     .map_err(|e| e.to_string())?;

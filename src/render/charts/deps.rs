@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use crate::config::ChartSettings;
 use crate::engine::problem::Problem;
-use crate::render::chart_cache::ChartCache;
-use crate::render::chart_repos::{self, RepoCredentials, RepoKind};
+use crate::render::charts::cache::ChartCache;
+use crate::render::charts::repos::{self, RepoCredentials, RepoKind};
 use crate::render::child::{self, Sandbox};
 use crate::secrets::mask::Masker;
 
@@ -38,7 +38,7 @@ struct Dependency {
 
 /// Where helm should render the chart in `dir` from: `None` for `dir` itself (no dependency
 /// to fetch), else the private copy with its `charts/` filled.
-pub(super) fn prepare(
+pub(in crate::render) fn prepare(
     dir: &Path,
     root: &Path,
     sandbox: &Sandbox,
@@ -111,7 +111,7 @@ struct Fetcher<'a> {
 impl Fetcher<'_> {
     /// The archive of `dep`: the cache's, or a new download (then kept in the cache).
     fn archive(&mut self, dep: &Dependency) -> Result<PathBuf, String> {
-        chart_repos::authority(&dep.repository)?;
+        repos::authority(&dep.repository)?;
         if self.cache.is_none()
             && let Some(dir) = &self.settings.cache
         {
