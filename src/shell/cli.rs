@@ -41,6 +41,9 @@ pub(crate) enum Command {
     /// Exit 0 and print the source type when DIR, what its kustomization leads to inside the
     /// repository, or the Application's parameters hold placeholders or avp annotations.
     Discover(DiscoverArgs),
+    /// Check the sidecar's set-up (plugin.yaml, folders, helm, kustomize, Vault address,
+    /// login, a path): one line each, OK, FAIL with a fix, SKIP or WARN; exit 0 unless one fails.
+    Doctor(DoctorArgs),
     /// Print the version and git commit.
     Version,
 }
@@ -106,6 +109,20 @@ pub(crate) struct FillArgs {
     /// Leave placeholders as written and contact no Vault (structure-only renders).
     #[arg(long)]
     pub no_resolve: bool,
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// Also check that the identity may read this secret path (its values are never printed).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// A config file: YAML or JSON mapping of settings, or KEY=value lines.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Settings from this Kubernetes Secret's data (namespace `argocd` unless given).
+    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = KubeSecretName::parse)]
+    pub secret_name: Option<KubeSecretName>,
 }
 
 /// Options of `discover`.

@@ -25,6 +25,7 @@ use crate::secrets::vault::session::Session;
 use crate::secrets::vault::token_cache::TokenCache;
 use crate::shell::cli::{self, CheckFormat, Cli, Command, FillArgs, RunArgs};
 use crate::shell::deadline::OutputGate;
+use crate::shell::doctor;
 use crate::shell::signals;
 use crate::shell::signals::Stop;
 
@@ -45,6 +46,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match cli.command {
         Command::Version => write_stdout(|out| writeln!(out, "{}", version())),
+        Command::Doctor(args) => {
+            init_logging(false);
+            doctor::doctor(&args)
+        }
         Command::Discover(args) => {
             let env: BTreeMap<String, String> = std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))

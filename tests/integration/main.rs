@@ -11,6 +11,7 @@ mod check;
 mod cli;
 mod cmp;
 mod discovery;
+mod doctor;
 mod errors;
 mod fidelity;
 mod harness_selftest;

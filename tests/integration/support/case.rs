@@ -220,9 +220,12 @@ impl Case {
         if timed_out {
             outcome.fail(&format!("still running after {TIMEOUT:?}; stopped"));
         }
-        // `check` prints a report, never manifests: its JSON is on stdout even when it fails,
-        // and no secret may appear there either.
-        let check = self.args.first().is_some_and(|a| a == "check");
+        // `check` and `doctor` print a report, never manifests: it is on stdout even when they
+        // fail, and no secret may appear there either.
+        let check = self
+            .args
+            .first()
+            .is_some_and(|a| a == "check" || a == "doctor");
         let mut broken = house_rule_violations(
             status.success() || check,
             &outcome.stdout,
