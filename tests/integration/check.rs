@@ -159,14 +159,13 @@ fn a_run_wide_failure_is_one_error_and_an_unknown_format_is_refused() {
             "c.yaml",
             &config_map("c", &[("p", format!("<path:{path}#password>"))]),
         )
-        .env("VAULT_ADDR", OpenBao::shared().addr())
-        .env("VAULT_TOKEN", "not-a-token")
-        .secret(VALUE)
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .env("VAULT_TOKEN", "t")
         .args(["check", "c.yaml"])
         .run()
         .failure()
         .stdout("")
-        .stderr_contains("error: ");
+        .stderr_contains("error: Vault at http://127.0.0.1:9 is unreachable");
     Case::new()
         .args(["check", "--format", "yaml", "."])
         .run()

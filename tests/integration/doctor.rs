@@ -51,7 +51,7 @@ fn a_good_setup_passes_every_check() {
             bao.addr()
         ))
         .stdout_contains(&format!(
-            "OK    Vault login: userpass login at auth/userpass as {user}, policies: "
+            "OK    Vault login: userpass login at auth/userpass as {user}\n"
         ))
         .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"));
     assert!(!out.stdout_text().contains("FAIL"), "{}", out.stdout_text());

@@ -61,9 +61,16 @@ pub(crate) fn probe(vault: &VaultSettings, path: Option<&SecretRef>) -> Probe {
         let who = who(&vault.auth);
         let login = match client.login(&vault.auth).await {
             Err(e) => Err(e.to_string()),
+            // A login's token is Vault's answer; a configured token is only known good once
+            // it can look itself up.
+            Ok(_) if !matches!(vault.auth, Auth::Token { .. }) => Ok(who),
             Ok(_) => match client.token_policies().await {
                 Ok(Some(policies)) => Ok(format!("{who}, policies: {}", policies.join(", "))),
-                Ok(None) => Ok(format!("{who} (the token may not look itself up)")),
+                Ok(None) => Err(format!(
+                    "Vault at {} refused the token (auth/token/lookup-self answered 403): it is \
+                     invalid, expired or revoked",
+                    client.addr()
+                )),
                 Err(e) => Err(e.to_string()),
             },
         };
