@@ -87,6 +87,8 @@ pub struct Config {
     pub deadline: Duration,
     /// Where remote chart dependencies come from and are kept.
     pub charts: ChartSettings,
+    /// `VAULTPLATE_REDACT_KEY`: the key of `--redact`'s masks.
+    pub redact_key: Option<Sensitive>,
     /// Things the operator should know (ignored Application overrides, unknown keys); no values.
     pub warnings: Vec<String>,
 }
@@ -217,6 +219,7 @@ impl Config {
             kv_version,
             path_validation,
             concurrency,
+            redact_key: get(VAULTPLATE_REDACT_KEY).map(|v| Sensitive::new(v.text)),
             warnings,
         })
     }

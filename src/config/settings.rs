@@ -163,6 +163,8 @@ settings! {
         "File (YAML or JSON) mapping Helm chart repository URLs to their credentials, read when a chart's remote dependencies are fetched (see [Remote chart dependencies](#remote-chart-dependencies)).";
     VAULTPLATE_CHART_CACHE, None, app: false, sensitive: false,
         "Folder of the chart dependency cache shared by every render (default `$XDG_CACHE_HOME/vaultplate/charts`, else `$HOME/.cache/vaultplate/charts`), or `off`.";
+    VAULTPLATE_REDACT_KEY, None, app: false, sensitive: true,
+        "Key of the masks `--redact` prints instead of values (default: a random key per run, whose masks show only which fields are filled; see [Redacted renders](#redacted-renders)).";
 }
 
 /// Looks up a setting's spec by name.

@@ -7,8 +7,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
+use crate::engine::check::{Entry, Status};
 use crate::engine::manifest::Filling;
+use crate::engine::mode::{FillMode, Resolution};
 use crate::engine::problem::Problem;
+use crate::engine::redact::RedactKey;
 use crate::engine::sites::{Encoding, Resolved, Site};
 use crate::placeholder::secret_ref::SecretRef;
 use crate::secrets::SecretAnswer;
@@ -19,16 +22,20 @@ use crate::yaml::edit::{Edit, Replacement};
 /// caller can apply them and write the manifest's output before the next one is filled.
 pub(crate) struct Filler<'s> {
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
+    mode: &'s FillMode,
     problems: Vec<Problem>,
     /// A failed read is reported once, at its first placeholder, with a count of the others.
     failed_reads: BTreeMap<SecretRef, (String, usize)>,
 }
 
 impl<'s> Filler<'s> {
-    /// A filler that takes values from `secrets` (every secret the sites read must be there).
-    pub(crate) fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>) -> Self {
+    /// A filler that takes values from `secrets` (every secret the sites read must be there)
+    /// and writes them, or their masks, as `mode` says; it notes every placeholder's outcome
+    /// in the mode's ledger, if any.
+    pub(crate) fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>, mode: &'s FillMode) -> Self {
         Filler {
             secrets,
+            mode,
             problems: Vec::new(),
             failed_reads: BTreeMap::new(),
         }
@@ -59,7 +66,28 @@ impl<'s> Filler<'s> {
         problems
     }
 
+    /// Notes the outcome of one placeholder in the mode's ledger (`check`), if any.
+    fn note(
+        &self,
+        filling: &Filling,
+        site: Site<'_>,
+        lookup: &Resolved<'_>,
+        status: Status,
+        message: &str,
+    ) {
+        if let Some(ledger) = &self.mode.ledger {
+            ledger.note(Entry::new(filling, site, lookup, status, message));
+        }
+    }
+
     fn site(&mut self, filling: &Filling, site: Site<'_>) -> Option<Edit> {
+        if let Some(ledger) = &self.mode.ledger {
+            ledger.begin_site();
+        }
+        self.site_edit(filling, site)
+    }
+
+    fn site_edit(&mut self, filling: &Filling, site: Site<'_>) -> Option<Edit> {
         let place = &filling.place;
         let mut pieces = Vec::with_capacity(2 * site.lookups().len() + 1);
         let mut missing = Vec::new();
@@ -67,9 +95,26 @@ impl<'s> Filler<'s> {
         for lookup in site.lookups() {
             pieces.push(Value::String(lookup.text_before().to_owned()));
             match look_up(&lookup, self.secrets) {
-                Ok(value) => pieces.push(value),
-                Err(Failure::MissingKey(message)) => missing.push((lookup, message)),
+                Ok(value) => {
+                    self.note(filling, site, &lookup, Status::Ok, "");
+                    pieces.push(value);
+                }
+                Err(Failure::MissingKey(message)) => {
+                    let status = if site.removable_key().is_some() {
+                        Status::Removed
+                    } else {
+                        Status::MissingKey
+                    };
+                    self.note(filling, site, &lookup, status, &message);
+                    missing.push((lookup, message));
+                }
                 Err(Failure::MissingSecret(message)) => {
+                    let status = if lookup.secret().version.is_some() {
+                        Status::MissingVersion
+                    } else {
+                        Status::MissingSecret
+                    };
+                    self.note(filling, site, &lookup, status, &message);
                     // `remove-missing` is for keys a secret lacks: a secret that is not there at
                     // all (a mistyped path, a KV v2 path without `data/`) must never empty the
                     // manifest.
@@ -85,6 +130,7 @@ impl<'s> Filler<'s> {
                         .push(Problem::at(site.place(place, &lookup), message));
                 }
                 Err(Failure::Modifier(message)) => {
+                    self.note(filling, site, &lookup, Status::Modifier, &message);
                     failed = true;
                     self.problems
                         .push(Problem::at(site.place(place, &lookup), message));
@@ -92,6 +138,13 @@ impl<'s> Filler<'s> {
                 Err(Failure::Read(error)) => {
                     failed = true;
                     let why = kv_version_cause(&error, filling.kv_version_annotated);
+                    self.note(
+                        filling,
+                        site,
+                        &lookup,
+                        Status::of_read(&error),
+                        &format!("reading {}: {error}{why}", lookup.secret().path),
+                    );
                     let entry = self
                         .failed_reads
                         .entry(lookup.secret().clone())
@@ -132,13 +185,25 @@ impl<'s> Filler<'s> {
             };
         }
         pieces.push(Value::String(site.text_after().to_owned()));
+        let masks = match &self.mode.resolution {
+            Resolution::Masks(key) => Some(masked_pieces(key, &pieces)),
+            Resolution::Values | Resolution::AsWritten => None,
+        };
+        // The real value is checked against its field even when its mask is written, so
+        // that a redacted render fails exactly when the real one would.
         match replacement(site, pieces) {
             Ok(with) => Some(Edit::Scalar {
                 span: site.span(),
                 style: site.style(),
-                with,
+                with: match masks {
+                    Some(masks) => masked_replacement(site, masks),
+                    None => with,
+                },
             }),
             Err(message) => {
+                if let Some(ledger) = &self.mode.ledger {
+                    ledger.unfit(&message);
+                }
                 self.problems
                     .push(Problem::at(format!("{place}: {}", site.field()), message));
                 None
@@ -231,6 +296,37 @@ fn replacement(site: Site<'_>, pieces: Vec<Value>) -> Result<Replacement, String
         );
     }
     Ok(with)
+}
+
+/// `pieces` (text, value, text, ..., value, text) with every value replaced by its mask.
+fn masked_pieces(key: &RedactKey, pieces: &[Value]) -> Vec<Value> {
+    pieces
+        .iter()
+        .enumerate()
+        .map(|(n, piece)| {
+            if n % 2 == 0 {
+                piece.clone()
+            } else {
+                Value::String(key.mask(&spliced_text(piece)))
+            }
+        })
+        .collect()
+}
+
+/// The new value of `site` made of masks: always text (a typed field gets a string mask), and
+/// base64 wherever the field takes base64, so that the object stays valid.
+fn masked_replacement(site: Site<'_>, masks: Vec<Value>) -> Replacement {
+    let text = match combine(site, masks) {
+        Ok(Replacement::Str(text)) => text,
+        // Masks are strings, which every field takes as text.
+        Ok(Replacement::Typed(value)) => spliced_text(&value),
+        Err(_) => String::new(),
+    };
+    if site.base64_field() && site.encoding() == Encoding::AsIs {
+        Replacement::Str(BASE64.encode(text))
+    } else {
+        Replacement::Str(text)
+    }
 }
 
 /// Whether Kubernetes reads `text` as base64, as Go's standard decoder does (line breaks

@@ -5,6 +5,7 @@ use std::io::Read;
 use crate::config::Config;
 use crate::engine::fill::Filler;
 use crate::engine::manifest::{self, ParsedInput};
+use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::scan::ScanOptions;
@@ -33,6 +34,7 @@ pub(crate) fn generate(
     config: &Config,
     stdin: &mut dyn Read,
     reader: &mut dyn SecretReader,
+    mode: &FillMode,
 ) -> Result<Output, Vec<Problem>> {
     let inputs = source::load(request.path, stdin, request.stdin_size).map_err(|p| vec![p])?;
     let name = if request.path == "-" {
@@ -40,17 +42,19 @@ pub(crate) fn generate(
     } else {
         request.path
     };
-    fill_inputs(inputs, name, request.allow_empty, config, reader)
+    fill_inputs(inputs, name, request.allow_empty, config, reader, mode)
 }
 
 /// Fills the placeholders of `inputs` (already read or built) and returns the whole output.
-/// `name` says what they are in the message about an empty result.
+/// `name` says what they are in the message about an empty result; `mode` what the
+/// placeholders become.
 pub(crate) fn fill_inputs(
     inputs: Vec<source::Input>,
     name: &str,
     allow_empty: bool,
     config: &Config,
     reader: &mut dyn SecretReader,
+    mode: &FillMode,
 ) -> Result<Output, Vec<Problem>> {
     let options = ScanOptions::of(config);
     let (parsed, mut problems) = parse(inputs, options);
@@ -77,10 +81,14 @@ pub(crate) fn fill_inputs(
         secrets = secrets.len(),
         "scanned"
     );
+    if !mode.reads() {
+        // `--no-resolve`: every placeholder stays as written, and Vault is never contacted.
+        return Output::assemble(inputs, manifests, |_| Vec::new()).map_err(|p| vec![p]);
+    }
     reader
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers());
+    let mut filler = Filler::new(reader.answers(), mode);
     let output = Output::assemble(inputs, manifests, |filling| filler.manifest(filling));
     let problems = filler.finish();
     if !problems.is_empty() {

@@ -177,6 +177,21 @@ pub struct Filling {
     pub kv_version_annotated: bool,
     /// Its placeholders and the secrets they read.
     pub sites: Sites,
+    /// What `check` reports it as.
+    pub subject: Subject,
+}
+
+/// A manifest (or a Helm values text) as `check` names it, in parts.
+#[derive(Debug, Default, Clone)]
+pub struct Subject {
+    /// The file, or what the text is (`helm output`, `<stdin>`, `Application parameter values`).
+    pub file: String,
+    /// The document's number in its file (from 1), when the file has several.
+    pub document: Option<usize>,
+    /// The object's `kind`; empty for Helm values.
+    pub kind: String,
+    /// The object's `metadata.name`.
+    pub name: Option<String>,
 }
 
 /// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
@@ -265,6 +280,12 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                             place: place.into_boxed_str(),
                             kv_version_annotated: annotations.kv_version.is_some(),
                             sites: scan.sites,
+                            subject: Subject {
+                                file: input.name.clone(),
+                                document: numbered.then_some(n + 1),
+                                kind: object.kind.clone(),
+                                name: object.name.clone(),
+                            },
                         })
                     });
                     manifests.push(Manifest {

@@ -5,11 +5,14 @@
 //! nothing. [`generate`] drives the stages; [`problem`] is what any stage reports. [`values`]
 //! fills Helm values before helm reads them.
 
+pub(crate) mod check;
 pub(crate) mod fill;
 pub(crate) mod generate;
 pub(crate) mod manifest;
+pub(crate) mod mode;
 pub(crate) mod output;
 pub(crate) mod problem;
+pub(crate) mod redact;
 pub(crate) mod scan;
 pub(crate) mod sites;
 pub(crate) mod source;

@@ -188,6 +188,7 @@ mod tests {
                 place: format!("in {input}").into(),
                 kv_version_annotated: false,
                 sites: Sites::default(),
+                subject: Default::default(),
             })),
         }
     }

@@ -8,11 +8,15 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
+use super::check::{Ledger, Status, summary};
 use super::generate::fill_inputs;
+use super::mode::{FillMode, Resolution};
+use super::redact::RedactKey;
 use super::source::{Input, InputKind};
 use crate::config::Config;
 use crate::placeholder::secret_ref::KvVersion;
 use crate::secrets::memory::MemorySecrets;
+use crate::sensitive::Sensitive;
 
 /// The secrets every case reads from.
 fn secrets() -> MemorySecrets {
@@ -40,13 +44,22 @@ fn config() -> Config {
 
 /// Fills `text` as one file; the printed stream, or every problem as its stderr line.
 fn fill(text: &str, reader: &mut MemorySecrets) -> Result<String, Vec<String>> {
+    fill_with(text, reader, &FillMode::default())
+}
+
+/// Fills `text` as one file in `mode`.
+fn fill_with(
+    text: &str,
+    reader: &mut MemorySecrets,
+    mode: &FillMode,
+) -> Result<String, Vec<String>> {
     let input = Input {
         name: "in.yaml".into(),
         text: text.into(),
         origin: InputKind::File,
     };
     let config = config();
-    match fill_inputs(vec![input], "in.yaml", false, &config, reader) {
+    match fill_inputs(vec![input], "in.yaml", false, &config, reader, mode) {
         Ok(output) => {
             let mut out = Vec::new();
             output.write_to(&mut out).expect("written to memory");
@@ -388,4 +401,124 @@ fn a_block_scalar_in_a_file_with_a_byte_order_mark_reads_back_as_its_value() {
     let note = root.get("note").and_then(crate::yaml::Node::as_scalar);
     // The value, then the block's own final line break, which the placeholder's text had.
     assert_eq!(note, Some("  indented\n  lines\n\n"), "{output:?}");
+}
+
+/// A redacting mode with a fixed key.
+fn redacting() -> FillMode {
+    FillMode {
+        resolution: Resolution::Masks(RedactKey::new(Sensitive::new("k"))),
+        ledger: None,
+    }
+}
+
+#[test]
+fn redact_writes_a_mask_of_each_value_that_fits_the_field() {
+    let key = RedactKey::new(Sensitive::new("k"));
+    let placeholder = b64("<path:secret/data/app#user>");
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  \
+                      replicas: <path:secret/data/app#replicas>\n";
+    let cases = [
+        (
+            "text keeps what surrounds the value",
+            config_map("  url: db://<path:secret/data/app#user>@h\n"),
+            format!("  url: \"db://{}@h\"\n", key.mask("alice")),
+        ),
+        (
+            "Secret data holds the mask base64-encoded",
+            secret("    a: b\n", &format!("data:\n  user: {placeholder}\n")),
+            format!("  user: \"{}\"\n", b64(&key.mask("alice"))),
+        ),
+        (
+            "a value encoded by a modifier is masked as it is written, base64-encoded",
+            secret(
+                "    a: b\n",
+                "data:\n  user: <path:secret/data/app#user | base64encode>\n",
+            ),
+            format!("  user: \"{}\"\n", b64(&key.mask("YWxpY2U="))),
+        ),
+        (
+            "a typed placeholder yields a string mask",
+            deployment.to_owned(),
+            format!("  replicas: \"{}\"\n", key.mask("3")),
+        ),
+    ];
+    for (what, text, expected) in cases {
+        let output = fill_with(&text, &mut secrets(), &redacting())
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert!(output.ends_with(&expected), "{what}: {output}");
+        assert!(
+            !output.contains("alice") && !output.contains(&b64("alice")),
+            "{output}"
+        );
+    }
+    // The real value is still checked: a redacted render fails where a real one would.
+    let not_base64 = secret("    a: b\n", "data:\n  user: <path:secret/data/app#user>\n");
+    assert!(fill_with(&not_base64, &mut secrets(), &redacting()).is_err());
+}
+
+#[test]
+fn no_resolve_leaves_placeholders_and_reads_nothing() {
+    let mode = FillMode {
+        resolution: Resolution::AsWritten,
+        ledger: None,
+    };
+    let text = config_map("  user: <path:secret/data/app#user>\n  x: <path:secret/data/gone#k>\n");
+    let mut reader = secrets();
+    assert_eq!(
+        fill_with(&text, &mut reader, &mode),
+        Ok(format!("---\n{text}"))
+    );
+    assert!(reader.reads.is_empty());
+}
+
+#[test]
+fn the_ledger_notes_every_placeholder_outcome_without_values() {
+    let mode = FillMode {
+        resolution: Resolution::Values,
+        ledger: Some(Ledger::default()),
+    };
+    let text = format!(
+        "{}---\n{}",
+        config_map(
+            "  a: <path:secret/data/app#user>\n  b: <path:secret/data/app#nope>\n  \
+             c: <path:secret/data/gone#k>\n  d: <path:secret/data/app#user | base64decode>\n  \
+             e: <path:secret/data/app#nested>\n"
+        ),
+        secret(
+            "    avp.kubernetes.io/remove-missing: \"true\"\n",
+            "stringData:\n  f: <path:secret/data/app#nope>\n"
+        ),
+    );
+    assert!(fill_with(&text, &mut secrets(), &mode).is_err());
+    let entries = mode.ledger.expect("ledger").into_entries();
+    let statuses: Vec<(&str, Status)> = entries
+        .iter()
+        .map(|e| (e.field.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("data.a", Status::Ok),
+            ("data.b", Status::MissingKey),
+            ("data.c", Status::MissingSecret),
+            ("data.d", Status::Modifier),
+            ("data.e", Status::Field),
+            ("stringData.f", Status::Removed),
+        ]
+    );
+    let first = &entries[0];
+    assert_eq!(
+        (first.file.as_str(), first.document, first.kind.as_str()),
+        ("in.yaml", Some(1), "ConfigMap")
+    );
+    assert_eq!(
+        (first.path.as_str(), first.key.as_str()),
+        ("secret/data/app", "user")
+    );
+    let json = serde_json::to_string(&entries).expect("json");
+    assert!(!json.contains("alice"), "{json}");
+    assert_eq!(
+        summary(&entries),
+        "6 placeholders over 2 secrets in 2 manifests: 4 did not resolve"
+    );
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use crate::config::Config;
 use crate::engine::fill::Filler;
-use crate::engine::manifest::{self, Annotations, Filling, Manifest};
+use crate::engine::manifest::{self, Annotations, Filling, Manifest, Subject};
+use crate::engine::mode::FillMode;
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, ScanOptions, Target};
 use crate::placeholder::secret_ref::SecretRef;
@@ -60,6 +61,11 @@ pub(crate) fn scan_values(
                 place: place.into_boxed_str(),
                 kv_version_annotated: false,
                 sites: scan.sites,
+                subject: Subject {
+                    file: name.to_owned(),
+                    document: numbered.then_some(n + 1),
+                    ..Subject::default()
+                },
             })
         });
         manifests.push(Manifest {
@@ -85,11 +91,17 @@ pub(crate) fn scan_values(
 /// Reads the secrets of every scanned values text at once (each distinct secret once, all
 /// concurrently) and returns the filled texts, in order. Every value written is added to
 /// `masker`, so that a child's messages about it can be masked.
+///
+/// Under `--no-resolve` the texts come back as they are, and nothing is read.
 pub(crate) fn fill_values(
     scanned: Vec<ScannedValues>,
     reader: &mut dyn SecretReader,
     masker: &mut Masker,
+    mode: &FillMode,
 ) -> Result<Vec<String>, Vec<Problem>> {
+    if !mode.reads() {
+        return Ok(scanned.into_iter().map(|s| s.text).collect());
+    }
     let secrets: BTreeSet<SecretRef> = scanned
         .iter()
         .flat_map(|s| s.secrets.iter().cloned())
@@ -97,7 +109,7 @@ pub(crate) fn fill_values(
     reader
         .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers());
+    let mut filler = Filler::new(reader.answers(), mode);
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {

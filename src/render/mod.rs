@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use crate::config::Config;
 use crate::engine::generate;
+use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::source::{self, Input, InputKind};
@@ -43,6 +44,7 @@ pub fn render(
     config: &Config,
     env: &BTreeMap<String, String>,
     secrets: &mut dyn SecretReader,
+    mode: &FillMode,
 ) -> Result<Output, Vec<Problem>> {
     let dir = &request.dir;
     let name = dir.display().to_string();
@@ -68,6 +70,7 @@ pub fn render(
                     config,
                     secrets: &mut *secrets,
                     masker: Masker::default(),
+                    mode,
                 };
                 helm::template(
                     dir,
@@ -89,7 +92,7 @@ pub fn render(
             }]
         }
     };
-    generate::fill_inputs(inputs, &name, request.allow_empty, config, secrets)
+    generate::fill_inputs(inputs, &name, request.allow_empty, config, secrets, mode)
 }
 
 /// Fills Helm values through the run's secret reader and masks every value it has seen.
@@ -97,6 +100,7 @@ struct SessionValues<'s, 'c> {
     config: &'c Config,
     secrets: &'s mut dyn SecretReader,
     masker: Masker,
+    mode: &'c FillMode,
 }
 
 impl helm::Values for SessionValues<'_, '_> {
@@ -105,7 +109,7 @@ impl helm::Values for SessionValues<'_, '_> {
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        values::fill_values(scanned, self.secrets, &mut self.masker)
+        values::fill_values(scanned, self.secrets, &mut self.masker, self.mode)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.

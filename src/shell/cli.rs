@@ -34,9 +34,16 @@ pub(crate) enum Command {
     /// Build an application directory (kustomize, Helm or plain), fill placeholders, print.
     #[command(after_help = crate::shell::help::reference())]
     Render(RenderArgs),
+    /// Check that every placeholder of DIR (rendered like `render`), a file or - (read like
+    /// `generate`) resolves against Vault; print no value, only the outcome.
+    #[command(after_help = crate::shell::help::reference())]
+    Check(CheckArgs),
     /// Exit 0 and print the source type when DIR, what its kustomization leads to inside the
     /// repository, or the Application's parameters hold placeholders or avp annotations.
     Discover(DiscoverArgs),
+    /// Check the sidecar's set-up (plugin.yaml, folders, helm, kustomize, Vault address,
+    /// login, a path): one line each, OK, FAIL with a fix, SKIP or WARN; exit 0 unless one fails.
+    Doctor(DoctorArgs),
     /// Print the version and git commit.
     Version,
 }
@@ -49,6 +56,9 @@ pub(crate) struct GenerateArgs {
     /// Options shared with `render`.
     #[command(flatten)]
     pub run: RunArgs,
+    /// What placeholders become.
+    #[command(flatten)]
+    pub fill: FillArgs,
 }
 
 /// Options of `render`.
@@ -60,6 +70,59 @@ pub(crate) struct RenderArgs {
     /// Options shared with `generate`.
     #[command(flatten)]
     pub run: RunArgs,
+    /// What placeholders become.
+    #[command(flatten)]
+    pub fill: FillArgs,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// An application directory (rendered like `render`), a manifest file, or - for standard
+    /// input (read like `generate`).
+    #[arg(default_value = ".")]
+    pub path: String,
+    /// `human`: one line per problem and a summary; `json`: one object per placeholder.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Options shared with `render` and `generate`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// How `check` prints its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CheckFormat {
+    /// Problems on stderr, a summary line on stdout.
+    Human,
+    /// A JSON array on stdout, one object per placeholder.
+    Json,
+}
+
+/// What `render` and `generate` fill placeholders with.
+#[derive(Debug, Args)]
+pub(crate) struct FillArgs {
+    /// Print a mask (vaultplate:sha256-hmac:<12 hex>, keyed with VAULTPLATE_REDACT_KEY) instead
+    /// of every value, for diffs that show which secrets changed without their values.
+    #[arg(long, conflicts_with = "no_resolve")]
+    pub redact: bool,
+    /// Leave placeholders as written and contact no Vault (structure-only renders).
+    #[arg(long)]
+    pub no_resolve: bool,
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// Also check that the identity may read this secret path (its values are never printed).
+    #[arg(long, value_name = "PATH")]
+    pub path: Option<String>,
+    /// A config file: YAML or JSON mapping of settings, or KEY=value lines.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Settings from this Kubernetes Secret's data (namespace `argocd` unless given).
+    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = KubeSecretName::parse)]
+    pub secret_name: Option<KubeSecretName>,
 }
 
 /// Options of `discover`.

@@ -10,9 +10,12 @@ use std::time::Instant;
 use clap::Parser;
 
 use crate::config::Config;
+use crate::engine::check::{self, Entry, Ledger};
 use crate::engine::generate::{self, GenerateRequest};
+use crate::engine::mode::{FillMode, Resolution};
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
+use crate::engine::redact::RedactKey;
 use crate::engine::source;
 use crate::render;
 use crate::render::child;
@@ -20,8 +23,9 @@ use crate::render::{autodiscover, discover};
 use crate::secrets::SecretReader;
 use crate::secrets::vault::session::Session;
 use crate::secrets::vault::token_cache::TokenCache;
-use crate::shell::cli::{self, Cli, Command, RunArgs};
+use crate::shell::cli::{self, CheckFormat, Cli, Command, FillArgs, RunArgs};
 use crate::shell::deadline::OutputGate;
+use crate::shell::doctor;
 use crate::shell::signals;
 use crate::shell::signals::Stop;
 
@@ -42,6 +46,10 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     match cli.command {
         Command::Version => write_stdout(|out| writeln!(out, "{}", version())),
+        Command::Doctor(args) => {
+            init_logging(false);
+            doctor::doctor(&args)
+        }
         Command::Discover(args) => {
             let env: BTreeMap<String, String> = std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
@@ -52,22 +60,99 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Generate(args) => run(&args.run, |config, _env, secrets| {
+        Command::Generate(args) => run(&args.run, Want::of(&args.fill), |job| {
             let request = GenerateRequest {
                 path: &args.path,
                 stdin_size: source::regular_file_size(std::io::stdin()),
                 allow_empty: args.run.allow_empty,
             };
-            generate::generate(&request, config, &mut std::io::stdin().lock(), secrets)
+            let stdin = &mut std::io::stdin().lock();
+            generate::generate(&request, job.config, stdin, job.secrets, job.mode)
         }),
-        Command::Render(args) => run(&args.run, |config, env, secrets| {
+        Command::Render(args) => run(&args.run, Want::of(&args.fill), |job| {
             let request = render::RenderRequest {
                 dir: args.dir.clone(),
                 allow_empty: args.run.allow_empty,
             };
-            render::render(&request, config, env, secrets)
+            render::render(&request, job.config, job.env, job.secrets, job.mode)
+        }),
+        Command::Check(args) => run(&args.run, Want::Check(args.format), |job| {
+            if args.path != "-" && std::path::Path::new(&args.path).is_dir() {
+                let request = render::RenderRequest {
+                    dir: args.path.clone().into(),
+                    allow_empty: args.run.allow_empty,
+                };
+                render::render(&request, job.config, job.env, job.secrets, job.mode)
+            } else {
+                let request = GenerateRequest {
+                    path: &args.path,
+                    stdin_size: source::regular_file_size(std::io::stdin()),
+                    allow_empty: args.run.allow_empty,
+                };
+                let stdin = &mut std::io::stdin().lock();
+                generate::generate(&request, job.config, stdin, job.secrets, job.mode)
+            }
         }),
     }
+}
+
+/// What a run prints.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// The manifests, filled with values.
+    Values,
+    /// The manifests, filled with masks (`--redact`).
+    Masks,
+    /// The manifests as written (`--no-resolve`).
+    AsWritten,
+    /// Each placeholder's outcome (`check`), no manifest.
+    Check(CheckFormat),
+}
+
+impl Want {
+    fn of(fill: &FillArgs) -> Self {
+        if fill.redact {
+            Want::Masks
+        } else if fill.no_resolve {
+            Want::AsWritten
+        } else {
+            Want::Values
+        }
+    }
+
+    /// How placeholders are filled for this output.
+    fn mode(self, config: &Config) -> Result<FillMode, Problem> {
+        let resolution = match self {
+            Want::Values => Resolution::Values,
+            Want::AsWritten => Resolution::AsWritten,
+            Want::Masks => Resolution::Masks(match &config.redact_key {
+                Some(key) => RedactKey::new(key.clone()),
+                None => RedactKey::random().map_err(|e| {
+                    Problem::general(format!(
+                        "cannot make a random key for --redact (set VAULTPLATE_REDACT_KEY): {e}"
+                    ))
+                })?,
+            }),
+            Want::Check(_) => {
+                return Ok(FillMode {
+                    resolution: Resolution::Values,
+                    ledger: Some(Ledger::default()),
+                });
+            }
+        };
+        Ok(FillMode {
+            resolution,
+            ledger: None,
+        })
+    }
+}
+
+/// What a job of [`run`] works with.
+struct Job<'a> {
+    config: &'a Config,
+    env: &'a BTreeMap<String, String>,
+    secrets: &'a mut dyn SecretReader,
+    mode: &'a FillMode,
 }
 
 /// `vaultplate 0.1.0 (commit abcdef123456)`.
@@ -79,11 +164,8 @@ pub(crate) fn version() -> String {
 /// signal handlers; prints its whole output, or its problems and nothing on stdout.
 fn run(
     args: &RunArgs,
-    job: impl FnOnce(
-        &Config,
-        &BTreeMap<String, String>,
-        &mut dyn SecretReader,
-    ) -> Result<Output, Vec<Problem>>,
+    want: Want,
+    job: impl FnOnce(Job<'_>) -> Result<Output, Vec<Problem>>,
 ) -> ExitCode {
     let started = Instant::now();
     init_logging(args.verbose);
@@ -97,6 +179,10 @@ fn run(
     ) {
         Ok(config) => config,
         Err(e) => return report(&[Problem::general(e)]),
+    };
+    let mode = match want.mode(&config) {
+        Ok(mode) => mode,
+        Err(problem) => return report(&[problem]),
     };
     for warning in &config.warnings {
         tracing::warn!("{warning}");
@@ -126,10 +212,19 @@ fn run(
     });
     let token_cache = TokenCache::from_env(args.disable_token_cache, |name| std::env::var_os(name));
     let mut session = Session::new(&config.vault, config.concurrency, &token_cache);
-    let result = job(&config, &env, &mut session);
-    gate.finish(|| match result {
-        Ok(output) => write_stdout(|out| output.write_to(out)),
-        Err(problems) => report(&problems),
+    let result = job(Job {
+        config: &config,
+        env: &env,
+        secrets: &mut session,
+        mode: &mode,
+    });
+    gate.finish(|| match (want, result) {
+        (Want::Check(format), result) => {
+            let entries = mode.ledger.map(Ledger::into_entries).unwrap_or_default();
+            print_check(format, &entries, result.err().unwrap_or_default())
+        }
+        (_, Ok(output)) => write_stdout(|out| output.write_to(out)),
+        (_, Err(problems)) => report(&problems),
     })
     .unwrap_or(ExitCode::FAILURE)
 }
@@ -156,6 +251,30 @@ fn init_logging(verbose: bool) {
             tracing_subscriber::filter::Targets::new().with_target(env!("CARGO_CRATE_NAME"), level),
         )
         .try_init();
+}
+
+/// Prints `check`'s outcome: the problems on stderr, then the summary line (on stdout when
+/// everything resolved, else on stderr after the problems), or the JSON array on stdout
+/// whatever the outcome. Success only when there is no problem.
+fn print_check(format: CheckFormat, entries: &[Entry], problems: Vec<Problem>) -> ExitCode {
+    let failed = !problems.is_empty() || entries.iter().any(|e| !e.status.resolved());
+    let _ = report(&problems);
+    let printed = match format {
+        CheckFormat::Json => write_stdout(|out| {
+            serde_json::to_writer_pretty(&mut *out, entries)?;
+            writeln!(out)
+        }),
+        CheckFormat::Human if !failed => {
+            write_stdout(|out| writeln!(out, "{}", check::summary(entries)))
+        }
+        // A run that stopped before any placeholder was looked up has nothing to sum up.
+        CheckFormat::Human if problems.is_empty() || !entries.is_empty() => {
+            let _ = writeln!(std::io::stderr(), "{}", check::summary(entries));
+            ExitCode::FAILURE
+        }
+        CheckFormat::Human => ExitCode::FAILURE,
+    };
+    if failed { ExitCode::FAILURE } else { printed }
 }
 
 /// Prints every problem on its own line of stderr and returns the failure code.

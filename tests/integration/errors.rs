@@ -194,7 +194,8 @@ fn paths_under_vault_system_mounts_are_refused_before_vault_is_contacted() {
             under("cubbyhole/x", "cubbyhole"),
             under("auth/token/lookup-self", "auth"),
         ));
-    assert_eq!(OpenBao::shared().reads("auth/token/lookup-self"), 0);
+    // Runs of other tests that explain a denied read look their own token up meanwhile.
+    assert_eq!(OpenBao::shared().root_reads("auth/token/lookup-self"), 0);
     assert_eq!(OpenBao::shared().reads("Auth/kv"), 0);
 }
 

@@ -527,46 +527,113 @@ fn the_ci_script_writes_one_file_per_successful_render() {
     let tools = tool("helm").parent().expect("tools").to_path_buf();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci/render.sh");
     let dir = tempfile::tempdir().expect("temp dir");
-    let good = dir.path().join("apps/good");
-    let bad = dir.path().join("apps/bad");
-    std::fs::create_dir_all(&good).expect("mkdir");
-    std::fs::create_dir_all(&bad).expect("mkdir");
-    std::fs::write(good.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#user>\n")).expect("write");
-    std::fs::write(bad.join("cm.yaml"), format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#nope>\n")).expect("write");
-    let out = Command::new("bash")
-        .arg(&script)
-        .arg(dir.path().join("out"))
-        .arg(&good)
-        .arg(&bad)
-        .env_clear()
-        .env(
-            "PATH",
-            format!("{}:{}:/usr/bin:/bin", bin.display(), tools.display()),
+    let manifest = |key: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n  u: <path:{path}#{key}>\n"
         )
-        .env("HOME", dir.path())
-        .env("VAULT_ADDR", bao.addr())
-        .env("VAULT_TOKEN", "root")
-        .output()
-        .expect("bash runs");
+    };
+    for (app, key) in [
+        ("apps/prod/shop", "user"),
+        ("apps/staging/shop", "password"),
+        ("apps/bad", "nope"),
+    ] {
+        std::fs::create_dir_all(dir.path().join(app)).expect("mkdir");
+        std::fs::write(dir.path().join(app).join("cm.yaml"), manifest(key)).expect("write");
+    }
+    let run = |path_var: String, flag: Option<&str>| {
+        let mut command = Command::new("bash");
+        command.arg(&script);
+        if let Some(flag) = flag {
+            command.arg(flag);
+        }
+        command
+            .args([
+                "out",
+                "./apps/prod/shop",
+                "apps/staging/shop/",
+                "apps/bad",
+                "apps/gone",
+            ])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", path_var)
+            .env("HOME", dir.path())
+            .env("VAULT_ADDR", bao.addr())
+            .env("VAULT_TOKEN", "root")
+            .output()
+            .expect("bash runs")
+    };
+    let out = run(
+        format!("{}:{}:/usr/bin:/bin", bin.display(), tools.display()),
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("FAILED: ") && stderr.contains("key \"nope\" not found"),
+        stderr.contains("FAILED: apps/bad") && stderr.contains("key \"nope\" not found"),
         "{stderr}"
     );
-    let rendered = std::fs::read_to_string(dir.path().join("out/good.yaml")).expect("good.yaml");
-    assert!(rendered.contains("  u: \"render-user\"\n"), "{rendered}");
+    assert_eq!(
+        stderr.matches("apps/gone").count(),
+        1,
+        "a missing folder is reported once: {stderr}"
+    );
     assert!(
-        !dir.path().join("out/bad.yaml").exists()
-            && !dir.path().join("out/bad.yaml.partial").exists()
+        stderr.contains("FAILED: apps/gone: no such application folder"),
+        "{stderr}"
+    );
+    let read = |file: &str| std::fs::read_to_string(dir.path().join("out").join(file)).expect(file);
+    assert!(read("apps/prod/shop.yaml").contains("  u: \"render-user\"\n"));
+    assert!(read("apps/staging/shop.yaml").contains("  u: \"render-Pa55\"\n"));
+    assert!(
+        !dir.path().join("out/apps/bad.yaml").exists()
+            && !dir.path().join("out/apps/bad.yaml.partial").exists()
     );
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.path().join("out/good.yaml"))
+    let mode = std::fs::metadata(dir.path().join("out/apps/prod/shop.yaml"))
         .expect("meta")
         .permissions()
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
+
+    // --redact passes through: masks, never the value.
+    let out = run(
+        format!("{}:{}:/usr/bin:/bin", bin.display(), tools.display()),
+        Some("--redact"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let redacted = read("apps/staging/shop.yaml");
+    assert!(
+        redacted.contains("vaultplate:sha256-hmac:") && !redacted.contains("render-Pa55"),
+        "{redacted}"
+    );
+
+    let out = run(format!("{}:/usr/bin:/bin", tools.display()), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "vaultplate is not on PATH: install it (or add its folder to PATH) first\n"
+    );
+}
+
+#[test]
+fn the_ci_recipes_are_valid_yaml() {
+    for file in [
+        "examples/ci/github-actions.yaml",
+        "examples/ci/gitlab-ci.yml",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).expect(file);
+        assert!(
+            saphyr_parser::Parser::new_from_str(&text).all(|event| event.is_ok()),
+            "{file} is not valid YAML"
+        );
+        assert!(
+            text.contains("vaultplate check") && text.contains("--redact"),
+            "{file}"
+        );
+    }
 }
 
 #[test]

@@ -226,6 +226,21 @@ impl VaultClient {
         ))
     }
 
+    /// Whether Vault answers at all (`sys/health`, no token needed): its state, or what is
+    /// wrong (transport and TLS errors as every request reports them).
+    pub(crate) async fn health(&self) -> Result<String, VaultError> {
+        let response = self
+            .send(|| self.request(Method::GET, "sys/health"))
+            .await?;
+        let status = response.status().as_u16();
+        let answer = self.answer(response).await.unwrap_or(Value::Null);
+        super::probe::health_status(status, &answer).map_err(|reason| VaultError::ReadRefused {
+            addr: self.addr.clone(),
+            status,
+            errors: vec![reason],
+        })
+    }
+
     /// `VAULT_ADDR`, as errors name it.
     pub fn addr(&self) -> &str {
         &self.addr

@@ -4,6 +4,7 @@ pub mod auth;
 mod client;
 pub(crate) mod credential;
 mod error;
+pub(crate) mod probe;
 mod redirect;
 pub(crate) mod session;
 pub(crate) mod settings;

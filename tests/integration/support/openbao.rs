@@ -153,6 +153,28 @@ impl OpenBao {
         })
     }
 
+    /// [`OpenBao::reads`] made with the root token only: what a run with [`Case::vault`] read,
+    /// apart from what other identities' runs read at the same time (vaultplate looks up a
+    /// login's own token, `auth/token/lookup-self`, to explain a denied read).
+    ///
+    /// [`Case::vault`]: crate::support::Case::vault
+    pub(crate) fn root_reads(&self, path_prefix: &str) -> usize {
+        let prefix = path_prefix.trim_start_matches("/v1/").trim_matches('/');
+        let log = std::fs::read_to_string(&self.audit_log)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", self.audit_log.display()));
+        log.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|entry| {
+                entry["type"] == "request"
+                    && entry["auth"]["display_name"] == "root"
+                    && entry["request"]["operation"] == "read"
+                    && entry["request"]["path"]
+                        .as_str()
+                        .is_some_and(|path| is_under(path, prefix))
+            })
+            .count()
+    }
+
     /// Login requests so far to `auth/approle/login` with this `role_id`, failed ones included.
     pub(crate) fn approle_logins(&self, role_id: &str) -> usize {
         // The audit log holds only an HMAC of the role_id; the server computes it for us.
