@@ -31,11 +31,15 @@ pub(crate) fn scan_values(
     text: &str,
     config: &Config,
 ) -> Result<Option<ScannedValues>, Vec<Problem>> {
-    let options = ScanOptions::of(config);
+    let options = ScanOptions {
+        check_secrets_only: false,
+        ..ScanOptions::of(config)
+    };
     let no_annotations = Annotations::default();
     let target = Target {
         kind: "",
         annotations: &no_annotations,
+        api_version: "",
     };
     let documents = yaml::parse_stream_with(text, |document| {
         let root = document.root?;

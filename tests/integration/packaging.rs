@@ -155,6 +155,7 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
                 null,
                 null
             ]),
+            json!(["vault-profile", "string", null, null, null, null]),
         ]
     );
     for p in announced {
