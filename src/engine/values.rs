@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
+use crate::engine::disguise;
 use crate::engine::fill::Filler;
 use crate::engine::manifest::{self, Annotations, Filling, Manifest};
 use crate::engine::problem::Problem;
@@ -88,11 +89,13 @@ pub(crate) fn scan_values(
 
 /// Reads the secrets of every scanned values text at once (each distinct secret once, all
 /// concurrently) and returns the filled texts, in order. Every value written is added to
-/// `masker`, so that a child's messages about it can be masked.
+/// `masker`, so that a child's messages about it can be masked. With `disguised`, each value
+/// is written as its [`disguise`] stand-in instead.
 pub(crate) fn fill_values(
     scanned: Vec<ScannedValues>,
     reader: &mut dyn SecretReader,
     masker: &mut Masker,
+    disguised: bool,
 ) -> Result<Vec<String>, Vec<Problem>> {
     let secrets: BTreeSet<SecretRef> = scanned
         .iter()
@@ -105,7 +108,7 @@ pub(crate) fn fill_values(
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {
-        match fill_text(values, &mut filler, masker) {
+        match fill_text(values, &mut filler, masker, disguised) {
             Ok(text) => filled.push(text),
             Err(found) => problems.extend(found),
         }
@@ -123,6 +126,7 @@ fn fill_text(
     values: ScannedValues,
     filler: &mut Filler<'_>,
     masker: &mut Masker,
+    disguised: bool,
 ) -> Result<String, Vec<Problem>> {
     let mut out = String::new();
     for manifest in values.manifests {
@@ -133,7 +137,17 @@ fn fill_text(
             out.push_str(&values.text[manifest.range]);
             continue;
         };
-        let edits = filler.manifest(&filling);
+        let mut edits = filler.manifest(&filling);
+        if disguised {
+            for edit in &mut edits {
+                if let Edit::Scalar { with, .. } = edit {
+                    *with = match with {
+                        Replacement::Str(s) => Replacement::Str(disguise::text(s)),
+                        Replacement::Typed(v) => Replacement::Typed(disguise::value(v)),
+                    };
+                }
+            }
+        }
         for edit in &edits {
             match edit {
                 Edit::Scalar {

@@ -12,6 +12,7 @@ pub(crate) mod discover;
 mod helm;
 pub mod kustomize;
 mod paths;
+mod secrets_only;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,16 +69,22 @@ pub fn render(
                     config,
                     secrets: &mut *secrets,
                     masker: Masker::default(),
+                    disguised: false,
+                    filled: false,
                 };
-                helm::template(
-                    dir,
-                    &root,
-                    &config.charts,
-                    &params,
-                    env,
-                    &sandbox,
-                    &mut values,
-                )?
+                let template = |values: &mut SessionValues<'_, '_>| {
+                    helm::template(dir, &root, &config.charts, &params, env, &sandbox, values)
+                };
+                let built = template(&mut values)?;
+                if let Some(policy) = config.policy.as_ref().filter(|p| p.secrets_only)
+                    && values.filled
+                {
+                    // Once more with stand-ins: see `secrets_only`.
+                    values.disguised = true;
+                    let disguised = template(&mut values)?;
+                    secrets_only::check(&built, &disguised, policy)?;
+                }
+                built
             } else {
                 kustomize::build(dir, &root, &params, &sandbox)?
             };
@@ -97,6 +104,10 @@ struct SessionValues<'s, 'c> {
     config: &'c Config,
     secrets: &'s mut dyn SecretReader,
     masker: Masker,
+    /// Fill stand-ins instead of the values (the second render of the `secretsOnly` check).
+    disguised: bool,
+    /// Some placeholder of the values was filled.
+    filled: bool,
 }
 
 impl helm::Values for SessionValues<'_, '_> {
@@ -105,7 +116,8 @@ impl helm::Values for SessionValues<'_, '_> {
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        values::fill_values(scanned, self.secrets, &mut self.masker)
+        self.filled |= !scanned.is_empty();
+        values::fill_values(scanned, self.secrets, &mut self.masker, self.disguised)
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::support::{Case, OpenBao, unique};
+use crate::support::{Case, OpenBao, Outcome, unique};
 
 /// One team's Vault side: its AppRole, its secret-id file and its secret.
 struct Team {
@@ -348,4 +348,65 @@ fn concurrent_renders_of_both_teams_never_use_each_other_s_token() {
         (1..=rounds).contains(&logins_a) && (1..=rounds).contains(&logins_b),
         "{logins_a} {logins_b}"
     );
+}
+
+/// Helm values count as the manifests they become: under a `secretsOnly` rule, a value filled
+/// into the chart's values may reach a Secret's data, and nothing else, however a template
+/// transforms it.
+#[test]
+fn a_helm_value_that_ends_up_outside_a_secret_is_refused_under_a_secrets_only_rule() {
+    let teams = Teams::new();
+    let b = &teams.b;
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {{ .Values.password | quote }}\n";
+    let leaks = [
+        ("{{ .Values.password }}", "ConfigMap/leak"),
+        ("{{ .Values.password | b64enc }}", "ConfigMap/leak"),
+        (
+            "{{ .Values.password | sha256sum | trunc 8 }}",
+            "ConfigMap/leak",
+        ),
+        ("{{ .Values.password | upper }}", "ConfigMap/leak"),
+    ];
+    for (expression, object) in leaks {
+        let config_map = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  shown: {expression:?}\n"
+        );
+        render_chart(&teams, secret, &config_map)
+            .failure()
+            .stderr_contains(&format!(
+                "error: helm output: document 2 ({object}): changes with other values: a value \
+                 filled into the Helm values reaches it outside a Secret's data or stringData \
+                 (secretsOnly; project \"team-b\", rule \"team-b\", profile \"team-b\")"
+            ));
+    }
+    // Into a Secret's data, encoded or not, it may go.
+    let encoded = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: encoded\ndata:\n  password: {{ .Values.password | b64enc }}\n";
+    render_chart(&teams, secret, encoded)
+        .success()
+        .stdout_contains(&format!("  password: \"{}\"\n", b.password));
+}
+
+/// `render` of a chart whose values read team-b's secret, for project team-b.
+fn render_chart(teams: &Teams, secret: &str, extra: &str) -> Outcome {
+    Case::new()
+        .file(
+            "app/Chart.yaml",
+            "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+        )
+        .file(
+            "app/values.yaml",
+            &format!("password: <path:{}/db#password>\n", teams.b.base),
+        )
+        .file("app/templates/secret.yaml", secret)
+        .file("app/templates/extra.yaml", extra)
+        .env("VAULT_ADDR", OpenBao::shared().addr())
+        .env("VAULTPLATE_POLICY", &teams.policy)
+        .env("ARGOCD_APP_PROJECT_NAME", "team-b")
+        .env("ARGOCD_APP_NAME", "shop")
+        .env("ARGOCD_APP_NAMESPACE", "team-b")
+        .secret(&teams.b.password)
+        .secret(&teams.b.secret_id)
+        .cwd("app")
+        .args(["render"])
+        .run()
 }
