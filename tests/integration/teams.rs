@@ -410,3 +410,71 @@ fn render_chart(teams: &Teams, secret: &str, extra: &str) -> Outcome {
         .args(["render"])
         .run()
 }
+
+/// A profile from a Kubernetes Secret (`secretName`), chosen the AVP way with
+/// `ARGOCD_ENV_AVP_SECRET`: read only when used, and holding login settings only.
+#[test]
+fn a_profile_from_a_kubernetes_secret_chosen_by_avp_secret() {
+    let teams = Teams::new();
+    let bao = OpenBao::shared();
+    let b = &teams.b;
+    let api = crate::support::KubeApi::start();
+    api.put_secret(
+        "argocd",
+        "team-b-vault",
+        &[
+            ("AVP_AUTH_TYPE", "approle"),
+            ("AVP_ROLE_ID", &b.role_id),
+            ("AVP_SECRET_ID", &b.secret_id),
+        ],
+    );
+    api.put_secret(
+        "argocd",
+        "team-b-elsewhere",
+        &[
+            ("AVP_AUTH_TYPE", "approle"),
+            ("VAULT_ADDR", "http://elsewhere.example"),
+        ],
+    );
+    let policy = teams.dir.path().join("secret-profiles.yaml");
+    std::fs::write(
+        &policy,
+        format!(
+            "profiles:\n  own:\n    AVP_AUTH_TYPE: token\n  b-secret:\n    secretName: team-b-vault\n  \
+             b-elsewhere:\n    secretName: argocd:team-b-elsewhere\nrules:\n  - projects: [team-b]\n    \
+             profiles: [own, b-secret, b-elsewhere]\n    paths: [\"{}/*\"]\n",
+            b.base
+        ),
+    )
+    .expect("a policy file");
+    let case = |secret: &str| {
+        Case::new()
+            .file("m.yaml", &secret_of(b))
+            .file("kubeconfig", &api.kubeconfig())
+            .env("KUBECONFIG", "kubeconfig")
+            .env("VAULT_ADDR", bao.addr())
+            .env("VAULTPLATE_POLICY", &policy)
+            .env("ARGOCD_APP_PROJECT_NAME", "team-b")
+            .env("ARGOCD_ENV_AVP_SECRET", secret)
+            .secret(&b.password)
+            .secret(&b.secret_id)
+            .secret(crate::support::KUBE_TOKEN)
+            .args(["generate", "m.yaml"])
+            .run()
+    };
+    case("argocd:team-b-vault")
+        .success()
+        .stdout_contains(&format!("  password: \"{}\"\n", b.password));
+    assert_eq!(bao.reads_by_approle(&b.base, &b.role), 1);
+    case("team-b-elsewhere").failure().stderr(
+        "error: policy: project \"team-b\", rule \"rule 1\", profile \"b-elsewhere\": Kubernetes \
+         Secret argocd/team-b-elsewhere: VAULT_ADDR is not a login setting: a profile holds only \
+         how to log in (method, mount, role, credentials); the Vault address, TLS, namespace and \
+         path rules are the sidecar's settings\n",
+    );
+    assert_eq!(
+        api.requests().len(),
+        2,
+        "only the chosen profile's Secret is read"
+    );
+}
