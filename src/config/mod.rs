@@ -155,6 +155,7 @@ impl Config {
         let mut config = Self::from_layers(&layers)?;
         if let Some(raw) = layers.get(VAULTPLATE_POLICY) {
             let policy = Policy::read(Path::new(&raw.text))?;
+            check_profiles(&policy)?;
             let decision = policy.decide(&layers.env)?;
             config.vault.auth = profile_auth(&decision, config.deadline)?;
             tracing::debug!(
@@ -256,6 +257,41 @@ impl Config {
     }
 }
 
+/// Checks the login of every profile written in the policy file, so that a mistake in any
+/// team's profile fails every run, naming its line (a Kubernetes Secret is read only when used).
+fn check_profiles(policy: &Policy) -> Result<(), ConfigError> {
+    for profile in policy.profiles.values() {
+        if let ProfileSource::Settings(settings) = &profile.source {
+            let layers = Layers {
+                file: settings.clone(),
+                ..Layers::default()
+            };
+            profile_login(&profile.name, &layers).map_err(|e| PolicyError {
+                path: policy.path.clone(),
+                line: Some(profile.line),
+                message: format!("profile {:?}: {e}", profile.name),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The login a profile's own settings make; errors name the profile as the settings' origin.
+fn profile_login(name: &str, layers: &Layers) -> Result<Auth, ConfigError> {
+    resolve_auth(layers).map_err(|e| match e {
+        ConfigError::SettingInvalid {
+            name: setting,
+            origin: Origin::ConfigFile,
+            reason,
+        } => ConfigError::SettingInvalid {
+            name: setting,
+            origin: Origin::Profile(name.to_owned()),
+            reason,
+        },
+        other => other,
+    })
+}
+
 /// The login of the profile `decision` chose: its own settings only (the sidecar's are not
 /// merged in), from the policy file or read now from its Kubernetes Secret.
 fn profile_auth(decision: &Decision, deadline: Duration) -> Result<Auth, ConfigError> {
@@ -287,21 +323,7 @@ fn profile_auth(decision: &Decision, deadline: Duration) -> Result<Auth, ConfigE
             }
         }
     };
-    resolve_auth(&layers).map_err(|e| match e {
-        ConfigError::SettingInvalid {
-            name: setting,
-            origin: Origin::ConfigFile,
-            reason,
-        } => fail(
-            ConfigError::SettingInvalid {
-                name: setting,
-                origin: Origin::Profile(name.clone()),
-                reason,
-            }
-            .to_string(),
-        ),
-        other => fail(other.to_string()),
-    })
+    profile_login(name, &layers).map_err(|e| fail(e.to_string()))
 }
 
 /// Where remote Helm chart dependencies come from and are kept (`VAULTPLATE_CHART_*`).

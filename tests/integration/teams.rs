@@ -478,3 +478,29 @@ fn a_profile_from_a_kubernetes_secret_chosen_by_avp_secret() {
         "only the chosen profile's Secret is read"
     );
 }
+
+/// Every profile of the file is checked on every run, not only the one a render uses.
+#[test]
+fn another_team_s_broken_profile_fails_every_run() {
+    let teams = Teams::new();
+    let policy = teams.dir.path().join("other-broken.yaml");
+    std::fs::write(
+        &policy,
+        "profiles:\n  team-a:\n    AVP_AUTH_TYPE: token\n  team-b:\n    AVP_AUTH_TYPE: oidc\nrules:\n  - projects: [team-a]\n    profiles: [team-a]\n    paths: ['**']\n",
+    )
+    .expect("a policy file");
+    teams
+        .case(
+            "team-a",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        )
+        .env("VAULTPLATE_POLICY", &policy)
+        .run()
+        .failure()
+        .stderr(&format!(
+            "error: policy file {}: line 4: profile \"team-b\": setting AVP_AUTH_TYPE from profile \
+             \"team-b\" of the policy file: \"oidc\" must be one of token, approle, userpass, k8s, \
+             github, cert, jwt\n",
+            policy.display()
+        ));
+}
