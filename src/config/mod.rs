@@ -2,7 +2,9 @@
 //! Kubernetes Secret, applies the precedence of [`crate::config::settings`], and checks every value
 //! before anything else happens.
 
+pub mod glob;
 pub(crate) mod kube_secret;
+pub mod policy;
 pub mod settings;
 
 use std::collections::BTreeMap;
@@ -13,6 +15,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::config::kube_secret::KubeSecretName;
+use crate::config::policy::{Decision, Policy, PolicyError, PolicyRefusal, Profile, ProfileSource};
 use crate::config::settings::names::*;
 use crate::config::settings::{Layers, Name, Origin, RawValue, SecretLayer};
 use crate::placeholder::secret_ref::KvVersion;
@@ -62,6 +65,20 @@ pub enum ConfigError {
         /// What went wrong.
         reason: String,
     },
+    /// The policy file (`VAULTPLATE_POLICY`) is missing, unreadable or wrong.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The policy refuses this render (no rule for the project, a profile it may not use).
+    #[error(transparent)]
+    PolicyRefused(#[from] PolicyRefusal),
+    /// The login settings of the profile chosen for this render are wrong.
+    #[error("policy: {who}: {reason}")]
+    ProfileInvalid {
+        /// Project, rule and profile.
+        who: String,
+        /// What is wrong (never a credential).
+        reason: String,
+    },
     /// The Kubernetes Secret of `--secret-name` cannot be read.
     #[error("Kubernetes Secret {secret}: {cause}")]
     SecretUnreadable {
@@ -91,6 +108,9 @@ pub struct Config {
     pub redact_key: Option<Sensitive>,
     /// Things the operator should know (ignored Application overrides, unknown keys); no values.
     pub warnings: Vec<String>,
+    /// What the operator's policy decided for this render (`None` without a policy file): its
+    /// profile's login is [`VaultSettings::auth`] already.
+    pub policy: Option<Decision>,
 }
 
 impl Config {
@@ -134,7 +154,21 @@ impl Config {
                 entries,
             });
         }
-        Self::from_layers(&layers)
+        let mut config = Self::from_layers(&layers)?;
+        if let Some(raw) = layers.get(VAULTPLATE_POLICY) {
+            let policy = Policy::read(Path::new(&raw.text))?;
+            check_profiles(&policy)?;
+            let decision = policy.decide(&layers.env)?;
+            config.vault.auth = profile_auth(&decision, config.deadline)?;
+            tracing::debug!(
+                "policy {}: {}, logging in with {}",
+                policy.path.display(),
+                decision.who(),
+                config.vault.auth.identity()
+            );
+            config.policy = Some(decision);
+        }
+        Ok(config)
     }
 
     /// Resolves every setting from already loaded layers. No I/O.
@@ -221,8 +255,78 @@ impl Config {
             concurrency,
             redact_key: get(VAULTPLATE_REDACT_KEY).map(|v| Sensitive::new(v.text)),
             warnings,
+            policy: None,
         })
     }
+}
+
+/// Checks the login of every profile written in the policy file, so that a mistake in any
+/// team's profile fails every run, naming its line (a Kubernetes Secret is read only when used).
+fn check_profiles(policy: &Policy) -> Result<(), ConfigError> {
+    for profile in policy.profiles.values() {
+        if let ProfileSource::Settings(settings) = &profile.source {
+            let layers = Layers {
+                file: settings.clone(),
+                ..Layers::default()
+            };
+            profile_login(&profile.name, &layers).map_err(|e| PolicyError {
+                path: policy.path.clone(),
+                line: Some(profile.line),
+                message: format!("profile {:?}: {e}", profile.name),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The login a profile's own settings make; errors name the profile as the settings' origin.
+fn profile_login(name: &str, layers: &Layers) -> Result<Auth, ConfigError> {
+    resolve_auth(layers).map_err(|e| match e {
+        ConfigError::SettingInvalid {
+            name: setting,
+            origin: Origin::ConfigFile,
+            reason,
+        } => ConfigError::SettingInvalid {
+            name: setting,
+            origin: Origin::Profile(name.to_owned()),
+            reason,
+        },
+        other => other,
+    })
+}
+
+/// The login of the profile `decision` chose: its own settings only (the sidecar's are not
+/// merged in), from the policy file or read now from its Kubernetes Secret.
+fn profile_auth(decision: &Decision, deadline: Duration) -> Result<Auth, ConfigError> {
+    let Profile { name, source, .. } = &decision.profile;
+    let fail = |reason: String| ConfigError::ProfileInvalid {
+        who: decision.who(),
+        reason,
+    };
+    let layers = match source {
+        ProfileSource::Settings(settings) => Layers {
+            file: settings.clone(),
+            ..Layers::default()
+        },
+        ProfileSource::Secret(secret) => {
+            let entries = kube_secret::read(secret, kube_secret::READ_TIMEOUT.min(deadline))
+                .map_err(|cause| fail(format!("Kubernetes Secret {secret}: {cause}")))?;
+            for key in entries.keys() {
+                policy::check_login_setting(key)
+                    .map_err(|why| fail(format!("Kubernetes Secret {secret}: {why}")))?;
+            }
+            policy::check_login_settings(&entries)
+                .map_err(|why| fail(format!("Kubernetes Secret {secret}: {why}")))?;
+            Layers {
+                secret: Some(SecretLayer {
+                    source: secret.clone(),
+                    entries,
+                }),
+                ..Layers::default()
+            }
+        }
+    };
+    profile_login(name, &layers).map_err(|e| fail(e.to_string()))
 }
 
 /// Where remote Helm chart dependencies come from and are kept (`VAULTPLATE_CHART_*`).

@@ -165,6 +165,8 @@ settings! {
         "Folder of the chart dependency cache shared by every render (default `$XDG_CACHE_HOME/vaultplate/charts`, else `$HOME/.cache/vaultplate/charts`), or `off`.";
     VAULTPLATE_REDACT_KEY, None, app: false, sensitive: true,
         "Key of the masks `--redact` prints instead of values (default: a random key per run, whose masks show only which fields are filled; see [Redacted renders](#redacted-renders)).";
+    VAULTPLATE_POLICY, None, app: false, sensitive: false,
+        "The operator's policy file (YAML), read and checked on every run: which Vault identity (profile) each Argo CD project logs in with, which paths it may read, whether its values may go only into Secrets (see [Teams](#teams)).";
 }
 
 /// Looks up a setting's spec by name.
@@ -183,6 +185,8 @@ pub enum Origin {
     ConfigFile,
     /// The Kubernetes Secret of `--secret-name`.
     KubernetesSecret(KubeSecretName),
+    /// A profile of the policy file (`VAULTPLATE_POLICY`), by name.
+    Profile(String),
     /// The built-in default.
     Default,
 }
@@ -196,6 +200,7 @@ impl fmt::Display for Origin {
             Origin::KubernetesSecret(secret) => {
                 return write!(f, "the Kubernetes Secret {secret}");
             }
+            Origin::Profile(name) => return write!(f, "profile {name:?} of the policy file"),
             Origin::Default => "the default",
         })
     }

@@ -93,6 +93,7 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
                 let target = Target {
                     kind: "",
                     annotations: &annotations,
+                    api_version: "",
                 };
                 let scan = scan::scan_document(&root, target, options);
                 !scan.sites.is_empty() || !scan.problems.is_empty()
@@ -112,6 +113,10 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
                 let target = Target {
                     kind,
                     annotations: &annotations,
+                    api_version: root
+                        .get("apiVersion")
+                        .and_then(Node::as_scalar)
+                        .unwrap_or_default(),
                 };
                 let scan = scan::scan_document(&root, target, options);
                 (annotations, scan)

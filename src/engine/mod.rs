@@ -3,9 +3,11 @@
 //! packed in [`sites`]) and selects the objects, [`manifest::plan`] lists the distinct secrets, a secret reader answers
 //! them, [`fill`] computes every new value and [`output`] edits them in and assembles all or
 //! nothing. [`generate`] drives the stages; [`problem`] is what any stage reports. [`values`]
-//! fills Helm values before helm reads them.
+//! fills Helm values before helm reads them
+//! (with [`disguise`]d stand-ins for the `secretsOnly` check of the rendered chart).
 
 pub(crate) mod check;
+pub(crate) mod disguise;
 pub(crate) mod fill;
 pub(crate) mod generate;
 pub(crate) mod manifest;

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use regex::Regex;
 
+use crate::config::policy::Decision;
 use crate::engine::manifest::Annotations;
 use crate::engine::problem::Problem;
 use crate::engine::sites::{Encoding, NewLookup, SiteFacts, Sites, SitesBuilder};
@@ -51,6 +52,12 @@ pub(crate) struct ScanOptions<'r> {
     pub kv_version: KvVersion,
     /// `AVP_PATH_VALIDATION`, matched against the normalised path.
     pub path_validation: Option<&'r Regex>,
+    /// The operator's policy for this render: its paths, and whether values may go only into
+    /// Secret `data`/`stringData`.
+    pub policy: Option<&'r Decision>,
+    /// Check the policy's `secretsOnly` here, on each placeholder's place (off for Helm values,
+    /// whose output is checked once rendered instead: see `render::secrets_only`).
+    pub check_secrets_only: bool,
 }
 
 impl<'r> ScanOptions<'r> {
@@ -59,6 +66,8 @@ impl<'r> ScanOptions<'r> {
         ScanOptions {
             kv_version: config.kv_version,
             path_validation: config.path_validation.as_ref(),
+            policy: config.policy.as_ref(),
+            check_secrets_only: true,
         }
     }
 }
@@ -70,6 +79,8 @@ pub(crate) struct Target<'d> {
     pub kind: &'d str,
     /// Its `avp.kubernetes.io/*` annotations.
     pub annotations: &'d Annotations,
+    /// Its `apiVersion` (a core Secret is `v1`); empty for Helm values.
+    pub api_version: &'d str,
 }
 
 /// What the scan found in one document.
@@ -255,6 +266,22 @@ impl<'a> Scanner<'a, '_> {
             }
         };
         let field = self.field();
+        if let Some(policy) = self.options.policy.filter(|p| p.secrets_only)
+            && self.options.check_secrets_only
+            && !(start.string_only
+                && self.target.kind == "Secret"
+                && self.target.api_version == "v1")
+        {
+            self.problems.push(Problem::at(
+                field,
+                format!(
+                    "the policy lets values go only into a Secret's data or stringData \
+                     (secretsOnly; {}): move this placeholder into a Secret (apiVersion v1)",
+                    policy.who()
+                ),
+            ));
+            return;
+        }
         let mut lookups = Vec::with_capacity(parts.len() / 2 + 1);
         let mut text = String::new();
         let mut raw_start = 0;
@@ -391,6 +418,16 @@ fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, Strin
         && !rule.is_match(&path)
     {
         return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+    }
+    if let Some(policy) = options.policy
+        && !policy.allows_path(&path)
+    {
+        let allowed: Vec<&str> = policy.paths.iter().map(|g| g.as_str()).collect();
+        return Err(format!(
+            "path {path:?} is outside the paths the policy allows ({}: {})",
+            policy.who(),
+            allowed.join(", ")
+        ));
     }
     Ok(path)
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::config::Config;
+use crate::engine::disguise;
 use crate::engine::fill::Filler;
 use crate::engine::manifest::{self, Annotations, Filling, Manifest, Subject};
 use crate::engine::mode::FillMode;
@@ -32,11 +33,15 @@ pub(crate) fn scan_values(
     text: &str,
     config: &Config,
 ) -> Result<Option<ScannedValues>, Vec<Problem>> {
-    let options = ScanOptions::of(config);
+    let options = ScanOptions {
+        check_secrets_only: false,
+        ..ScanOptions::of(config)
+    };
     let no_annotations = Annotations::default();
     let target = Target {
         kind: "",
         annotations: &no_annotations,
+        api_version: "",
     };
     let documents = yaml::parse_stream_with(text, |document| {
         let root = document.root?;
@@ -90,7 +95,8 @@ pub(crate) fn scan_values(
 
 /// Reads the secrets of every scanned values text at once (each distinct secret once, all
 /// concurrently) and returns the filled texts, in order. Every value written is added to
-/// `masker`, so that a child's messages about it can be masked.
+/// `masker`, so that a child's messages about it can be masked. With `disguised`, each value
+/// is written as its [`disguise`] stand-in instead.
 ///
 /// Under `--no-resolve` the texts come back as they are, and nothing is read.
 pub(crate) fn fill_values(
@@ -98,6 +104,7 @@ pub(crate) fn fill_values(
     reader: &mut dyn SecretReader,
     masker: &mut Masker,
     mode: &FillMode,
+    disguised: bool,
 ) -> Result<Vec<String>, Vec<Problem>> {
     if !mode.reads() {
         return Ok(scanned.into_iter().map(|s| s.text).collect());
@@ -113,7 +120,7 @@ pub(crate) fn fill_values(
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {
-        match fill_text(values, &mut filler, masker) {
+        match fill_text(values, &mut filler, masker, disguised) {
             Ok(text) => filled.push(text),
             Err(found) => problems.extend(found),
         }
@@ -131,6 +138,7 @@ fn fill_text(
     values: ScannedValues,
     filler: &mut Filler<'_>,
     masker: &mut Masker,
+    disguised: bool,
 ) -> Result<String, Vec<Problem>> {
     let mut out = String::new();
     for manifest in values.manifests {
@@ -141,7 +149,17 @@ fn fill_text(
             out.push_str(&values.text[manifest.range]);
             continue;
         };
-        let edits = filler.manifest(&filling);
+        let mut edits = filler.manifest(&filling);
+        if disguised {
+            for edit in &mut edits {
+                if let Edit::Scalar { with, .. } = edit {
+                    *with = match with {
+                        Replacement::Str(s) => Replacement::Str(disguise::text(s)),
+                        Replacement::Typed(v) => Replacement::Typed(disguise::value(v)),
+                    };
+                }
+            }
+        }
         for edit in &edits {
             match edit {
                 Edit::Scalar {

@@ -202,6 +202,12 @@ pub const PARAMS: &[ParamSpec] = &[
         collection: "string",
         default: Some("false"),
     },
+    // Read by `config::policy` (which lies below this module), before any login.
+    ParamSpec {
+        name: crate::config::policy::PROFILE_PARAMETER,
+        collection: "string",
+        default: None,
+    },
 ];
 
 /// Why the parameters cannot be used.

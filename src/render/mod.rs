@@ -10,6 +10,7 @@ pub(crate) mod discover;
 mod helm;
 pub mod kustomize;
 mod paths;
+mod secrets_only;
 #[cfg(test)]
 mod test_files;
 
@@ -71,16 +72,22 @@ pub fn render(
                     secrets: &mut *secrets,
                     masker: Masker::default(),
                     mode,
+                    disguised: false,
+                    filled: false,
                 };
-                helm::template(
-                    dir,
-                    &root,
-                    &config.charts,
-                    &params,
-                    env,
-                    &sandbox,
-                    &mut values,
-                )?
+                let template = |values: &mut SessionValues<'_, '_>| {
+                    helm::template(dir, &root, &config.charts, &params, env, &sandbox, values)
+                };
+                let built = template(&mut values)?;
+                if let Some(policy) = config.policy.as_ref().filter(|p| p.secrets_only)
+                    && values.filled
+                {
+                    // Once more with stand-ins: see `secrets_only`.
+                    values.disguised = true;
+                    let disguised = template(&mut values)?;
+                    secrets_only::check(&built, &disguised, policy)?;
+                }
+                built
             } else {
                 kustomize::build(dir, &root, &params, &sandbox)?
             };
@@ -101,6 +108,10 @@ struct SessionValues<'s, 'c> {
     secrets: &'s mut dyn SecretReader,
     masker: Masker,
     mode: &'c FillMode,
+    /// Fill stand-ins instead of the values (the second render of the `secretsOnly` check).
+    disguised: bool,
+    /// Some placeholder of the values was filled.
+    filled: bool,
 }
 
 impl helm::Values for SessionValues<'_, '_> {
@@ -109,7 +120,14 @@ impl helm::Values for SessionValues<'_, '_> {
     }
 
     fn fill(&mut self, scanned: Vec<ScannedValues>) -> Result<Vec<String>, Vec<Problem>> {
-        values::fill_values(scanned, self.secrets, &mut self.masker, self.mode)
+        self.filled |= !scanned.is_empty();
+        values::fill_values(
+            scanned,
+            self.secrets,
+            &mut self.masker,
+            self.mode,
+            self.disguised,
+        )
     }
 
     /// Only called when helm failed: every value read so far joins the filled ones here.

@@ -28,6 +28,7 @@ mod render;
 mod render_helm_params;
 mod render_kustomize;
 mod render_remote_charts;
+mod teams;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;

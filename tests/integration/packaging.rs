@@ -155,6 +155,7 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
                 null,
                 null
             ]),
+            json!(["vault-profile", "string", null, null, null, null]),
         ]
     );
     for p in announced {
@@ -576,6 +577,68 @@ fn chart_values_are_each_documented_and_in_the_schema() {
     }
 }
 
+/// `teams.policy` reaches the sidecar as written (vaultplate reads the rendered file as its
+/// policy), with VAULTPLATE_POLICY pointing at its mount; each of `teams.profileSecrets` is a
+/// Secret of its own, and no credential lands in a ConfigMap.
+#[test]
+fn chart_ships_the_teams_policy_and_profile_secrets() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let values = dir.path().join("values.yaml");
+    let policy = "# two teams\nprofiles:\n  team-a:\n    AVP_AUTH_TYPE: approle\n    AVP_ROLE_ID: role-a\n    AVP_SECRET_ID_FILE: /home/argocd/cmp-server/profiles/team-a/AVP_SECRET_ID\nrules:\n  - projects: [team-a]\n    profiles: [team-a]\n    paths: [\"secret/data/team-a/*\"]\n";
+    let text = format!(
+        "vault:\n  address: https://vault.example:8200\n  auth:\n    k8s:\n      role: r\nteams:\n  policy: {}\n  profileSecrets:\n    team-a:\n      AVP_SECRET_ID: sid-a\n",
+        serde_json::to_string(policy).expect("JSON")
+    );
+    std::fs::write(&values, text).expect("values file");
+    let mut args = template_args(&[]);
+    args.extend(["-f".to_owned(), values.display().to_string()]);
+    let rendered = documents(&helm_ok(&args));
+    assert_eq!(
+        kinds_and_names(&rendered),
+        [
+            ("ConfigMap", "vaultplate-plugin"),
+            ("ConfigMap", "vaultplate-policy"),
+            ("Secret", "vaultplate-config"),
+            ("Secret", "vaultplate-profile-team-a"),
+        ]
+    );
+    let shipped = object(&rendered, "ConfigMap", "vaultplate-policy")["data"]["policy.yaml"]
+        .as_str()
+        .expect("policy.yaml");
+    assert_eq!(shipped, policy, "the policy is shipped as written");
+    assert_eq!(
+        secret_data(&rendered, "vaultplate-config")["VAULTPLATE_POLICY"],
+        "/home/argocd/cmp-server/policy/policy.yaml"
+    );
+    assert_eq!(
+        secret_data(&rendered, "vaultplate-profile-team-a"),
+        settings(&[("AVP_SECRET_ID", "sid-a")])
+    );
+    // vaultplate accepts the shipped file as its policy.
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, shipped).expect("policy file");
+    crate::support::Case::new()
+        .file(
+            "m.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
+        )
+        .env("VAULTPLATE_POLICY", &file)
+        .env("ARGOCD_APP_PROJECT_NAME", "team-a")
+        .args(["generate", "m.yaml"])
+        .run()
+        .success();
+    let refused = helm_err(&[
+        "template",
+        RELEASE,
+        CHART,
+        "--set",
+        "vault.existingSecret=s",
+        "--set",
+        "teams.profileSecrets.Team_A.X=y",
+    ]);
+    assert!(refused.contains("teams.profileSecrets"), "{refused}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // examples/argocd
 
@@ -617,6 +680,7 @@ fn argocd_values_add_the_sidecar_the_cmp_contract_asks_for() {
         [
             "/home/argocd/cmp-server/config/plugin.yaml",
             "/home/argocd/cmp-server/plugins",
+            "/home/argocd/cmp-server/policy",
             "/tmp",
             "/var/run/argocd",
         ]

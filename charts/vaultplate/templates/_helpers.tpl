@@ -94,11 +94,18 @@ with a message naming the value to set when the chosen login lacks one.
 {{- $_ := set $env "AVP_JWT_TOKEN_PATH" (required "vault.auth.jwt.tokenPath (a file path in the sidecar) is required for vault.auth.type jwt" $auth.jwt.tokenPath) }}
 {{- with $auth.jwt.role }}{{ $_ := set $env "AVP_JWT_ROLE" . }}{{ end }}
 {{- end }}
+{{- if .Values.teams.policy }}
+{{- $_ := set $env "VAULTPLATE_POLICY" (printf "%s/policy.yaml" .Values.teams.policyMountPath) }}
+{{- end }}
 {{- range $name, $value := $vault.extraEnv }}
 {{- if hasKey $env $name }}
-{{- fail (printf "vault.extraEnv.%s repeats a setting the chart derives from vault.*; set it there" $name) }}
+{{- fail (printf "vault.extraEnv.%s repeats a setting the chart derives from vault.* or teams.*; set it there" $name) }}
 {{- end }}
 {{- $_ := set $env $name (toString $value) }}
 {{- end }}
 {{- toJson $env }}
+{{- end }}
+
+{{- define "vaultplate.policyConfigMapName" -}}
+{{- printf "%s-policy" (include "vaultplate.fullname" .) }}
 {{- end }}

@@ -22,12 +22,7 @@ mod token_review_api;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[allow(
-    unused_imports,
-    reason = "`Outcome` is for helpers that return a run; none yet"
-)]
-pub(crate) use case::Outcome;
-pub(crate) use case::{Case, house_rule_violations, unindent};
+pub(crate) use case::{Case, Outcome, house_rule_violations, unindent};
 pub(crate) use fault::FaultServer;
 pub(crate) use github_login::github_login;
 pub(crate) use kube_api::{KUBE_TOKEN, KubeApi, kubeconfig_for};

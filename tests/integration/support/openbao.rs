@@ -175,6 +175,19 @@ impl OpenBao {
             .count()
     }
 
+    /// Read requests so far under `path_prefix` (as [`OpenBao::reads`]) made with a token of the
+    /// AppRole named `role` (the audit log keeps a token's metadata, `role_name`, in clear).
+    pub(crate) fn reads_by_approle(&self, path_prefix: &str, role: &str) -> usize {
+        let prefix = path_prefix.trim_start_matches("/v1/").trim_matches('/');
+        self.count_entries(|entry| {
+            entry["request"]["operation"] == "read"
+                && entry["request"]["path"]
+                    .as_str()
+                    .is_some_and(|path| is_under(path, prefix))
+                && entry["auth"]["metadata"]["role_name"] == role
+        })
+    }
+
     /// Login requests so far to `auth/approle/login` with this `role_id`, failed ones included.
     pub(crate) fn approle_logins(&self, role_id: &str) -> usize {
         // The audit log holds only an HMAC of the role_id; the server computes it for us.
@@ -306,12 +319,17 @@ impl OpenBao {
     /// device writes each entry before the server handles the request, so every request that
     /// has been answered is already in the file.
     fn count_requests(&self, keep: impl Fn(&Value) -> bool) -> usize {
+        self.count_entries(|entry| keep(&entry["request"]))
+    }
+
+    /// Request entries of the audit log (`auth`, `request`) that `keep` keeps.
+    fn count_entries(&self, keep: impl Fn(&Value) -> bool) -> usize {
         let log = std::fs::read_to_string(&self.audit_log)
             .unwrap_or_else(|error| panic!("reading {}: {error}", self.audit_log.display()));
         log.lines()
             // A line being written by a concurrent request may be cut short: it is not ours.
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|entry| entry["type"] == "request" && keep(&entry["request"]))
+            .filter(|entry| entry["type"] == "request" && keep(entry))
             .count()
     }
 
