@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::support::{Case, OpenBao, unique};
+use crate::teams::Teams;
 
 /// A userpass identity that may read one seeded secret; (user, password, path).
 fn identity() -> (String, String, String) {
@@ -53,8 +54,63 @@ fn a_good_setup_passes_every_check() {
         .stdout_contains(&format!(
             "OK    Vault login: userpass login at auth/userpass as {user}\n"
         ))
-        .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"));
+        .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"))
+        .stdout_contains("SKIP  policy file: VAULTPLATE_POLICY is not set");
     assert!(!out.stdout_text().contains("FAIL"), "{}", out.stdout_text());
+}
+
+/// With `VAULTPLATE_POLICY`, doctor checks the file as every run does, and logs in as the
+/// profile `ARGOCD_APP_PROJECT_NAME` gets (or says that it needs a project to).
+#[test]
+fn the_policy_file_is_checked_and_the_login_is_the_project_s_profile() {
+    let teams = Teams::new();
+    let policy = teams.policy.display().to_string();
+    let a_path = format!("{}/db", teams.a.base);
+    let out = teams
+        .sidecar("team-a-prod")
+        .args(["doctor", "--path", &a_path])
+        .run();
+    out.success()
+        .stdout_contains(&format!(
+            "OK    policy file: {policy}: 2 profiles, 2 rules\n"
+        ))
+        .stdout_contains("OK    Vault login: approle login at auth/approle")
+        .stdout_contains(" (project \"team-a-prod\", rule \"team-a\", profile \"team-a\")\n")
+        .stdout_contains(&format!("OK    --path: {a_path} holds 1 keys\n"));
+    assert_eq!(teams.logins(), (1, 0));
+    teams
+        .sidecar("")
+        .args(["doctor", "--path", &a_path])
+        .run()
+        .success()
+        .stdout_contains(&format!("OK    policy file: {policy}: 2 profiles, 2 rules\n"))
+        .stdout_contains("SKIP  Vault login: VAULTPLATE_POLICY is set: each project logs in as its rule's profile; set ARGOCD_APP_PROJECT_NAME to check a project's login\n")
+        .stdout_contains("SKIP  --path: ");
+    assert_eq!(teams.logins(), (1, 0), "no project, no login");
+    teams
+        .sidecar("team-c")
+        .args(["doctor"])
+        .run()
+        .failure()
+        .stdout_contains("FAIL  policy file: policy: no rule of ")
+        .stdout_contains("fix: add a rule for this project to the policy file");
+    let broken = teams.dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "profiles:\n  x:\n    AVP_AUTH_TYPE: approle\n    VAULT_ADDR: http://elsewhere\nrules: []\n",
+    )
+    .expect("a policy file");
+    let out = teams
+        .sidecar("team-a")
+        .env("VAULTPLATE_POLICY", &broken)
+        .args(["doctor"])
+        .run();
+    out.failure()
+        .stdout_contains(&format!(
+            "FAIL  policy file: policy file {}: line ",
+            broken.display()
+        ))
+        .stdout_contains(&format!("fix: correct line 4 of {}", broken.display()));
 }
 
 #[test]
