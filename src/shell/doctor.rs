@@ -3,9 +3,11 @@
 //! a value, token or credential. Exit 0 only when no check fails.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::config::policy::PolicyError;
 use crate::config::{Config, ConfigError};
@@ -205,7 +207,6 @@ fn plugin_yaml(in_pod: bool) -> Line {
 
 /// Reads a file of at most 1 MiB.
 fn read_small(path: &Path) -> std::io::Result<String> {
-    use std::io::Read as _;
     let mut text = String::new();
     std::fs::File::open(path)?
         .take(1 << 20)
@@ -315,19 +316,11 @@ fn kustomize() -> Line {
                 .into(),
         );
     };
-    match version_of(&path, &["version", "--client"]) {
-        Ok(_) => {
-            let version = Command::new(&path)
-                .args(["version", "--client"])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()
-                .and_then(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .find_map(|l| l.strip_prefix("Kustomize Version: ").map(str::to_owned))
-                })
+    match output_of(&path, &["version", "--client"]) {
+        Ok(output) => {
+            let version = output
+                .lines()
+                .find_map(|l| l.strip_prefix("Kustomize Version: ").map(str::to_owned))
                 .unwrap_or_else(|| "unknown version".into());
             Line::Ok(
                 "kustomize",
@@ -344,21 +337,55 @@ fn kustomize() -> Line {
 
 /// The first line `path args` prints, when it succeeds.
 fn version_of(path: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !output.status.success() {
-        return Err(format!("it exited with {}", output.status));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    Ok(output_of(path, args)?
         .lines()
         .next()
         .unwrap_or_default()
         .trim()
         .to_owned())
+}
+
+/// How long a tool may take to say its version: a broken one (waiting on a network, a lock)
+/// must not make doctor hang, as a sidecar that "does nothing" is what doctor is run for.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `path args` prints on stdout (the first 64 KiB), when it exits 0 within
+/// [`TOOL_TIMEOUT`]; it is killed after that.
+fn output_of(path: &Path, args: &[&str]) -> Result<String, String> {
+    let mut child = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TOOL_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "it did not answer within {} s (killed)",
+                    TOOL_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    if !status.success() {
+        return Err(format!("it exited with {status}"));
+    }
+    // A version fits in a pipe's buffer, so the child could exit before it was read.
+    let mut out = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = stdout.take(64 << 10).read_to_end(&mut out);
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The Vault checks: address, login, and the path asked about.

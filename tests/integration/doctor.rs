@@ -210,3 +210,31 @@ fn an_application_cannot_point_the_doctor_elsewhere_and_is_told_so() {
         )
         .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"));
 }
+
+/// A `helm` that never answers: doctor gives up on it within its bound and says so, instead of
+/// hanging as the sidecar it is run to debug.
+#[test]
+fn a_hanging_helm_is_a_failure_not_a_hang() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (user, password, _) = identity();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let helm = dir.path().join("helm");
+    std::fs::write(&helm, "#!/bin/sh\nexec sleep 120\n").expect("a stand-in helm");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = std::time::Instant::now();
+    logged_in(&user, &password)
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .args(["doctor"])
+        .run()
+        .failure()
+        .stdout_contains(&format!(
+            "FAIL  helm: {} does not run: it did not answer within 5 s (killed); fix: ",
+            helm.display()
+        ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "doctor took {:?}",
+        started.elapsed()
+    );
+}
