@@ -125,6 +125,18 @@ impl Config {
         file: Option<&Path>,
         secret: Option<&KubeSecretName>,
     ) -> Result<Self, ConfigError> {
+        Self::resolve_with_policy(env, file, secret, true).map(|(config, _)| config)
+    }
+
+    /// [`Config::resolve`], returning the policy file as read too (`doctor`). With `decide`
+    /// false the policy is read and checked but no rule is chosen: the login is then the
+    /// sidecar's own, which no render under a policy uses.
+    pub(crate) fn resolve_with_policy(
+        env: BTreeMap<String, String>,
+        file: Option<&Path>,
+        secret: Option<&KubeSecretName>,
+        decide: bool,
+    ) -> Result<(Self, Option<Policy>), ConfigError> {
         let file = match file {
             Some(path) => read_config_file(path)?,
             None => BTreeMap::new(),
@@ -155,9 +167,13 @@ impl Config {
             });
         }
         let mut config = Self::from_layers(&layers)?;
+        let mut read_policy = None;
         if let Some(raw) = layers.get(VAULTPLATE_POLICY) {
-            let policy = Policy::read(Path::new(&raw.text))?;
-            check_profiles(&policy)?;
+            let policy = read_policy.insert(Policy::read(Path::new(&raw.text))?);
+            check_profiles(policy)?;
+            if !decide {
+                return Ok((config, read_policy));
+            }
             let decision = policy.decide(&layers.env)?;
             config.vault.auth = profile_auth(&decision, config.deadline)?;
             tracing::debug!(
@@ -168,7 +184,7 @@ impl Config {
             );
             config.policy = Some(decision);
         }
-        Ok(config)
+        Ok((config, read_policy))
     }
 
     /// Resolves every setting from already loaded layers. No I/O.

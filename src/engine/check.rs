@@ -34,6 +34,13 @@ pub(crate) enum Status {
     Modifier,
     /// The value does not fit the field (base64 in Secret `data`, text in a text field).
     Field,
+    /// The operator's policy (`VAULTPLATE_POLICY`) does not let this project's rule read the
+    /// path: nothing was read.
+    OutsidePolicy,
+    /// The rule is `secretsOnly` and the value would land outside a Secret's `data` or
+    /// `stringData` (directly, or through the Helm values it fills): nothing was read, or for
+    /// Helm values the chart's output was refused.
+    SecretsOnly,
 }
 
 impl Status {
@@ -52,7 +59,7 @@ impl Status {
 }
 
 /// One placeholder as `check --format json` prints it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Entry {
     /// The file (or built output) holding it.
     pub file: String,
@@ -104,6 +111,38 @@ impl Entry {
     }
 }
 
+/// What the scan knows of a placeholder it refuses: its place in the document, secret and
+/// key. The file and object are added where the document is placed ([`Problem::about`]).
+///
+/// [`Problem::about`]: crate::engine::problem::Problem::about
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Refused<'a> {
+    pub field: &'a str,
+    pub placeholder: &'a str,
+    pub path: &'a str,
+    pub key: &'a str,
+    pub version: Option<u64>,
+}
+
+impl Refused<'_> {
+    /// The entry of this placeholder with `status`, outside any file yet.
+    pub(crate) fn entry(self, status: Status, message: &str) -> Entry {
+        Entry {
+            file: String::new(),
+            document: None,
+            kind: String::new(),
+            name: None,
+            field: self.field.to_owned(),
+            placeholder: self.placeholder.to_owned(),
+            path: self.path.to_owned(),
+            key: self.key.to_owned(),
+            version: self.version,
+            status,
+            message: message.to_owned(),
+        }
+    }
+}
+
 /// Every placeholder's outcome, in the order the filler met them.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -130,6 +169,21 @@ impl Ledger {
         for entry in &mut self.entries.borrow_mut()[start..] {
             if entry.status == Status::Ok {
                 entry.status = Status::Field;
+                message.clone_into(&mut entry.message);
+            }
+        }
+    }
+
+    /// How many entries there are: where the next one will go.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    /// The entries from `start` on that resolved are refused after all, with `status`.
+    pub(crate) fn refuse_from(&self, start: usize, status: Status, message: &str) {
+        for entry in self.entries.borrow_mut().iter_mut().skip(start) {
+            if entry.status == Status::Ok {
+                entry.status = status;
                 message.clone_into(&mut entry.message);
             }
         }

@@ -23,6 +23,8 @@ use crate::yaml::edit::{Edit, Replacement};
 pub(crate) struct Filler<'s> {
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
     mode: &'s FillMode,
+    /// Note outcomes in the mode's ledger (off for a repeated fill).
+    noting: bool,
     problems: Vec<Problem>,
     /// A failed read is reported once, at its first placeholder, with a count of the others.
     failed_reads: BTreeMap<SecretRef, (String, usize)>,
@@ -36,9 +38,16 @@ impl<'s> Filler<'s> {
         Filler {
             secrets,
             mode,
+            noting: true,
             problems: Vec::new(),
             failed_reads: BTreeMap::new(),
         }
+    }
+
+    /// The same filler, noting outcomes in the mode's ledger only when `noting`.
+    pub(crate) fn noting(mut self, noting: bool) -> Self {
+        self.noting = noting;
+        self
     }
 
     /// The edits of a manifest's sites (the sites that have a problem get none).
@@ -75,13 +84,18 @@ impl<'s> Filler<'s> {
         status: Status,
         message: &str,
     ) {
-        if let Some(ledger) = &self.mode.ledger {
+        if let Some(ledger) = self.ledger() {
             ledger.note(Entry::new(filling, site, lookup, status, message));
         }
     }
 
+    /// The ledger to note outcomes in, if any.
+    fn ledger(&self) -> Option<&'s crate::engine::check::Ledger> {
+        self.mode.ledger.as_ref().filter(|_| self.noting)
+    }
+
     fn site(&mut self, filling: &Filling, site: Site<'_>) -> Option<Edit> {
-        if let Some(ledger) = &self.mode.ledger {
+        if let Some(ledger) = self.ledger() {
             ledger.begin_site();
         }
         self.site_edit(filling, site)
@@ -201,7 +215,7 @@ impl<'s> Filler<'s> {
                 },
             }),
             Err(message) => {
-                if let Some(ledger) = &self.mode.ledger {
+                if let Some(ledger) = self.ledger() {
                     ledger.unfit(&message);
                 }
                 self.problems

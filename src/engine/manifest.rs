@@ -279,18 +279,23 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             }
             match object.scanned {
                 Ok((annotations, scan)) => {
-                    scan_problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+                    let subject = Subject {
+                        file: input.name.clone(),
+                        document: numbered.then_some(n + 1),
+                        kind: object.kind.clone(),
+                        name: object.name.clone(),
+                    };
+                    scan_problems.extend(
+                        scan.problems
+                            .into_iter()
+                            .map(|p| p.within(&place).about(&subject)),
+                    );
                     let filling = (!scan.sites.is_empty()).then(|| {
                         Box::new(Filling {
                             place: place.into_boxed_str(),
                             kv_version_annotated: annotations.kv_version.is_some(),
                             sites: scan.sites,
-                            subject: Subject {
-                                file: input.name.clone(),
-                                document: numbered.then_some(n + 1),
-                                kind: object.kind.clone(),
-                                name: object.name.clone(),
-                            },
+                            subject,
                         })
                     });
                     manifests.push(Manifest {

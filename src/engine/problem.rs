@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use crate::engine::check::Entry;
+use crate::engine::manifest::Subject;
+
 /// One thing that went wrong. A run collects all of them before it stops.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -12,6 +15,9 @@ pub struct Problem {
     pub place: Option<String>,
     /// What is wrong.
     pub message: String,
+    /// The placeholders it refuses, as `check --format json` lists them: set for refusals found
+    /// before Vault is contacted (the operator's policy), empty for other problems.
+    pub(crate) refused: Vec<Entry>,
 }
 
 impl Problem {
@@ -20,6 +26,7 @@ impl Problem {
         Problem {
             place: None,
             message: message.to_string(),
+            refused: Vec::new(),
         }
     }
 
@@ -28,6 +35,7 @@ impl Problem {
         Problem {
             place: Some(place.into()),
             message: message.to_string(),
+            refused: Vec::new(),
         }
     }
 }
@@ -43,7 +51,25 @@ impl Problem {
         Problem {
             place: Some(place),
             message: self.message,
+            refused: self.refused,
         }
+    }
+
+    /// The same problem with the placeholders it refuses (see [`Problem::refused`]).
+    pub(crate) fn refusing(mut self, entries: Vec<Entry>) -> Self {
+        self.refused = entries;
+        self
+    }
+
+    /// The same problem with its refused placeholders named as parts of `subject`.
+    pub(crate) fn about(mut self, subject: &Subject) -> Self {
+        for entry in &mut self.refused {
+            entry.file.clone_from(&subject.file);
+            entry.document = subject.document;
+            entry.kind.clone_from(&subject.kind);
+            entry.name.clone_from(&subject.name);
+        }
+        self
     }
 }
 

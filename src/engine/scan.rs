@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use regex::Regex;
 
 use crate::config::policy::Decision;
+use crate::engine::check::{Refused, Status};
 use crate::engine::manifest::Annotations;
 use crate::engine::problem::Problem;
 use crate::engine::sites::{Encoding, NewLookup, SiteFacts, Sites, SitesBuilder};
@@ -128,7 +129,7 @@ struct Scanner<'a, 'r> {
     target: Target<'r>,
     sites: SitesBuilder,
     /// The secret of generic placeholders (the `path` annotation), checked once.
-    generic_path: Option<Result<String, String>>,
+    generic_path: Option<Result<String, PathError>>,
     problems: Vec<Problem>,
     /// The way to the node being scanned. Field names are written out only for the scalars
     /// that hold placeholders: building one per node visited cost more than the whole scan.
@@ -259,8 +260,21 @@ impl<'a> Scanner<'a, '_> {
             Err(errors) => {
                 let field = self.field();
                 self.problems
-                    .extend(errors.into_iter().map(|(span, message)| {
-                        Problem::at(field_place(&field, &scanned, span), message)
+                    .extend(errors.into_iter().map(|(span, failure)| {
+                        let placeholder = scanned.get(span.clone()).unwrap_or("<?>");
+                        let refused =
+                            failure.outside_policy.as_ref().map(|(path, key, version)| {
+                                Refused {
+                                    field: &field,
+                                    placeholder,
+                                    path,
+                                    key,
+                                    version: *version,
+                                }
+                                .entry(Status::OutsidePolicy, &failure.message)
+                            });
+                        Problem::at(field_place(&field, &scanned, span), &failure.message)
+                            .refusing(refused.into_iter().collect())
                     }));
                 return;
             }
@@ -272,14 +286,29 @@ impl<'a> Scanner<'a, '_> {
                 && self.target.kind == "Secret"
                 && self.target.api_version == "v1")
         {
-            self.problems.push(Problem::at(
-                field,
-                format!(
-                    "the policy lets values go only into a Secret's data or stringData \
-                     (secretsOnly; {}): move this placeholder into a Secret (apiVersion v1)",
-                    policy.who()
-                ),
-            ));
+            let message = format!(
+                "the policy lets values go only into a Secret's data or stringData \
+                 (secretsOnly; {}): move this placeholder into a Secret (apiVersion v1)",
+                policy.who()
+            );
+            let refused = parts
+                .iter()
+                .filter_map(|part| match part {
+                    Part::Lookup(lookup) => Some(
+                        Refused {
+                            field: &field,
+                            placeholder: scanned.get(lookup.span.clone()).unwrap_or("<?>"),
+                            path: &lookup.secret.path,
+                            key: &lookup.key,
+                            version: lookup.secret.version,
+                        }
+                        .entry(Status::SecretsOnly, &message),
+                    ),
+                    Part::Text(_) => None,
+                })
+                .collect();
+            self.problems
+                .push(Problem::at(field, message).refusing(refused));
             return;
         }
         let mut lookups = Vec::with_capacity(parts.len() / 2 + 1);
@@ -336,14 +365,51 @@ impl<'a> Scanner<'a, '_> {
 }
 
 /// A problem with a placeholder: its span in the scanned string, and the message.
-type PartError = (Range<usize>, String);
+type PartError = (Range<usize>, PartFailure);
+
+/// Why a placeholder cannot be read.
+#[derive(Debug, Clone)]
+struct PartFailure {
+    message: String,
+    /// The policy refuses its path: the path, key and version it would have read.
+    outside_policy: Option<(String, String, Option<u64>)>,
+}
+
+impl From<String> for PartFailure {
+    fn from(message: String) -> Self {
+        PartFailure {
+            message,
+            outside_policy: None,
+        }
+    }
+}
+
+/// Why a written path cannot be read.
+#[derive(Debug, Clone)]
+struct PathError {
+    message: String,
+    /// The policy refuses it: the normalised path.
+    outside_policy: Option<String>,
+}
+
+impl PathError {
+    /// The failure of a placeholder reading `key` (at `version`) from this path.
+    fn of(self, key: &str, version: Option<u64>) -> PartFailure {
+        PartFailure {
+            message: self.message,
+            outside_policy: self
+                .outside_policy
+                .map(|path| (path, key.to_owned(), version)),
+        }
+    }
+}
 
 /// The text and lookups of a string, or every problem with its placeholders (each with its
 /// span in the string); `None` when it holds no placeholder.
 fn read_parts(
     scanned: &str,
     annotations: &Annotations,
-    generic_path: Option<&Result<String, String>>,
+    generic_path: Option<&Result<String, PathError>>,
     options: ScanOptions<'_>,
 ) -> Result<Option<Vec<Part>>, Vec<PartError>> {
     let mode = if annotations.path.is_some() {
@@ -354,7 +420,12 @@ fn read_parts(
     let segments = match placeholder::parse(scanned, mode) {
         Ok(Some(segments)) => segments,
         Ok(None) => return Ok(None),
-        Err(errors) => return Err(errors.into_iter().map(|e| (e.span, e.message)).collect()),
+        Err(errors) => {
+            return Err(errors
+                .into_iter()
+                .map(|e| (e.span, PartFailure::from(e.message)))
+                .collect());
+        }
     };
     let mut parts = Vec::with_capacity(segments.len());
     let mut errors = Vec::new();
@@ -365,7 +436,7 @@ fn read_parts(
                 let span = placeholder.span.clone();
                 match resolve(placeholder, annotations, generic_path, options) {
                     Ok(lookup) => parts.push(Part::Lookup(lookup)),
-                    Err(message) => errors.push((span, message)),
+                    Err(failure) => errors.push((span, failure)),
                 }
             }
         }
@@ -381,20 +452,23 @@ fn read_parts(
 fn resolve(
     placeholder: Placeholder,
     annotations: &Annotations,
-    generic_path: Option<&Result<String, String>>,
+    generic_path: Option<&Result<String, PathError>>,
     options: ScanOptions<'_>,
-) -> Result<Lookup, String> {
+) -> Result<Lookup, PartFailure> {
     let kv = annotations.kv_version.unwrap_or(options.kv_version);
     let (path, key, version, generic) = match placeholder.reference {
         Reference::Inline { path, key, version } => {
-            (checked_path(&path, options)?, key, version, false)
+            let path = checked_path(&path, options).map_err(|e| e.of(&key, version))?;
+            (path, key, version, false)
         }
         Reference::Generic { key } => {
+            let version = annotations.secret_version;
             let path = match generic_path {
-                Some(checked) => checked.clone()?,
-                None => checked_path("", options)?,
-            };
-            (path, key, annotations.secret_version, true)
+                Some(checked) => checked.clone(),
+                None => checked_path("", options),
+            }
+            .map_err(|e| e.of(&key, version))?;
+            (path, key, version, true)
         }
     };
     let (version, ignored_version) = match kv {
@@ -412,22 +486,31 @@ fn resolve(
 }
 
 /// `written` as a path to read: normalised, and allowed by `AVP_PATH_VALIDATION`.
-fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, String> {
-    let path = secret_path::normalise(written).map_err(|e| e.to_string())?;
+fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, PathError> {
+    let plain = |message: String| PathError {
+        message,
+        outside_policy: None,
+    };
+    let path = secret_path::normalise(written).map_err(|e| plain(e.to_string()))?;
     if let Some(rule) = options.path_validation
         && !rule.is_match(&path)
     {
-        return Err(format!("path {path:?} does not match AVP_PATH_VALIDATION"));
+        return Err(plain(format!(
+            "path {path:?} does not match AVP_PATH_VALIDATION"
+        )));
     }
     if let Some(policy) = options.policy
         && !policy.allows_path(&path)
     {
         let allowed: Vec<&str> = policy.paths.iter().map(|g| g.as_str()).collect();
-        return Err(format!(
-            "path {path:?} is outside the paths the policy allows ({}: {})",
-            policy.who(),
-            allowed.join(", ")
-        ));
+        return Err(PathError {
+            message: format!(
+                "path {path:?} is outside the paths the policy allows ({}: {})",
+                policy.who(),
+                allowed.join(", ")
+            ),
+            outside_policy: Some(path),
+        });
     }
     Ok(path)
 }

@@ -60,17 +60,22 @@ pub(crate) fn scan_values(
         } else {
             name.to_owned()
         };
-        problems.extend(scan.problems.into_iter().map(|p| p.within(&place)));
+        let subject = Subject {
+            file: name.to_owned(),
+            document: numbered.then_some(n + 1),
+            ..Subject::default()
+        };
+        problems.extend(
+            scan.problems
+                .into_iter()
+                .map(|p| p.within(&place).about(&subject)),
+        );
         let filling = (!scan.sites.is_empty()).then(|| {
             Box::new(Filling {
                 place: place.into_boxed_str(),
                 kv_version_annotated: false,
                 sites: scan.sites,
-                subject: Subject {
-                    file: name.to_owned(),
-                    document: numbered.then_some(n + 1),
-                    ..Subject::default()
-                },
+                subject,
             })
         });
         manifests.push(Manifest {
@@ -116,7 +121,8 @@ pub(crate) fn fill_values(
     reader
         .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers(), mode);
+    // The stand-ins' render repeats the real one: `check` notes each placeholder once.
+    let mut filler = Filler::new(reader.answers(), mode).noting(!disguised);
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::Config;
+use crate::engine::check::{Ledger, Status};
 use crate::engine::generate;
 use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
@@ -78,6 +79,7 @@ pub fn render(
                 let template = |values: &mut SessionValues<'_, '_>| {
                     helm::template(dir, &root, &config.charts, &params, env, &sandbox, values)
                 };
+                let noted = mode.ledger.as_ref().map(Ledger::len);
                 let built = template(&mut values)?;
                 if let Some(policy) = config.policy.as_ref().filter(|p| p.secrets_only)
                     && values.filled
@@ -85,7 +87,19 @@ pub fn render(
                     // Once more with stand-ins: see `secrets_only`.
                     values.disguised = true;
                     let disguised = template(&mut values)?;
-                    secrets_only::check(&built, &disguised, policy)?;
+                    if let Err(problems) = secrets_only::check(&built, &disguised, policy) {
+                        // Which value reached the object cannot be told: `check` blames
+                        // every value filled into the Helm values.
+                        if let (Some(ledger), Some(start)) = (&mode.ledger, noted) {
+                            let message = problems
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join("; ");
+                            ledger.refuse_from(start, Status::SecretsOnly, &message);
+                        }
+                        return Err(problems);
+                    }
                 }
                 built
             } else {

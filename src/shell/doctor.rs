@@ -3,11 +3,14 @@
 //! a value, token or credential. Exit 0 only when no check fails.
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::policy::PolicyError;
+use crate::config::{Config, ConfigError};
 use crate::placeholder::secret_path;
 use crate::placeholder::secret_ref::SecretRef;
 use crate::render::child;
@@ -42,17 +45,57 @@ pub(crate) fn doctor(args: &DoctorArgs) -> ExitCode {
     lines.push(token_cache(&env));
     lines.push(tool("helm", &["version", "--short"], "helm"));
     lines.push(kustomize());
-    match Config::resolve(
+    let project = env
+        .get("ARGOCD_APP_PROJECT_NAME")
+        .filter(|p| !p.is_empty())
+        .cloned();
+    let mut policy_line = Line::Skip(
+        POLICY,
+        "VAULTPLATE_POLICY is not set: every project logs in with the sidecar's own settings"
+            .into(),
+    );
+    match Config::resolve_with_policy(
         env.clone(),
         args.config_path.as_deref(),
         args.secret_name.as_ref(),
+        project.is_some(),
     ) {
+        Err(ConfigError::Policy(e)) => {
+            policy_line = Line::Fail(POLICY, e.to_string(), policy_fix(&e));
+        }
+        Err(e @ ConfigError::PolicyRefused(_)) => {
+            policy_line = Line::Fail(
+                POLICY,
+                e.to_string(),
+                "add a rule for this project to the policy file, or run doctor with the \
+                 ARGOCD_APP_PROJECT_NAME of a project it has a rule for"
+                    .into(),
+            );
+        }
         Err(e) => lines.push(Line::Fail(
             "settings",
             e.to_string(),
             "correct the setting named above".into(),
         )),
-        Ok(config) => {
+        Ok((config, policy)) => {
+            if let Some(policy) = &policy {
+                policy_line = Line::Ok(
+                    POLICY,
+                    format!(
+                        "{}: {}, {}",
+                        policy.path.display(),
+                        count(policy.profiles.len(), "profile"),
+                        count(policy.rules.len(), "rule")
+                    ),
+                );
+            }
+            // Under a policy every render logs in as its project's profile: without a
+            // project there is no login to check.
+            let login = match (&policy, &config.policy) {
+                (None, _) => Login::Own,
+                (Some(_), Some(decision)) => Login::Profile(decision.who()),
+                (Some(_), None) => Login::NoProject,
+            };
             let ignored: Vec<&String> = config
                 .warnings
                 .iter()
@@ -67,14 +110,47 @@ pub(crate) fn doctor(args: &DoctorArgs) -> ExitCode {
             for warning in ignored {
                 lines.push(Line::Warn("Application settings", warning.clone()));
             }
-            lines.extend(vault(&config, args.path.as_deref()));
+            lines.extend(vault(&config, args.path.as_deref(), &login));
         }
     }
-    lines.push(Line::Skip(
-        "policy file",
-        "no policy file in this version".into(),
-    ));
+    lines.push(policy_line);
     print(&lines)
+}
+
+const POLICY: &str = "policy file";
+
+/// Whose login the Vault checks try.
+enum Login {
+    /// The sidecar's own settings: there is no policy.
+    Own,
+    /// The profile the policy gives `ARGOCD_APP_PROJECT_NAME` (who: project, rule, profile).
+    Profile(String),
+    /// None: there is a policy, but no project to pick a profile for.
+    NoProject,
+}
+
+/// What to change for a policy file that does not read.
+fn policy_fix(error: &PolicyError) -> String {
+    let file = error.path.display();
+    match error.line {
+        Some(line) => format!(
+            "correct line {line} of {file} (see the README's Teams section); until then every \
+             render fails"
+        ),
+        None => format!(
+            "mount the policy file at {file} (or correct VAULTPLATE_POLICY); until then every \
+             render fails"
+        ),
+    }
+}
+
+/// `1 rule`, `2 rules`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn print(lines: &[Line]) -> ExitCode {
@@ -131,7 +207,6 @@ fn plugin_yaml(in_pod: bool) -> Line {
 
 /// Reads a file of at most 1 MiB.
 fn read_small(path: &Path) -> std::io::Result<String> {
-    use std::io::Read as _;
     let mut text = String::new();
     std::fs::File::open(path)?
         .take(1 << 20)
@@ -241,19 +316,11 @@ fn kustomize() -> Line {
                 .into(),
         );
     };
-    match version_of(&path, &["version", "--client"]) {
-        Ok(_) => {
-            let version = Command::new(&path)
-                .args(["version", "--client"])
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()
-                .and_then(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .lines()
-                        .find_map(|l| l.strip_prefix("Kustomize Version: ").map(str::to_owned))
-                })
+    match output_of(&path, &["version", "--client"]) {
+        Ok(output) => {
+            let version = output
+                .lines()
+                .find_map(|l| l.strip_prefix("Kustomize Version: ").map(str::to_owned))
                 .unwrap_or_else(|| "unknown version".into());
             Line::Ok(
                 "kustomize",
@@ -270,16 +337,7 @@ fn kustomize() -> Line {
 
 /// The first line `path args` prints, when it succeeds.
 fn version_of(path: &Path, args: &[&str]) -> Result<String, String> {
-    let output = Command::new(path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !output.status.success() {
-        return Err(format!("it exited with {}", output.status));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout)
+    Ok(output_of(path, args)?
         .lines()
         .next()
         .unwrap_or_default()
@@ -287,8 +345,51 @@ fn version_of(path: &Path, args: &[&str]) -> Result<String, String> {
         .to_owned())
 }
 
+/// How long a tool may take to say its version: a broken one (waiting on a network, a lock)
+/// must not make doctor hang, as a sidecar that "does nothing" is what doctor is run for.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What `path args` prints on stdout (the first 64 KiB), when it exits 0 within
+/// [`TOOL_TIMEOUT`]; it is killed after that.
+fn output_of(path: &Path, args: &[&str]) -> Result<String, String> {
+    let mut child = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TOOL_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "it did not answer within {} s (killed)",
+                    TOOL_TIMEOUT.as_secs()
+                ));
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
+    if !status.success() {
+        return Err(format!("it exited with {status}"));
+    }
+    // A version fits in a pipe's buffer, so the child could exit before it was read.
+    let mut out = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = stdout.take(64 << 10).read_to_end(&mut out);
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// The Vault checks: address, login, and the path asked about.
-fn vault(config: &Config, path: Option<&str>) -> Vec<Line> {
+fn vault(config: &Config, path: Option<&str>, login_as: &Login) -> Vec<Line> {
     let Some(addr) = &config.vault.addr else {
         return vec![Line::Fail(
             "Vault address",
@@ -317,17 +418,43 @@ fn vault(config: &Config, path: Option<&str>) -> Vec<Line> {
         login,
         read,
     } = probe::probe(&config.vault, secret.as_ref());
+    let (login, read) = if matches!(login_as, Login::NoProject) {
+        (None, None)
+    } else {
+        (login, read)
+    };
     let mut lines = vec![match reachable {
         Ok(state) => Line::Ok("Vault address", format!("{addr} answers: {state}")),
         Err(e) => Line::Fail("Vault address", e.clone(), tls_fix(&e)),
     }];
+    if matches!(login_as, Login::NoProject) && lines.iter().all(|l| matches!(l, Line::Ok(..))) {
+        lines.push(Line::Skip(
+            "Vault login",
+            "VAULTPLATE_POLICY is set: each project logs in as its rule's profile; set \
+             ARGOCD_APP_PROJECT_NAME to check a project's login"
+                .into(),
+        ));
+    }
+    if matches!(login_as, Login::NoProject) && secret.is_some() {
+        lines.push(Line::Skip(
+            "--path",
+            "it is read with a project's login: set ARGOCD_APP_PROJECT_NAME".into(),
+        ));
+    }
+    let whose = match login_as {
+        Login::Profile(who) => format!(" ({who})"),
+        Login::Own | Login::NoProject => String::new(),
+    };
     if let Some(login) = login {
         lines.push(match login {
-            Ok(who) => Line::Ok("Vault login", who),
+            Ok(who) => Line::Ok("Vault login", format!("{who}{whose}")),
             Err(e) => Line::Fail(
                 "Vault login",
-                e,
-                "check AVP_AUTH_TYPE, the mount (AVP_MOUNT_PATH) and the role or credential settings against Vault's auth configuration".into(),
+                format!("{e}{whose}"),
+                match login_as {
+                Login::Profile(_) => "check the profile's login settings in the policy file (AVP_AUTH_TYPE, the mount, the role or credential) against Vault's auth configuration".into(),
+                Login::Own | Login::NoProject => "check AVP_AUTH_TYPE, the mount (AVP_MOUNT_PATH) and the role or credential settings against Vault's auth configuration".into(),
+            },
             ),
         });
     }

@@ -220,8 +220,11 @@ fn run(
     });
     gate.finish(|| match (want, result) {
         (Want::Check(format), result) => {
-            let entries = mode.ledger.map(Ledger::into_entries).unwrap_or_default();
-            print_check(format, &entries, result.err().unwrap_or_default())
+            let mut entries = mode.ledger.map(Ledger::into_entries).unwrap_or_default();
+            let problems = result.err().unwrap_or_default();
+            // Refusals found before Vault was contacted (the policy's) list their placeholders.
+            entries.extend(problems.iter().flat_map(|p| p.refused.iter().cloned()));
+            print_check(format, &entries, problems)
         }
         (_, Ok(output)) => write_stdout(|out| output.write_to(out)),
         (_, Err(problems)) => report(&problems),

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::{Case, OpenBao, unique};
+use crate::teams::{Teams, chart_case, config_map_of, secret_of};
 
 const VALUE: &str = "check-Pa55-value";
 
@@ -171,4 +172,114 @@ fn a_run_wide_failure_is_one_error_and_an_unknown_format_is_refused() {
         .run()
         .code(2)
         .stderr_contains("invalid value 'yaml'");
+}
+
+/// The statuses of a JSON answer, by field.
+fn statuses(json: &str) -> Vec<(String, String)> {
+    let entries: Value = serde_json::from_str(json).expect("JSON on stdout");
+    entries
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap_or("").to_owned(),
+                e["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// With `VAULTPLATE_POLICY`, `check` logs in as the project's profile and applies its rule,
+/// as the sidecar would: refusals have their own statuses, and nothing is read or logged in
+/// for a refused run.
+#[test]
+fn check_uses_the_project_s_profile_and_rule() {
+    let teams = Teams::new();
+    let bao = OpenBao::shared();
+    let (a, b) = (&teams.a, &teams.b);
+    teams
+        .sidecar("team-a-prod")
+        .file("m.yaml", &config_map_of(a))
+        .args(["check", "m.yaml"])
+        .run()
+        .success()
+        .stdout("1 placeholder over 1 secret in 1 manifest: all resolved\n");
+    assert_eq!(teams.logins(), (1, 0));
+    assert_eq!(bao.reads_by_approle(&a.base, &a.role), 1);
+    let text = format!(
+        "{}---\n{}",
+        secret_of(a).replace("name: db", "name: theirs"),
+        config_map_of(b)
+    );
+    let run = |format: &str| {
+        teams
+            .sidecar("team-b")
+            .file("m.yaml", &text)
+            .args(["check", "--format", format, "m.yaml"])
+            .run()
+    };
+    run("human")
+        .failure()
+        .stdout("")
+        .stderr_contains(&format!(
+            "error: m.yaml: document 1 (Secret/theirs): stringData.password: \
+             <path:{pa}/db#password>: path \"{pa}/db\" is outside the paths the policy allows \
+             (project \"team-b\", rule \"team-b\", profile \"team-b\": {pb}/*)\n",
+            pa = a.base,
+            pb = b.base
+        ))
+        .stderr_contains("error: m.yaml: document 2 (ConfigMap/leak): data.password: the policy lets values go only into a Secret's data or stringData (secretsOnly;")
+        .stderr_contains("2 placeholders over 2 secrets in 2 manifests: 2 did not resolve\n");
+    let json = run("json");
+    json.failure();
+    assert_eq!(
+        statuses(json.stdout_text()),
+        [
+            (
+                "stringData.password".to_owned(),
+                "outside-policy".to_owned()
+            ),
+            ("data.password".to_owned(), "secrets-only".to_owned()),
+        ]
+    );
+    let entries: Value = serde_json::from_str(json.stdout_text()).expect("JSON");
+    assert_eq!(
+        entries[1],
+        json!({
+            "file": "m.yaml", "document": 2, "kind": "ConfigMap", "name": "leak",
+            "field": "data.password", "placeholder": format!("<path:{}/db#password>", b.base),
+            "path": format!("{}/db", b.base), "key": "password", "version": null,
+            "status": "secrets-only",
+            "message": "the policy lets values go only into a Secret's data or stringData \
+                        (secretsOnly; project \"team-b\", rule \"team-b\", profile \"team-b\"): \
+                        move this placeholder into a Secret (apiVersion v1)",
+        })
+    );
+    assert_eq!(teams.logins(), (1, 0), "a refused check logs in as nobody");
+}
+
+/// A Helm value that the chart copies out of a Secret, under a `secretsOnly` rule: `check`
+/// names the values' placeholder `secrets-only`, once (the stand-ins' second render notes
+/// nothing).
+#[test]
+fn check_of_a_chart_applies_secrets_only_to_its_values() {
+    let teams = Teams::new();
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {{ .Values.password | quote }}\n";
+    let leak = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  shown: {{ .Values.password | b64enc | quote }}\n";
+    let json = chart_case(&teams, secret, leak)
+        .args(["check", "--format", "json"])
+        .run();
+    json.failure().stderr_contains(
+        "error: helm output: document 2 (ConfigMap/leak): changes with other values",
+    );
+    assert_eq!(
+        statuses(json.stdout_text()),
+        [("password".to_owned(), "secrets-only".to_owned())]
+    );
+    chart_case(&teams, secret, "")
+        .args(["check"])
+        .run()
+        .success()
+        .stdout("1 placeholder over 1 secret in 1 manifest: all resolved\n");
 }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::support::{Case, OpenBao, unique};
+use crate::teams::Teams;
 
 /// A userpass identity that may read one seeded secret; (user, password, path).
 fn identity() -> (String, String, String) {
@@ -53,8 +54,63 @@ fn a_good_setup_passes_every_check() {
         .stdout_contains(&format!(
             "OK    Vault login: userpass login at auth/userpass as {user}\n"
         ))
-        .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"));
+        .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"))
+        .stdout_contains("SKIP  policy file: VAULTPLATE_POLICY is not set");
     assert!(!out.stdout_text().contains("FAIL"), "{}", out.stdout_text());
+}
+
+/// With `VAULTPLATE_POLICY`, doctor checks the file as every run does, and logs in as the
+/// profile `ARGOCD_APP_PROJECT_NAME` gets (or says that it needs a project to).
+#[test]
+fn the_policy_file_is_checked_and_the_login_is_the_project_s_profile() {
+    let teams = Teams::new();
+    let policy = teams.policy.display().to_string();
+    let a_path = format!("{}/db", teams.a.base);
+    let out = teams
+        .sidecar("team-a-prod")
+        .args(["doctor", "--path", &a_path])
+        .run();
+    out.success()
+        .stdout_contains(&format!(
+            "OK    policy file: {policy}: 2 profiles, 2 rules\n"
+        ))
+        .stdout_contains("OK    Vault login: approle login at auth/approle")
+        .stdout_contains(" (project \"team-a-prod\", rule \"team-a\", profile \"team-a\")\n")
+        .stdout_contains(&format!("OK    --path: {a_path} holds 1 keys\n"));
+    assert_eq!(teams.logins(), (1, 0));
+    teams
+        .sidecar("")
+        .args(["doctor", "--path", &a_path])
+        .run()
+        .success()
+        .stdout_contains(&format!("OK    policy file: {policy}: 2 profiles, 2 rules\n"))
+        .stdout_contains("SKIP  Vault login: VAULTPLATE_POLICY is set: each project logs in as its rule's profile; set ARGOCD_APP_PROJECT_NAME to check a project's login\n")
+        .stdout_contains("SKIP  --path: ");
+    assert_eq!(teams.logins(), (1, 0), "no project, no login");
+    teams
+        .sidecar("team-c")
+        .args(["doctor"])
+        .run()
+        .failure()
+        .stdout_contains("FAIL  policy file: policy: no rule of ")
+        .stdout_contains("fix: add a rule for this project to the policy file");
+    let broken = teams.dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "profiles:\n  x:\n    AVP_AUTH_TYPE: approle\n    VAULT_ADDR: http://elsewhere\nrules: []\n",
+    )
+    .expect("a policy file");
+    let out = teams
+        .sidecar("team-a")
+        .env("VAULTPLATE_POLICY", &broken)
+        .args(["doctor"])
+        .run();
+    out.failure()
+        .stdout_contains(&format!(
+            "FAIL  policy file: policy file {}: line ",
+            broken.display()
+        ))
+        .stdout_contains(&format!("fix: correct line 4 of {}", broken.display()));
 }
 
 #[test]
@@ -153,4 +209,32 @@ fn an_application_cannot_point_the_doctor_elsewhere_and_is_told_so() {
             "WARN  Application settings: ignoring ARGOCD_ENV_VAULT_ADDR: an Argo CD Application may not change this setting\n",
         )
         .stdout_contains(&format!("OK    --path: {path} holds 1 keys\n"));
+}
+
+/// A `helm` that never answers: doctor gives up on it within its bound and says so, instead of
+/// hanging as the sidecar it is run to debug.
+#[test]
+fn a_hanging_helm_is_a_failure_not_a_hang() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (user, password, _) = identity();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let helm = dir.path().join("helm");
+    std::fs::write(&helm, "#!/bin/sh\nexec sleep 120\n").expect("a stand-in helm");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = std::time::Instant::now();
+    logged_in(&user, &password)
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .args(["doctor"])
+        .run()
+        .failure()
+        .stdout_contains(&format!(
+            "FAIL  helm: {} does not run: it did not answer within 5 s (killed); fix: ",
+            helm.display()
+        ));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "doctor took {:?}",
+        started.elapsed()
+    );
 }

@@ -10,22 +10,22 @@ use serde_json::json;
 use crate::support::{Case, OpenBao, Outcome, unique};
 
 /// One team's Vault side: its AppRole, its secret-id file and its secret.
-struct Team {
-    role: String,
-    role_id: String,
-    secret_id: String,
+pub(crate) struct Team {
+    pub(crate) role: String,
+    pub(crate) role_id: String,
+    pub(crate) secret_id: String,
     /// `secret/data/<unique>`: the team may read what lies below.
-    base: String,
+    pub(crate) base: String,
     /// Its secret's `password`.
-    password: String,
+    pub(crate) password: String,
 }
 
 /// Two teams and the policy file that separates them.
-struct Teams {
-    a: Team,
-    b: Team,
-    policy: PathBuf,
-    dir: tempfile::TempDir,
+pub(crate) struct Teams {
+    pub(crate) a: Team,
+    pub(crate) b: Team,
+    pub(crate) policy: PathBuf,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 fn team(bao: &OpenBao, dir: &std::path::Path, label: &str) -> Team {
@@ -55,7 +55,7 @@ fn team(bao: &OpenBao, dir: &std::path::Path, label: &str) -> Team {
 
 impl Teams {
     /// Team-a's rule allows its profile only; team-b's rule is `secretsOnly`.
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bao = OpenBao::shared();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let a = team(bao, dir.path(), "team-a");
@@ -96,8 +96,14 @@ rules:
     /// `generate m.yaml` for `project`, as Argo CD runs the sidecar: Vault's address and the
     /// policy from the operator, the project from Argo CD.
     fn case(&self, project: &str, manifest: &str) -> Case {
-        Case::new()
+        self.sidecar(project)
             .file("m.yaml", manifest)
+            .args(["generate", "m.yaml"])
+    }
+
+    /// A run for `project` as Argo CD starts the sidecar, without a command yet.
+    pub(crate) fn sidecar(&self, project: &str) -> Case {
+        Case::new()
             .env("VAULT_ADDR", OpenBao::shared().addr())
             .env("VAULTPLATE_POLICY", &self.policy)
             .env("ARGOCD_APP_PROJECT_NAME", project)
@@ -107,10 +113,9 @@ rules:
             .secret(&self.b.password)
             .secret(&self.a.secret_id)
             .secret(&self.b.secret_id)
-            .args(["generate", "m.yaml"])
     }
 
-    fn logins(&self) -> (usize, usize) {
+    pub(crate) fn logins(&self) -> (usize, usize) {
         let bao = OpenBao::shared();
         (
             bao.approle_logins(&self.a.role_id),
@@ -119,14 +124,14 @@ rules:
     }
 }
 
-fn secret_of(team: &Team) -> String {
+pub(crate) fn secret_of(team: &Team) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: <path:{}/db#password>\n",
         team.base
     )
 }
 
-fn config_map_of(team: &Team) -> String {
+pub(crate) fn config_map_of(team: &Team) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leak\ndata:\n  password: <path:{}/db#password>\n",
         team.base
@@ -388,6 +393,12 @@ fn a_helm_value_that_ends_up_outside_a_secret_is_refused_under_a_secrets_only_ru
 
 /// `render` of a chart whose values read team-b's secret, for project team-b.
 fn render_chart(teams: &Teams, secret: &str, extra: &str) -> Outcome {
+    chart_case(teams, secret, extra).args(["render"]).run()
+}
+
+/// A chart whose values read team-b's secret, run for project team-b in its folder; the
+/// command is the caller's.
+pub(crate) fn chart_case(teams: &Teams, secret: &str, extra: &str) -> Case {
     Case::new()
         .file(
             "app/Chart.yaml",
@@ -407,8 +418,6 @@ fn render_chart(teams: &Teams, secret: &str, extra: &str) -> Outcome {
         .secret(&teams.b.password)
         .secret(&teams.b.secret_id)
         .cwd("app")
-        .args(["render"])
-        .run()
 }
 
 /// A profile from a Kubernetes Secret (`secretName`), chosen the AVP way with
