@@ -77,7 +77,8 @@ pub(crate) struct Entry {
     pub path: String,
     /// The secret's key.
     pub key: String,
-    /// The version read; `None` for the latest.
+    /// The KV v2 version read (also for a placeholder that asks for the latest); when nothing
+    /// was read, the version asked for; `None` for KV v1 and for the latest not read.
     pub version: Option<u64>,
     /// `ok`, or the kind of problem.
     pub status: Status,
@@ -86,11 +87,13 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// The entry of `lookup`, one placeholder of `site` in `filling`'s manifest.
+    /// The entry of `lookup`, one placeholder of `site` in `filling`'s manifest, whose read
+    /// returned `version_read` (see [`Entry::version`]).
     pub(crate) fn new(
         filling: &Filling,
         site: Site<'_>,
         lookup: &Resolved<'_>,
+        version_read: Option<u64>,
         status: Status,
         message: &str,
     ) -> Self {
@@ -104,7 +107,7 @@ impl Entry {
             placeholder: lookup.written().to_owned(),
             path: lookup.secret().path.clone(),
             key: lookup.key().to_owned(),
-            version: lookup.secret().version,
+            version: version_read.or(lookup.secret().version),
             status,
             message: message.to_owned(),
         }

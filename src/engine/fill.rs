@@ -14,13 +14,14 @@ use crate::engine::problem::Problem;
 use crate::engine::redact::RedactKey;
 use crate::engine::sites::{Encoding, Resolved, Site};
 use crate::placeholder::secret_ref::SecretRef;
-use crate::secrets::SecretAnswer;
+use crate::secrets::{SecretAnswer, SecretReader};
 use crate::yaml::edit::{Edit, Replacement};
 
 /// Turns sites into edits, manifest by manifest, and keeps every problem for the end, so that
 /// one run reports all of them. Each manifest's sites are consumed as its edits are made: the
 /// caller can apply them and write the manifest's output before the next one is filled.
 pub(crate) struct Filler<'s> {
+    reader: &'s dyn SecretReader,
     secrets: &'s HashMap<SecretRef, SecretAnswer>,
     mode: &'s FillMode,
     /// Note outcomes in the mode's ledger (off for a repeated fill).
@@ -31,12 +32,13 @@ pub(crate) struct Filler<'s> {
 }
 
 impl<'s> Filler<'s> {
-    /// A filler that takes values from `secrets` (every secret the sites read must be there)
-    /// and writes them, or their masks, as `mode` says; it notes every placeholder's outcome
-    /// in the mode's ledger, if any.
-    pub(crate) fn new(secrets: &'s HashMap<SecretRef, SecretAnswer>, mode: &'s FillMode) -> Self {
+    /// A filler that takes values from the answers of `reader` (every secret the sites read
+    /// must be there) and writes them, or their masks, as `mode` says; it notes every
+    /// placeholder's outcome in the mode's ledger, if any.
+    pub(crate) fn new(reader: &'s dyn SecretReader, mode: &'s FillMode) -> Self {
         Filler {
-            secrets,
+            reader,
+            secrets: reader.answers(),
             mode,
             noting: true,
             problems: Vec::new(),
@@ -85,7 +87,8 @@ impl<'s> Filler<'s> {
         message: &str,
     ) {
         if let Some(ledger) = self.ledger() {
-            ledger.note(Entry::new(filling, site, lookup, status, message));
+            let version = self.reader.version_read(lookup.secret());
+            ledger.note(Entry::new(filling, site, lookup, version, status, message));
         }
     }
 

@@ -88,7 +88,7 @@ pub(crate) fn fill_inputs(
     reader
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
-    let mut filler = Filler::new(reader.answers(), mode);
+    let mut filler = Filler::new(&*reader, mode);
     let output = Output::assemble(inputs, manifests, |filling| filler.manifest(filling));
     let problems = filler.finish();
     if !problems.is_empty() {

@@ -122,7 +122,7 @@ pub(crate) fn fill_values(
         .read(&secrets.into_iter().collect::<Vec<_>>())
         .map_err(|e| vec![Problem::general(e)])?;
     // The stand-ins' render repeats the real one: `check` notes each placeholder once.
-    let mut filler = Filler::new(reader.answers(), mode).noting(!disguised);
+    let mut filler = Filler::new(&*reader, mode).noting(!disguised);
     let mut filled = Vec::with_capacity(scanned.len());
     let mut problems = Vec::new();
     for values in scanned {

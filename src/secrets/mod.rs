@@ -40,4 +40,12 @@ pub trait SecretReader {
 
     /// Every answer read so far.
     fn answers(&self) -> &HashMap<SecretRef, SecretAnswer>;
+
+    /// The version the answer for `secret` held (KV v2's `data.metadata.version`, which a read
+    /// of the latest version reports too); `None` for KV v1, a failed read, or a backend that
+    /// does not say.
+    fn version_read(&self, secret: &SecretRef) -> Option<u64> {
+        let _ = secret;
+        None
+    }
 }

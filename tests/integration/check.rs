@@ -283,3 +283,36 @@ fn check_of_a_chart_applies_secrets_only_to_its_values() {
         .success()
         .stdout("1 placeholder over 1 secret in 1 manifest: all resolved\n");
 }
+
+#[test]
+fn the_json_names_the_version_read() {
+    let path = seed();
+    let text = config_map(
+        "v",
+        &[
+            ("latest", format!("<path:{path}#password>")),
+            ("pinned", format!("<path:{path}#password#1>")),
+        ],
+    );
+    let outcome = Case::new()
+        .file("repo/app/v.yaml", &text)
+        .vault(OpenBao::shared())
+        .secret(VALUE)
+        .secret("first-check-value")
+        .cwd("repo/app")
+        .args(["check", "--format", "json"])
+        .run();
+    outcome.success();
+    let entries: Value = serde_json::from_str(outcome.stdout_text()).expect("JSON");
+    let versions: Vec<(&str, &Value)> = entries
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|e| (e["field"].as_str().expect("field"), &e["version"]))
+        .collect();
+    assert_eq!(
+        versions,
+        [("data.latest", &json!(2)), ("data.pinned", &json!(1))],
+        "an unpinned placeholder reports the version it read"
+    );
+}

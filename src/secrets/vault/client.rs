@@ -26,6 +26,15 @@ pub struct Login {
     pub lease: Option<Duration>,
 }
 
+/// What a read of one secret returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRead {
+    /// Its keys and values; `None` when Vault has nothing at the path.
+    pub data: Option<Map<String, Value>>,
+    /// The KV v2 version read (`data.metadata.version`); `None` for KV v1 or no data.
+    pub version: Option<u64>,
+}
+
 /// A Vault connection: address, namespace, TLS, and the token once logged in.
 #[derive(Debug, Clone)]
 pub struct VaultClient {
@@ -125,14 +134,14 @@ impl VaultClient {
         }
     }
 
-    /// Reads the secret at the raw logical `path`. `Ok(None)` when Vault has nothing there
-    /// (404, or a deleted KV v2 version).
+    /// Reads the secret at the raw logical `path`. Its data is `None` when Vault has nothing
+    /// there (404, or a deleted KV v2 version).
     pub async fn read(
         &self,
         path: &str,
         version: Option<u64>,
         kv: KvVersion,
-    ) -> Result<Option<Map<String, Value>>, VaultError> {
+    ) -> Result<SecretRead, VaultError> {
         debug!(path, ?version, ?kv, "reading secret");
         let response = self
             .send(|| match version {
@@ -143,7 +152,10 @@ impl VaultClient {
         let status = response.status();
         let answer = self.answer(response).await?;
         match secret_in(status, &answer, kv) {
-            Ok(secret) => Ok(secret),
+            Ok(data) => Ok(SecretRead {
+                version: data.as_ref().and_then(|_| version_in(&answer, kv)),
+                data,
+            }),
             Err(Unexpected::Refused { status, errors }) => Err(VaultError::ReadRefused {
                 addr: self.addr.clone(),
                 status,
@@ -467,6 +479,16 @@ fn secret_in(
             "no {pointer} object in the answer (is this a KV {} path?)",
             if kv == KvVersion::V2 { "v2" } else { "v1" }
         ))),
+    }
+}
+
+/// The version a KV v2 answer says it holds (`data.metadata.version`); `None` for KV v1.
+fn version_in(answer: &Value, kv: KvVersion) -> Option<u64> {
+    match kv {
+        KvVersion::V1 => None,
+        KvVersion::V2 => answer
+            .pointer("/data/metadata/version")
+            .and_then(Value::as_u64),
     }
 }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::auth::Auth;
-use super::client::VaultClient;
+use super::client::{SecretRead, VaultClient};
 use super::settings::VaultSettings;
 use crate::placeholder::secret_ref::SecretRef;
 
@@ -77,8 +77,12 @@ pub(crate) fn probe(vault: &VaultSettings, path: Option<&SecretRef>) -> Probe {
         let read = match (&login, path) {
             (Ok(_), Some(secret)) => Some(
                 match client.read(&secret.path, secret.version, secret.kv).await {
-                    Ok(Some(map)) => Ok(format!("{} holds {} keys", secret.path, map.len())),
-                    Ok(None) => Err(format!("no secret at {}", secret.path)),
+                    Ok(SecretRead {
+                        data: Some(map), ..
+                    }) => Ok(format!("{} holds {} keys", secret.path, map.len())),
+                    Ok(SecretRead { data: None, .. }) => {
+                        Err(format!("no secret at {}", secret.path))
+                    }
                     Err(e) => Err(e.to_string()),
                 },
             ),

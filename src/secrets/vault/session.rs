@@ -31,6 +31,8 @@ pub(crate) struct Session<'a> {
     cache: &'a TokenCache,
     connection: Option<Connection>,
     answers: HashMap<SecretRef, SecretAnswer>,
+    /// The KV v2 version each answer held.
+    versions: HashMap<SecretRef, u64>,
 }
 
 /// The part of a session that exists once Vault was needed.
@@ -50,6 +52,7 @@ impl<'a> Session<'a> {
             cache,
             connection: None,
             answers: HashMap::new(),
+            versions: HashMap::new(),
         }
     }
 }
@@ -57,6 +60,10 @@ impl<'a> Session<'a> {
 impl SecretReader for Session<'_> {
     fn answers(&self) -> &HashMap<SecretRef, SecretAnswer> {
         &self.answers
+    }
+
+    fn version_read(&self, secret: &SecretRef) -> Option<u64> {
+        self.versions.get(secret).copied()
     }
 
     /// Reads the secrets of `refs` that were not read yet, concurrently (at most
@@ -93,8 +100,9 @@ impl SecretReader for Session<'_> {
         let Some(connection) = self.connection.as_mut() else {
             unreachable!("connected above")
         };
+        let versions = &mut self.versions;
         let answers = connection.runtime.block_on(async {
-            let mut answers = read_all(&connection.client, missing, concurrency).await?;
+            let mut answers = read_all(&connection.client, missing, concurrency, versions).await?;
             if let Some(slot) = connection
                 .cached
                 .take()
@@ -118,7 +126,7 @@ impl SecretReader for Session<'_> {
                     .filter(|(_, a)| is_denied(a))
                     .map(|(s, _)| s.clone())
                     .collect();
-                answers.extend(read_all(&connection.client, denied, concurrency).await?);
+                answers.extend(read_all(&connection.client, denied, concurrency, versions).await?);
             }
             // Here a token from a login is a fresh one: a refused cached token was replaced.
             let logged_in = !matches!(vault.auth, Auth::Token { .. });
@@ -213,6 +221,7 @@ async fn read_all(
     client: &VaultClient,
     refs: Vec<SecretRef>,
     concurrency: usize,
+    versions: &mut HashMap<SecretRef, u64>,
 ) -> Result<HashMap<SecretRef, SecretAnswer>, VaultError> {
     debug!(secrets = refs.len(), concurrency, "reading secrets");
     let mut answers = HashMap::with_capacity(refs.len());
@@ -236,6 +245,12 @@ async fn read_all(
         // A read task ends only by returning: a panic or cancellation is vaultplate's fault.
         let (secret, answer) =
             joined.map_err(|e| VaultError::Internal(format!("a read task failed: {e}")))?;
+        let answer = answer.map(|read| {
+            if let Some(version) = read.version {
+                versions.insert(secret.clone(), version);
+            }
+            read.data
+        });
         answers.insert(secret, answer);
     }
     Ok(answers)
