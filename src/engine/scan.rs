@@ -412,7 +412,7 @@ fn resolve(
 }
 
 /// `written` as a path to read: normalised, and allowed by `AVP_PATH_VALIDATION`.
-fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, String> {
+pub(crate) fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, String> {
     let path = secret_path::normalise(written).map_err(|e| e.to_string())?;
     if let Some(rule) = options.path_validation
         && !rule.is_match(&path)
