@@ -1,5 +1,6 @@
 //! `vaultplate generate`: the whole substitution run, stage by stage.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use crate::config::Config;
@@ -9,7 +10,7 @@ use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::scan::ScanOptions;
-use crate::engine::source;
+use crate::engine::{source, templates};
 use crate::secrets::SecretReader;
 use crate::yaml;
 
@@ -23,6 +24,8 @@ pub(crate) struct GenerateRequest<'a> {
     pub stdin_size: Option<u64>,
     /// Succeed even when there is no manifest at all.
     pub allow_empty: bool,
+    /// The environment Argo CD gives (`ARGOCD_APP_*`): the templates' context.
+    pub env: &'a BTreeMap<String, String>,
 }
 
 /// Runs the stages in order and returns the complete output, or every problem found.
@@ -36,7 +39,17 @@ pub(crate) fn generate(
     reader: &mut dyn SecretReader,
     mode: &FillMode,
 ) -> Result<Output, Vec<Problem>> {
-    let inputs = source::load(request.path, stdin, request.stdin_size).map_err(|p| vec![p])?;
+    // A template named alone is rendered, not read as a manifest.
+    let template = request.path.ends_with(templates::files::SUFFIX)
+        && std::path::Path::new(request.path).is_file();
+    let mut inputs = if template {
+        Vec::new()
+    } else {
+        source::load(request.path, stdin, request.stdin_size).map_err(|p| vec![p])?
+    };
+    if request.path != "-" {
+        inputs = templates::with_inputs(request.path, inputs, request.env, config, reader, mode)?;
+    }
     let name = if request.path == "-" {
         "<stdin>"
     } else {

@@ -18,6 +18,7 @@ pub(crate) mod redact;
 pub(crate) mod scan;
 pub(crate) mod sites;
 pub(crate) mod source;
+pub(crate) mod templates;
 pub(crate) mod values;
 
 #[cfg(test)]

@@ -386,8 +386,9 @@ impl From<String> for PartFailure {
 
 /// Why a written path cannot be read.
 #[derive(Debug, Clone)]
-struct PathError {
-    message: String,
+pub(crate) struct PathError {
+    /// What is wrong and what to change.
+    pub(crate) message: String,
     /// The policy refuses it: the normalised path.
     outside_policy: Option<String>,
 }
@@ -486,7 +487,7 @@ fn resolve(
 }
 
 /// `written` as a path to read: normalised, and allowed by `AVP_PATH_VALIDATION`.
-fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, PathError> {
+pub(crate) fn checked_path(written: &str, options: ScanOptions<'_>) -> Result<String, PathError> {
     let plain = |message: String| PathError {
         message,
         outside_policy: None,

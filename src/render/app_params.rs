@@ -208,6 +208,12 @@ pub const PARAMS: &[ParamSpec] = &[
         collection: "string",
         default: None,
     },
+    // Read by the templates' context only (`params.vars`, see `engine::templates`).
+    ParamSpec {
+        name: crate::engine::templates::VARS_PARAMETER,
+        collection: "map",
+        default: None,
+    },
 ];
 
 /// Why the parameters cannot be used.

@@ -11,6 +11,7 @@ mod helm;
 pub mod kustomize;
 mod paths;
 mod secrets_only;
+mod templated;
 #[cfg(test)]
 mod test_files;
 
@@ -58,8 +59,11 @@ pub fn render(
     tracing::debug!(%kind, dir = %name, "rendering");
     let root = paths::repository_root(dir, env);
     let inputs = match kind {
-        SourceType::Plain => source::load_confined(&name, &mut std::io::empty(), None, Some(&root))
-            .map_err(|p| vec![p])?,
+        SourceType::Plain => {
+            let inputs = source::load_confined(&name, &mut std::io::empty(), None, Some(&root))
+                .map_err(|p| vec![p])?;
+            crate::engine::templates::with_inputs(&name, inputs, env, config, secrets, mode)?
+        }
         SourceType::Kustomize | SourceType::Helm => {
             paths::check_tree(&root).map_err(|p| vec![p])?;
             let sandbox = Sandbox::new().map_err(|e| {
@@ -67,6 +71,13 @@ pub fn render(
                     "cannot create a private temporary folder: {e}"
                 ))]
             })?;
+            // `*.tera` templates: rendered into a private copy, which is then built instead.
+            let templated =
+                templated::prepare(dir, &root, &sandbox, env, config, &mut *secrets, mode)?;
+            let (dir, root) = match &templated {
+                Some((dir, root)) => (dir, root),
+                None => (dir, &root),
+            };
             let built = if kind == SourceType::Helm {
                 let mut values = SessionValues {
                     config,
@@ -77,7 +88,7 @@ pub fn render(
                     filled: false,
                 };
                 let template = |values: &mut SessionValues<'_, '_>| {
-                    helm::template(dir, &root, &config.charts, &params, env, &sandbox, values)
+                    helm::template(dir, root, &config.charts, &params, env, &sandbox, values)
                 };
                 let noted = mode.ledger.as_ref().map(Ledger::len);
                 let built = template(&mut values)?;
@@ -103,7 +114,7 @@ pub fn render(
                 }
                 built
             } else {
-                kustomize::build(dir, &root, &params, &sandbox)?
+                kustomize::build(dir, root, &params, &sandbox)?
             };
             drop(sandbox);
             vec![Input {

@@ -65,6 +65,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 path: &args.path,
                 stdin_size: source::regular_file_size(std::io::stdin()),
                 allow_empty: args.run.allow_empty,
+                env: job.env,
             };
             let stdin = &mut std::io::stdin().lock();
             generate::generate(&request, job.config, stdin, job.secrets, job.mode)
@@ -88,6 +89,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                     path: &args.path,
                     stdin_size: source::regular_file_size(std::io::stdin()),
                     allow_empty: args.run.allow_empty,
+                    env: job.env,
                 };
                 let stdin = &mut std::io::stdin().lock();
                 generate::generate(&request, job.config, stdin, job.secrets, job.mode)

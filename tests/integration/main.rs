@@ -29,6 +29,7 @@ mod render_helm_params;
 mod render_kustomize;
 mod render_remote_charts;
 mod teams;
+mod templates;
 mod token_cache;
 mod vault_access;
 mod vault_redirects;

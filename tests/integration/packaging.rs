@@ -156,6 +156,7 @@ fn plugin_yaml_announces_every_application_setting_with_its_default() {
                 null
             ]),
             json!(["vault-profile", "string", null, null, null, null]),
+            json!(["vars", "map", "string", null, null, null]),
         ]
     );
     for p in announced {

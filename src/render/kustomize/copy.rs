@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 /// Most bytes of file contents copied.
 const MAX_COPY_BYTES: u64 = 1 << 30;
 
-/// Copies the repository at `root` (already checked by `paths::check_tree`) to `to`.
-pub(super) fn copy_repository(root: &Path, to: &Path) -> Result<(), String> {
+/// Copies the repository at `root` (already checked by `paths::check_tree`) to `to`; `purpose`
+/// ends the messages' "cannot copy ... for" (`the kustomize parameters`, `the templates`).
+pub(crate) fn copy_repository(root: &Path, to: &Path, purpose: &str) -> Result<(), String> {
     let fail = |path: &Path, e: std::io::Error| {
         let shown = path
             .strip_prefix(root)
             .unwrap_or(path)
             .display()
             .to_string();
-        format!("cannot copy {shown} for the kustomize parameters: {e}")
+        format!("cannot copy {shown} for {purpose}: {e}")
     };
     std::fs::create_dir(to).map_err(|e| fail(root, e))?;
     let mut budget = MAX_COPY_BYTES;
@@ -45,8 +46,8 @@ pub(super) fn copy_repository(root: &Path, to: &Path) -> Result<(), String> {
                 let size = entry.metadata().map_err(|e| fail(&path, e))?.len();
                 budget = budget.checked_sub(size).ok_or_else(|| {
                     format!(
-                        "the repository is larger than {} MiB: too large to copy for the \
-                         kustomize parameters; set them in the kustomization instead",
+                        "the repository is larger than {} MiB: too large to copy for \
+                         {purpose}",
                         MAX_COPY_BYTES >> 20
                     )
                 })?;

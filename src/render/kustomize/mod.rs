@@ -1,7 +1,7 @@
 //! `kustomize build`, or `kubectl kustomize` where no standalone kustomize is installed, with
 //! the Application's kustomize parameters applied to a private copy of the repository.
 
-mod copy;
+pub(crate) mod copy;
 mod edit;
 mod envsubst;
 pub mod params;
@@ -97,7 +97,8 @@ fn prepare(
         return Err(problems);
     }
     let copy_root = sandbox.path().join("repository");
-    copy::copy_repository(root, &copy_root).map_err(|m| vec![Problem::general(m)])?;
+    copy::copy_repository(root, &copy_root, "the kustomize parameters")
+        .map_err(|m| vec![Problem::general(m)])?;
     let copy_app = copy_root.join(app.strip_prefix(root).unwrap_or(Path::new("")));
     let Some(name) = KUSTOMIZATION_FILES
         .iter()

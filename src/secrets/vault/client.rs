@@ -755,7 +755,7 @@ mod tests {
 
         let seen = serving.join().expect("the server thread");
         assert_eq!(
-            secret.expect("a read").map(Value::Object),
+            secret.expect("a read").data.map(Value::Object),
             Some(json!({"a": "1"}))
         );
         assert_eq!(seen.sni.as_deref(), Some("vault.internal"));
