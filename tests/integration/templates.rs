@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::cmp::plugin_command;
 use crate::support::{Case, OpenBao, tool, unique};
+use crate::teams::Teams;
 
 /// Values that would break YAML or tera if they ever went through a template.
 fn tricky() -> Value {
@@ -266,4 +267,39 @@ fn the_context_holds_no_value_and_no_environment() {
         "{text}"
     );
     assert!(text.contains("user"), "{text}");
+}
+
+#[test]
+fn vault_keys_follows_the_path_rules_of_placeholders_before_any_read() {
+    let path = seed();
+    let keys = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData:\n{{% for k in vault_keys(path=\"{path}\") %}}  {{{{ k }}}}: x\n{{% endfor %}}"
+    );
+    let bao = OpenBao::shared();
+    Case::new()
+        .file("app/t.yaml.tera", &keys)
+        .vault(bao)
+        .env("AVP_PATH_VALIDATION", "^secret/data/allowed/")
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains("does not match AVP_PATH_VALIDATION");
+    assert_eq!(bao.reads(&path), 0, "refused before any read");
+
+    // Under the operator's policy, team-a's project may list only its own secrets.
+    let teams = Teams::new();
+    let other = format!("{}/db", teams.b.base);
+    teams
+        .sidecar("team-a")
+        .file("app/t.yaml.tera", &keys.replace(&path, &other))
+        .cwd("app")
+        .args(["render"])
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains("is outside the paths the policy allows (project \"team-a\"");
+    assert_eq!(bao.reads(&other), 0, "another team's path is never read");
+    assert_eq!(teams.logins(), (0, 0), "nor is anyone logged in for it");
 }
