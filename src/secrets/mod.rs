@@ -40,4 +40,11 @@ pub trait SecretReader {
 
     /// Every answer read so far.
     fn answers(&self) -> &HashMap<SecretRef, SecretAnswer>;
+
+    /// The KV v2 version the backend answered `secret` with (what a usage record keeps, so
+    /// that `vaultplate watch` can tell a newer one); `None` when it does not say.
+    fn version_read(&self, secret: &SecretRef) -> Option<u64> {
+        let _ = secret;
+        None
+    }
 }

@@ -133,6 +133,17 @@ impl VaultClient {
         version: Option<u64>,
         kv: KvVersion,
     ) -> Result<Option<Map<String, Value>>, VaultError> {
+        Ok(self.read_versioned(path, version, kv).await?.0)
+    }
+
+    /// [`VaultClient::read`], and the KV v2 version Vault answered with
+    /// (`data.metadata.version`; `None` for KV v1 and when nothing is there).
+    pub async fn read_versioned(
+        &self,
+        path: &str,
+        version: Option<u64>,
+        kv: KvVersion,
+    ) -> Result<(Option<Map<String, Value>>, Option<u64>), VaultError> {
         debug!(path, ?version, ?kv, "reading secret");
         let response = self
             .send(|| match version {
@@ -143,7 +154,15 @@ impl VaultClient {
         let status = response.status();
         let answer = self.answer(response).await?;
         match secret_in(status, &answer, kv) {
-            Ok(secret) => Ok(secret),
+            Ok(secret) => {
+                let read = match kv {
+                    KvVersion::V2 if secret.is_some() => answer
+                        .pointer("/data/metadata/version")
+                        .and_then(Value::as_u64),
+                    _ => None,
+                };
+                Ok((secret, read))
+            }
             Err(Unexpected::Refused { status, errors }) => Err(VaultError::ReadRefused {
                 addr: self.addr.clone(),
                 status,
@@ -164,6 +183,36 @@ impl VaultClient {
             Err(Unexpected::Shape(reason)) => Err(VaultError::AnswerMalformed {
                 addr: self.addr.clone(),
                 reason,
+            }),
+        }
+    }
+
+    /// The newest version of the KV v2 secret at the metadata path `path`
+    /// (`<mount>/metadata/<path>`: versions and no value), `Ok(None)` when there is none (404).
+    pub async fn current_version(&self, path: &str) -> Result<Option<u64>, VaultError> {
+        debug!(path, "reading secret metadata");
+        let response = self.send(|| self.request(Method::GET, path)).await?;
+        let status = response.status();
+        let answer = self.answer(response).await?;
+        let errors = vault_errors(&answer);
+        if status == StatusCode::NOT_FOUND && errors.is_empty() {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(VaultError::ReadRefused {
+                addr: self.addr.clone(),
+                status: status.as_u16(),
+                errors,
+            });
+        }
+        match answer
+            .pointer("/data/current_version")
+            .and_then(Value::as_u64)
+        {
+            Some(version) => Ok(Some(version)),
+            None => Err(VaultError::AnswerMalformed {
+                addr: self.addr.clone(),
+                reason: format!("no data.current_version in the metadata of {path}"),
             }),
         }
     }

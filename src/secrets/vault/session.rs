@@ -31,6 +31,8 @@ pub(crate) struct Session<'a> {
     cache: &'a TokenCache,
     connection: Option<Connection>,
     answers: HashMap<SecretRef, SecretAnswer>,
+    /// The KV v2 version of each answer that said one.
+    versions: HashMap<SecretRef, u64>,
 }
 
 /// The part of a session that exists once Vault was needed.
@@ -50,6 +52,7 @@ impl<'a> Session<'a> {
             cache,
             connection: None,
             answers: HashMap::new(),
+            versions: HashMap::new(),
         }
     }
 }
@@ -57,6 +60,10 @@ impl<'a> Session<'a> {
 impl SecretReader for Session<'_> {
     fn answers(&self) -> &HashMap<SecretRef, SecretAnswer> {
         &self.answers
+    }
+
+    fn version_read(&self, secret: &SecretRef) -> Option<u64> {
+        self.versions.get(secret).copied()
     }
 
     /// Reads the secrets of `refs` that were not read yet, concurrently (at most
@@ -94,7 +101,8 @@ impl SecretReader for Session<'_> {
             unreachable!("connected above")
         };
         let answers = connection.runtime.block_on(async {
-            let mut answers = read_all(&connection.client, missing, concurrency).await?;
+            let (mut answers, mut versions) =
+                read_all(&connection.client, missing, concurrency).await?;
             if let Some(slot) = connection
                 .cached
                 .take()
@@ -118,13 +126,18 @@ impl SecretReader for Session<'_> {
                     .filter(|(_, a)| is_denied(a))
                     .map(|(s, _)| s.clone())
                     .collect();
-                answers.extend(read_all(&connection.client, denied, concurrency).await?);
+                let (retried, retried_versions) =
+                    read_all(&connection.client, denied, concurrency).await?;
+                answers.extend(retried);
+                versions.extend(retried_versions);
             }
             // Here a token from a login is a fresh one: a refused cached token was replaced.
             let logged_in = !matches!(vault.auth, Auth::Token { .. });
             explain_denials(&connection.client, &mut answers, logged_in).await?;
-            Ok::<_, VaultError>(answers)
+            Ok::<_, VaultError>((answers, versions))
         })?;
+        let (answers, versions) = answers;
+        self.versions.extend(versions);
         if let Some(error) = first_run_wide_error(&answers) {
             return Err(error);
         }
@@ -213,9 +226,10 @@ async fn read_all(
     client: &VaultClient,
     refs: Vec<SecretRef>,
     concurrency: usize,
-) -> Result<HashMap<SecretRef, SecretAnswer>, VaultError> {
+) -> Result<(HashMap<SecretRef, SecretAnswer>, HashMap<SecretRef, u64>), VaultError> {
     debug!(secrets = refs.len(), concurrency, "reading secrets");
     let mut answers = HashMap::with_capacity(refs.len());
+    let mut versions = HashMap::new();
     let mut reads = JoinSet::new();
     let mut refs = refs.into_iter();
     loop {
@@ -224,7 +238,7 @@ async fn read_all(
             let client = client.clone();
             reads.spawn(async move {
                 let answer = client
-                    .read(&secret.path, secret.version, secret.kv)
+                    .read_versioned(&secret.path, secret.version, secret.kv)
                     .await
                     .map_err(Arc::new);
                 (secret, answer)
@@ -236,9 +250,15 @@ async fn read_all(
         // A read task ends only by returning: a panic or cancellation is vaultplate's fault.
         let (secret, answer) =
             joined.map_err(|e| VaultError::Internal(format!("a read task failed: {e}")))?;
+        let answer = answer.map(|(secret_data, version)| {
+            if let Some(version) = version {
+                versions.insert(secret.clone(), version);
+            }
+            secret_data
+        });
         answers.insert(secret, answer);
     }
-    Ok(answers)
+    Ok((answers, versions))
 }
 
 /// Tells the 403s among `answers` apart: a token that cannot read anything nor look itself up
