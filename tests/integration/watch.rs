@@ -473,3 +473,46 @@ fn the_long_running_watcher_serves_metrics_and_stops_on_sigterm() {
     assert!(!stderr.contains("long-Value"), "{stderr}");
     assert!(stderr.contains("needs the RBAC verb patch"), "{stderr}");
 }
+
+#[test]
+fn hostile_record_files_and_options_are_refused() {
+    let records = records_dir();
+    let dir = records.path();
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("linked.json")).expect("a symlink");
+    std::fs::write(dir.join("garbage.json"), "{not json").expect("a file");
+    // A record whose file name is not the Application it names.
+    let record = json!({"format": 1, "application": "other", "rendered_at_ms": 1, "secrets": []});
+    std::fs::write(dir.join("mine.json"), record.to_string()).expect("a file");
+    let api = KubeApi::start();
+    let out = watch_once(dir, &api, &[]);
+    out.success()
+        .stderr_contains("skipping a record: linked.json: not a regular file")
+        .stderr_contains("skipping a record: garbage.json: ")
+        .stderr_contains("skipping a record: mine.json: names Application other, not mine");
+    assert!(api.patches().is_empty());
+
+    for (args, message) in [
+        (&["--interval", "500ms"][..], "must be from 1s to 24h"),
+        (&["--interval", "soon"][..], "must be a duration"),
+        (
+            &["--argocd-namespace", "../argocd"][..],
+            "is not a namespace name",
+        ),
+        (
+            &["--max-refreshes-per-minute", "0"][..],
+            "--max-refreshes-per-minute",
+        ),
+    ] {
+        Case::new()
+            .args(["watch"])
+            .args(args)
+            .run()
+            .code(2)
+            .stderr_contains(message);
+    }
+    Case::new()
+        .args(["watch", "--once"])
+        .run()
+        .failure()
+        .stderr_contains("VAULTPLATE_RECORDS_DIR is not set");
+}
