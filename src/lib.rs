@@ -14,6 +14,8 @@
 //!   assemble all or nothing;
 //! - [`render`]: Argo CD applications: discovery, the Application's parameters, helm and
 //!   kustomize in a sandbox, Helm values filled before helm reads them;
+//! - [`watch`]: usage records of renders, and `vaultplate watch`, which asks Argo CD for a
+//!   hard refresh of the Applications whose secrets changed;
 //! - [`shell`]: the process: command line, help, logging, deadline, signals, exit codes.
 //!
 //! `ARCHITECTURE.md` walks through the data flow and where to add things.
@@ -25,6 +27,7 @@ pub mod render;
 pub mod secrets;
 pub(crate) mod sensitive;
 pub(crate) mod shell;
+pub(crate) mod watch;
 pub mod yaml;
 
 pub use shell::run::main_with_args;

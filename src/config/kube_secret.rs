@@ -74,7 +74,7 @@ impl fmt::Display for KubeSecretName {
 }
 
 /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
-fn is_dns_label(text: &str) -> bool {
+pub(crate) fn is_dns_label(text: &str) -> bool {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     text.len() <= 63
         && edge(text.chars().next())
@@ -85,7 +85,7 @@ fn is_dns_label(text: &str) -> bool {
 }
 
 /// DNS-1123 labels joined by `.`, at most 253 characters.
-fn is_dns_subdomain(text: &str) -> bool {
+pub(crate) fn is_dns_subdomain(text: &str) -> bool {
     text.len() <= 253
         && text
             .split('.')
@@ -205,7 +205,7 @@ pub(crate) fn read(
 }
 
 /// kube's usual choice: the kubeconfig if one loads, else the pod's service account.
-async fn client_config() -> Result<kube::Config, ReadError> {
+pub(crate) async fn client_config() -> Result<kube::Config, ReadError> {
     let kubeconfig = match kube::Config::from_kubeconfig(&KubeConfigOptions::default()).await {
         Ok(config) => return Ok(config),
         Err(e) => e,
@@ -283,7 +283,7 @@ fn classify(error: kube::Error, secret: &KubeSecretName, api: &str) -> ReadError
 
 /// The message of the last error in `error`'s source chain: "Connection refused (os error
 /// 111)" rather than "ServiceError: client error (Connect)".
-fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut last = error;
     while let Some(source) = last.source() {
         last = source;

@@ -106,6 +106,10 @@ pub struct Config {
     pub charts: ChartSettings,
     /// `VAULTPLATE_REDACT_KEY`: the key of `--redact`'s masks.
     pub redact_key: Option<Sensitive>,
+    /// `VAULTPLATE_RECORDS_DIR`: where usage records go (`None`: no records).
+    pub records_dir: Option<PathBuf>,
+    /// `VAULTPLATE_RECORDS_KEY`: the key of the records' HMAC of KV v1 secrets.
+    pub records_key: Option<Sensitive>,
     /// Things the operator should know (ignored Application overrides, unknown keys); no values.
     pub warnings: Vec<String>,
     /// What the operator's policy decided for this render (`None` without a policy file): its
@@ -270,6 +274,8 @@ impl Config {
             path_validation,
             concurrency,
             redact_key: get(VAULTPLATE_REDACT_KEY).map(|v| Sensitive::new(v.text)),
+            records_dir: get(VAULTPLATE_RECORDS_DIR).map(|v| PathBuf::from(v.text)),
+            records_key: get(VAULTPLATE_RECORDS_KEY).map(|v| Sensitive::new(v.text)),
             warnings,
             policy: None,
         })
@@ -556,7 +562,7 @@ pub(crate) fn parse_bool(text: &str) -> Result<bool, &'static str> {
 }
 
 /// Parses `30`, `30s`, `500ms` or `2m`.
-fn parse_duration(text: &str) -> Result<Duration, &'static str> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, &'static str> {
     const WHY: &str = "must be a duration such as 30, 30s, 500ms or 2m";
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -167,6 +167,10 @@ settings! {
         "Key of the masks `--redact` prints instead of values (default: a random key per run, whose masks show only which fields are filled; see [Redacted renders](#redacted-renders)).";
     VAULTPLATE_POLICY, None, app: false, sensitive: false,
         "The operator's policy file (YAML), read and checked on every run: which Vault identity (profile) each Argo CD project logs in with, which paths it may read, whether its values may go only into Secrets (see [Teams](#teams)).";
+    VAULTPLATE_RECORDS_DIR, None, app: false, sensitive: false,
+        "Folder where `render` writes a usage record per Application (paths and versions read, never a value) and `vaultplate watch` reads them (see [Rotation](#rotation-vaultplate-watch)); unset: no records.";
+    VAULTPLATE_RECORDS_KEY, None, app: false, sensitive: true,
+        "Key of the HMAC that usage records keep of KV v1 secrets, so that `watch` sees them change (the same in both containers; without it KV v1 changes go unnoticed).";
 }
 
 /// Looks up a setting's spec by name.

@@ -42,8 +42,9 @@ pub trait SecretReader {
     fn answers(&self) -> &HashMap<SecretRef, SecretAnswer>;
 
     /// The version the answer for `secret` held (KV v2's `data.metadata.version`, which a read
-    /// of the latest version reports too); `None` for KV v1, a failed read, or a backend that
-    /// does not say.
+    /// of the latest version reports too): what `check` reports and what a usage record keeps,
+    /// so that `vaultplate watch` can tell a newer one. `None` for KV v1, a failed read, or a
+    /// backend that does not say.
     fn version_read(&self, secret: &SecretRef) -> Option<u64> {
         let _ = secret;
         None

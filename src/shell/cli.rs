@@ -44,8 +44,66 @@ pub(crate) enum Command {
     /// Check the sidecar's set-up (plugin.yaml, folders, helm, kustomize, Vault address,
     /// login, a path): one line each, OK, FAIL with a fix, SKIP or WARN; exit 0 unless one fails.
     Doctor(DoctorArgs),
+    /// Watch the usage records `render` leaves in VAULTPLATE_RECORDS_DIR and ask Argo CD for a
+    /// hard refresh of every Application whose secret changed in Vault (a second container of
+    /// the repo-server pod).
+    Watch(WatchArgs),
     /// Print the version and git commit.
     Version,
+}
+
+/// Options of `watch`.
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// Time between passes (1s to 24h; each wait varies by up to 10 %).
+    #[arg(long, default_value = "60s", value_parser = parse_interval)]
+    pub interval: std::time::Duration,
+    /// One pass, then exit: 0 when it completed, 1 when Vault or the Kubernetes API could not
+    /// be asked.
+    #[arg(long)]
+    pub once: bool,
+    /// Serve /healthz and /metrics (Prometheus text) on this address.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Namespace of Argo CD's own Applications (default: kube's: the pod's own, or the
+    /// kubeconfig context's).
+    #[arg(long, value_name = "NAMESPACE", value_parser = parse_namespace)]
+    pub argocd_namespace: Option<String>,
+    /// Most Applications patched per minute; the others wait for a later pass.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_refreshes_per_minute: u32,
+    /// A config file: YAML or JSON mapping of settings, or KEY=value lines.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Settings from this Kubernetes Secret's data (namespace `argocd` unless given).
+    #[arg(short = 's', long, value_name = "[NAMESPACE:]NAME", value_parser = KubeSecretName::parse)]
+    pub secret_name: Option<KubeSecretName>,
+    /// Log every pass (paths, counts) on stderr; secret values are never printed.
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+/// `--interval`: a duration from 1s to 24h.
+fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let interval = crate::config::parse_duration(text).map_err(str::to_owned)?;
+    if (std::time::Duration::from_secs(1)..=std::time::Duration::from_secs(86_400))
+        .contains(&interval)
+    {
+        Ok(interval)
+    } else {
+        Err("must be from 1s to 24h".to_owned())
+    }
+}
+
+/// `--argocd-namespace`: a namespace name.
+fn parse_namespace(text: &str) -> Result<String, String> {
+    if crate::config::kube_secret::is_dns_label(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not a namespace name (lowercase letters, digits and '-', at most 63)"
+        ))
+    }
 }
 
 /// Options of `generate`.

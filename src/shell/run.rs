@@ -28,6 +28,7 @@ use crate::shell::deadline::OutputGate;
 use crate::shell::doctor;
 use crate::shell::signals;
 use crate::shell::signals::Stop;
+use crate::watch;
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
 /// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by
@@ -75,8 +76,13 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 dir: args.dir.clone(),
                 allow_empty: args.run.allow_empty,
             };
-            render::render(&request, job.config, job.env, job.secrets, job.mode)
+            let output = render::render(&request, job.config, job.env, job.secrets, job.mode)?;
+            if job.mode.reads() {
+                watch::record_render(job.config, job.env, &*job.secrets);
+            }
+            Ok(output)
         }),
+        Command::Watch(args) => watch(&args),
         Command::Check(args) => run(&args.run, Want::Check(args.format), |job| {
             if args.path != "-" && std::path::Path::new(&args.path).is_dir() {
                 let request = render::RenderRequest {
@@ -234,17 +240,54 @@ fn run(
     .unwrap_or(ExitCode::FAILURE)
 }
 
+/// `vaultplate watch`: its settings as a render's (the watcher's own container environment,
+/// config file or Secret), then passes until SIGTERM, or one pass with `--once`.
+fn watch(args: &cli::WatchArgs) -> ExitCode {
+    init_logging_at(if args.verbose {
+        tracing::Level::DEBUG
+    } else {
+        tracing::Level::INFO
+    });
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let config = match Config::resolve(env, args.config_path.as_deref(), args.secret_name.as_ref())
+    {
+        Ok(config) => config,
+        Err(e) => return report(&[Problem::general(e)]),
+    };
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let options = watch::Options {
+        interval: args.interval,
+        once: args.once,
+        listen: args.listen,
+        argocd_namespace: args.argocd_namespace.clone(),
+        max_refreshes_per_minute: args.max_refreshes_per_minute,
+    };
+    match watch::run(&options, &config) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => report(&[Problem::general(e)]),
+    }
+}
+
 /// Logs vaultplate's own events only: libraries report through our errors, not log lines of
 /// their own (kube logs an `ERROR` line for every failed request, ahead of our one line).
 fn init_logging(verbose: bool) {
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-
-    let level = if verbose {
+    init_logging_at(if verbose {
         tracing::Level::DEBUG
     } else {
         tracing::Level::WARN
-    };
+    });
+}
+
+/// [`init_logging`] at `level`.
+fn init_logging_at(level: tracing::Level) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let format = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)

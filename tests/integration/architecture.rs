@@ -13,6 +13,7 @@ const LAYERS: &[&str] = &[
     "config",
     "engine",
     "render",
+    "watch",
     "shell",
 ];
 

@@ -35,3 +35,4 @@ mod vault_access;
 mod vault_redirects;
 mod vault_tls;
 mod vault_transport;
+mod watch;

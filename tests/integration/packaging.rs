@@ -682,6 +682,7 @@ fn argocd_values_add_the_sidecar_the_cmp_contract_asks_for() {
             "/home/argocd/cmp-server/config/plugin.yaml",
             "/home/argocd/cmp-server/plugins",
             "/home/argocd/cmp-server/policy",
+            "/home/argocd/cmp-server/records",
             "/tmp",
             "/var/run/argocd",
         ]
@@ -700,6 +701,74 @@ fn argocd_values_add_the_sidecar_the_cmp_contract_asks_for() {
         "the sidecar's /tmp must not be the repo-server's"
     );
     assert_eq!(named(&repo_server["volumes"], tmp)["emptyDir"], json!({}));
+}
+
+#[test]
+fn argocd_values_add_the_watcher_sharing_the_records_folder() {
+    let values = yaml_file("examples/argocd/values.yaml");
+    let repo_server = &values["repoServer"];
+    let sidecar = named(&repo_server["extraContainers"], "vaultplate");
+    let watcher = named(&repo_server["extraContainers"], "vaultplate-watch");
+    assert_eq!(
+        watcher["command"],
+        json!(["vaultplate", "watch", "--listen", "0.0.0.0:9102"])
+    );
+    assert_eq!(watcher["image"], sidecar["image"], "the same image");
+    assert_eq!(watcher["securityContext"]["runAsUser"], json!(999));
+    assert_eq!(watcher["livenessProbe"]["httpGet"]["path"], "/healthz");
+    let records = |container: &Value| {
+        let dir = named(&container["env"], "VAULTPLATE_RECORDS_DIR")["value"].clone();
+        let mount = container["volumeMounts"]
+            .as_array()
+            .expect("volumeMounts")
+            .iter()
+            .find(|m| m["mountPath"] == dir)
+            .unwrap_or_else(|| panic!("{dir} is not mounted"))["name"]
+            .clone();
+        (dir, mount)
+    };
+    let (dir, volume) = records(sidecar);
+    assert_eq!(records(watcher), (dir, volume.clone()));
+    assert_eq!(
+        named(&repo_server["volumes"], volume.as_str().expect("name"))["emptyDir"],
+        json!({})
+    );
+    assert_ne!(
+        watcher["envFrom"], sidecar["envFrom"],
+        "the watcher logs in to Vault with an identity of its own"
+    );
+}
+
+#[test]
+fn chart_grants_the_watcher_patch_on_applications_only_when_asked() {
+    let none = template(&[
+        "vault.address=https://vault.example:8200",
+        "vault.auth.k8s.role=argocd-repo-server",
+    ]);
+    assert!(none.iter().all(|o| o["kind"] != "Role"));
+    let rendered = template(&[
+        "vault.address=https://vault.example:8200",
+        "vault.auth.k8s.role=argocd-repo-server",
+        "watch.rbac=true",
+        "watch.applicationNamespaces={team-a}",
+    ]);
+    let roles: Vec<&Value> = rendered.iter().filter(|o| o["kind"] == "Role").collect();
+    let namespaces: Vec<&Value> = roles.iter().map(|r| &r["metadata"]["namespace"]).collect();
+    assert_eq!(namespaces, [&json!(NAMESPACE), &json!("team-a")]);
+    for role in roles {
+        assert_eq!(
+            role["rules"],
+            json!([{"apiGroups": ["argoproj.io"], "resources": ["applications"], "verbs": ["get", "list", "patch"]}])
+        );
+    }
+    let binding = rendered
+        .iter()
+        .find(|o| o["kind"] == "RoleBinding" && o["metadata"]["namespace"] == "team-a")
+        .expect("a RoleBinding in team-a");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "argocd-repo-server", "namespace": NAMESPACE}])
+    );
 }
 
 #[test]

@@ -180,6 +180,36 @@ impl VaultClient {
         }
     }
 
+    /// The newest version of the KV v2 secret at the metadata path `path`
+    /// (`<mount>/metadata/<path>`: versions and no value), `Ok(None)` when there is none (404).
+    pub async fn current_version(&self, path: &str) -> Result<Option<u64>, VaultError> {
+        debug!(path, "reading secret metadata");
+        let response = self.send(|| self.request(Method::GET, path)).await?;
+        let status = response.status();
+        let answer = self.answer(response).await?;
+        let errors = vault_errors(&answer);
+        if status == StatusCode::NOT_FOUND && errors.is_empty() {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(VaultError::ReadRefused {
+                addr: self.addr.clone(),
+                status: status.as_u16(),
+                errors,
+            });
+        }
+        match answer
+            .pointer("/data/current_version")
+            .and_then(Value::as_u64)
+        {
+            Some(version) => Ok(Some(version)),
+            None => Err(VaultError::AnswerMalformed {
+                addr: self.addr.clone(),
+                reason: format!("no data.current_version in the metadata of {path}"),
+            }),
+        }
+    }
+
     /// `path` with `data/` after its KV v2 mount. The mount is Vault's answer to
     /// `sys/internal/ui/mounts/<path>` (what `vault kv get` asks too; any token that may
     /// use the mount gets it); without an answer, the path's first segment is taken for it.

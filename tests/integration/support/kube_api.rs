@@ -1,8 +1,10 @@
-//! `KubeApi`: a loopback stand-in for the one Kubernetes API call `--secret-name` makes, since
-//! no API server can run on these machines. It answers
-//! `GET /api/v1/namespaces/{namespace}/secrets/{name}` with a Secret it holds (200), a `Status`
-//! 403 for a namespace it forbids, or a `Status` 404; a request without the kubeconfig's bearer
-//! token gets a 401. It records every request line, so tests can check what was asked.
+//! `KubeApi`: a loopback stand-in for the Kubernetes API calls vaultplate makes, since no API
+//! server can run on these machines. It answers
+//! `GET /api/v1/namespaces/{namespace}/secrets/{name}` (`--secret-name`) with a Secret it holds
+//! (200), a `Status` 403 for a namespace it forbids, or a `Status` 404, and
+//! `PATCH /apis/argoproj.io/v1alpha1/namespaces/{namespace}/applications/{name}` (`watch`)
+//! for the Applications it holds, recording each patch; a request without the kubeconfig's
+//! bearer token gets a 401. It records every request line, so tests can check what was asked.
 //!
 //! Plain HTTP, bounded like every [`http::Server`]: 127.0.0.1 only, at most
 //! [`http::MAX_REQUEST`] bytes of a request read, stopped when dropped or after its lifetime.
@@ -43,6 +45,10 @@ struct State {
     secrets: BTreeMap<(String, String), Data>,
     forbidden: BTreeSet<String>,
     requests: Vec<String>,
+    /// (namespace, name) of the Applications it serves.
+    applications: BTreeSet<(String, String)>,
+    /// Every patch of an Application: request line, content type and body.
+    patches: Vec<(String, String, Value)>,
 }
 
 /// The state, even after a panic while it was held.
@@ -86,6 +92,19 @@ impl KubeApi {
         lock(&self.state).forbidden.insert(namespace.to_owned());
     }
 
+    /// Serves the Argo CD Application `namespace/name` (`applications.argoproj.io`), which
+    /// takes merge patches.
+    pub(crate) fn put_application(&self, namespace: &str, name: &str) {
+        lock(&self.state)
+            .applications
+            .insert((namespace.to_owned(), name.to_owned()));
+    }
+
+    /// Patches of Applications so far: (`PATCH /apis/...`, content type, body).
+    pub(crate) fn patches(&self) -> Vec<(String, String, Value)> {
+        lock(&self.state).patches.clone()
+    }
+
     /// Request lines so far (`GET /api/v1/...`), in order.
     pub(crate) fn requests(&self) -> Vec<String> {
         lock(&self.state).requests.clone()
@@ -126,8 +145,60 @@ fn serve(state: &Mutex<State>, request: &Request) -> Reply {
     let authorized = request.header("authorization") == Some(&format!("Bearer {KUBE_TOKEN}"));
     let mut state = lock(state);
     state.requests.push(target.clone());
+    if authorized && let Some(reply) = application(&mut state, request, &target) {
+        return reply;
+    }
     let (code, body) = answer(&state, &target, authorized);
     Reply::Json(code, body)
+}
+
+/// A merge patch of an Application: 200 with the object, 403 in a forbidden namespace, 404
+/// for one it does not serve; `None` for any other request.
+fn application(state: &mut State, request: &Request, target: &str) -> Option<Reply> {
+    let path = target.strip_prefix("PATCH /")?.split('?').next()?;
+    let segments: Vec<&str> = path.split('/').collect();
+    let [
+        "apis",
+        "argoproj.io",
+        "v1alpha1",
+        "namespaces",
+        namespace,
+        "applications",
+        name,
+    ] = segments.as_slice()
+    else {
+        return None;
+    };
+    let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+    let kind = request
+        .header("content-type")
+        .unwrap_or_default()
+        .to_owned();
+    if state.forbidden.contains(*namespace) {
+        let message = format!(
+            "applications.argoproj.io \"{name}\" is forbidden: User \"{SERVICE_ACCOUNT}\" cannot \
+             patch resource \"applications\" in API group \"argoproj.io\" in the namespace \"{namespace}\""
+        );
+        return Some(Reply::Json(403, status(403, "Forbidden", &message)));
+    }
+    let key = ((*namespace).to_owned(), (*name).to_owned());
+    if !state.applications.contains(&key) {
+        let message = format!("applications.argoproj.io \"{name}\" not found");
+        return Some(Reply::Json(404, status(404, "NotFound", &message)));
+    }
+    state.patches.push((target.to_owned(), kind, body.clone()));
+    let object = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "resourceVersion": "2",
+            "annotations": body["metadata"]["annotations"].clone(),
+        },
+        "spec": {},
+    });
+    Some(Reply::Json(200, object))
 }
 
 /// What the API server would answer to `target` (`METHOD /path?query`).
