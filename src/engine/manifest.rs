@@ -199,6 +199,33 @@ pub struct Subject {
     pub name: Option<String>,
 }
 
+impl Filling {
+    /// What filling the document `scan` found takes (`None` when it found no placeholder), its
+    /// messages naming it `place` and `subject`; the scan's problems, placed so, go to
+    /// `problems`.
+    pub(crate) fn of(
+        scan: Scan,
+        place: String,
+        kv_version_annotated: bool,
+        subject: Subject,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Box<Filling>> {
+        problems.extend(
+            scan.problems
+                .into_iter()
+                .map(|p| p.within(&place).about(&subject)),
+        );
+        (!scan.sites.is_empty()).then(|| {
+            Box::new(Filling {
+                place: place.into_boxed_str(),
+                kv_version_annotated,
+                sites: scan.sites,
+                subject,
+            })
+        })
+    }
+}
+
 /// The distinct secrets that `manifests` read, in a stable order: what one run asks Vault
 /// for.
 pub(crate) fn plan(manifests: &[Manifest]) -> Vec<SecretRef> {
@@ -285,19 +312,14 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                         kind: object.kind.clone(),
                         name: object.name.clone(),
                     };
-                    scan_problems.extend(
-                        scan.problems
-                            .into_iter()
-                            .map(|p| p.within(&place).about(&subject)),
+                    let kv_version_annotated = annotations.kv_version.is_some();
+                    let filling = Filling::of(
+                        scan,
+                        place,
+                        kv_version_annotated,
+                        subject,
+                        &mut scan_problems,
                     );
-                    let filling = (!scan.sites.is_empty()).then(|| {
-                        Box::new(Filling {
-                            place: place.into_boxed_str(),
-                            kv_version_annotated: annotations.kv_version.is_some(),
-                            sites: scan.sites,
-                            subject,
-                        })
-                    });
                     manifests.push(Manifest {
                         input: index,
                         range,

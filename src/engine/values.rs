@@ -65,19 +65,7 @@ pub(crate) fn scan_values(
             document: numbered.then_some(n + 1),
             ..Subject::default()
         };
-        problems.extend(
-            scan.problems
-                .into_iter()
-                .map(|p| p.within(&place).about(&subject)),
-        );
-        let filling = (!scan.sites.is_empty()).then(|| {
-            Box::new(Filling {
-                place: place.into_boxed_str(),
-                kv_version_annotated: false,
-                sites: scan.sites,
-                subject,
-            })
-        });
+        let filling = Filling::of(scan, place, false, subject, &mut problems);
         manifests.push(Manifest {
             input: 0,
             range,

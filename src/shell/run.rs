@@ -62,14 +62,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
         }
         Command::Generate(args) => run(&args.run, Want::of(&args.fill), |job| {
-            let request = GenerateRequest {
-                path: &args.path,
-                stdin_size: source::regular_file_size(std::io::stdin()),
-                allow_empty: args.run.allow_empty,
-                env: job.env,
-            };
-            let stdin = &mut std::io::stdin().lock();
-            generate::generate(&request, job.config, stdin, job.secrets, job.mode)
+            generate_from(&args.path, args.run.allow_empty, job)
         }),
         Command::Render(args) => run(&args.run, Want::of(&args.fill), |job| {
             let request = render::RenderRequest {
@@ -91,14 +84,7 @@ pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 };
                 render::render(&request, job.config, job.env, job.secrets, job.mode)
             } else {
-                let request = GenerateRequest {
-                    path: &args.path,
-                    stdin_size: source::regular_file_size(std::io::stdin()),
-                    allow_empty: args.run.allow_empty,
-                    env: job.env,
-                };
-                let stdin = &mut std::io::stdin().lock();
-                generate::generate(&request, job.config, stdin, job.secrets, job.mode)
+                generate_from(&args.path, args.run.allow_empty, job)
             }
         }),
     }
@@ -161,6 +147,18 @@ struct Job<'a> {
     env: &'a BTreeMap<String, String>,
     secrets: &'a mut dyn SecretReader,
     mode: &'a FillMode,
+}
+
+/// `generate` of `path` (a file, a folder, or `-` for standard input) as `job` asks.
+fn generate_from(path: &str, allow_empty: bool, job: Job<'_>) -> Result<Output, Vec<Problem>> {
+    let request = GenerateRequest {
+        path,
+        stdin_size: source::regular_file_size(std::io::stdin()),
+        allow_empty,
+        env: job.env,
+    };
+    let stdin = &mut std::io::stdin().lock();
+    generate::generate(&request, job.config, stdin, job.secrets, job.mode)
 }
 
 /// `vaultplate 0.1.0 (commit abcdef123456)`.
