@@ -156,6 +156,16 @@ fn each_broken_setup_is_named_with_its_fix() {
             "fix: check AVP_AUTH_TYPE, the mount (AVP_MOUNT_PATH)",
         ),
         (
+            "an AppRole role that does not exist",
+            Case::new()
+                .env("VAULT_ADDR", bao.addr())
+                .env("AVP_AUTH_TYPE", "approle")
+                .env("AVP_ROLE_ID", "00000000-0000-4000-8000-000000000000")
+                .env("AVP_SECRET_ID", "doctor-unknown-secret-id")
+                .secret("doctor-unknown-secret-id"),
+            "FAIL  Vault login: approle login at auth/approle on ",
+        ),
+        (
             "unreadable path",
             logged_in(&user, &password).args(["doctor", "--path", "secret/data/elsewhere"]),
             "FAIL  --path: ",
