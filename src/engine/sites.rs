@@ -316,14 +316,18 @@ impl SitesBuilder {
         Ok(())
     }
 
-    /// The table, each part allocated at its exact size.
-    pub(crate) fn finish(self) -> Sites {
-        Sites {
-            text: self.text.into_boxed_str(),
-            sites: self.sites.into_boxed_slice(),
-            lookups: self.lookups.into_boxed_slice(),
-            secrets: self.secrets.into_boxed_slice(),
-        }
+    /// The table, each part allocated once at its exact size; the builder is left empty with
+    /// its buffers, ready for the next document.
+    pub(crate) fn finish(&mut self) -> Sites {
+        self.secret_index.clear();
+        let sites = Sites {
+            text: Box::from(self.text.as_str()),
+            sites: self.sites.drain(..).collect(),
+            lookups: self.lookups.drain(..).collect(),
+            secrets: self.secrets.drain(..).collect(),
+        };
+        self.text.clear();
+        sites
     }
 
     fn push_text(&mut self, text: &str) -> Result<TextSpan, TooLarge> {
@@ -333,15 +337,32 @@ impl SitesBuilder {
     }
 
     fn secret(&mut self, secret: SecretRef) -> Result<u32, TooLarge> {
-        if let Some(&at) = self.secret_index.get(&secret) {
-            return Ok(at);
+        // A document reads few secrets: a scan of them costs less than a map. The map is built
+        // only for a document that reads many.
+        if self.secrets.len() < INDEX_FROM {
+            if let Some(at) = self.secrets.iter().position(|s| *s == secret) {
+                return index(at);
+            }
+        } else {
+            if self.secret_index.is_empty() {
+                for (at, known) in self.secrets.iter().enumerate() {
+                    self.secret_index.insert(known.clone(), index(at)?);
+                }
+            }
+            if let Some(&at) = self.secret_index.get(&secret) {
+                return Ok(at);
+            }
+            self.secret_index
+                .insert(secret.clone(), index(self.secrets.len())?);
         }
         let at = index(self.secrets.len())?;
-        self.secrets.push(secret.clone());
-        self.secret_index.insert(secret, at);
+        self.secrets.push(secret);
         Ok(at)
     }
 }
+
+/// How many distinct secrets a document reads before [`SitesBuilder::secret`] indexes them.
+const INDEX_FROM: usize = 16;
 
 fn index(n: usize) -> Result<u32, TooLarge> {
     u32::try_from(n).map_err(|_| TooLarge)
@@ -446,5 +467,24 @@ mod tests {
             .collect();
         assert_eq!(second, [("<", "not written", "a")]);
         assert_eq!(all[1].text_after(), ">");
+    }
+
+    #[test]
+    fn many_secrets_keep_their_indexes_and_the_builder_is_reused() {
+        let mut builder = SitesBuilder::default();
+        for round in 0..2 {
+            for n in 0..(INDEX_FROM * 3) {
+                let path = format!("p{}", n % (INDEX_FROM * 2));
+                builder
+                    .site(facts(), "f", "<x>", vec![lookup(0..3, "x", &path)], None)
+                    .expect("fits");
+            }
+            let sites = builder.finish();
+            assert_eq!(sites.secrets().len(), INDEX_FROM * 2, "round {round}");
+            for (n, site) in sites.iter().enumerate() {
+                let read = site.lookups().next().expect("one placeholder");
+                assert_eq!(read.secret().path, format!("p{}", n % (INDEX_FROM * 2)));
+            }
+        }
     }
 }
