@@ -24,6 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::Config;
 use crate::secrets::SecretReader;
+use crate::secrets::vault::token_cache::TokenCache;
 use crate::watch::apps::Applications;
 use crate::watch::metrics::Metrics;
 use crate::watch::pass::{Outcome, RateLimit, Watcher};
@@ -81,7 +82,9 @@ async fn watch(options: &Options, config: &Config, dir: PathBuf) -> Result<bool,
     if config.records_key.is_none() {
         warn!("VAULTPLATE_RECORDS_KEY is not set: changes of KV v1 secrets cannot be seen");
     }
-    let mut login = vault::VaultLogin::new(&config.vault);
+    // Its own entry of the token cache, found as the renders find theirs (`XDG_CACHE_HOME`).
+    let cache = TokenCache::from_env(false, |name| std::env::var_os(name));
+    let mut login = vault::VaultLogin::new(&config.vault, &cache);
     let mut watcher = Watcher {
         dir: &dir,
         key: config.records_key.as_ref(),

@@ -516,3 +516,47 @@ fn hostile_record_files_and_options_are_refused() {
         .failure()
         .stderr_contains("VAULTPLATE_RECORDS_DIR is not set");
 }
+
+#[test]
+fn once_runs_share_the_watcher_s_own_cached_token() {
+    let bao = OpenBao::shared();
+    let prefix = unique("watch-cache");
+    bao.put_kv2("secret", &format!("{prefix}/p"), json!({"k": "x"}));
+    let policy = format!("{prefix}-watch");
+    bao.policy(
+        &policy,
+        &format!("path \"secret/metadata/{prefix}/*\" {{ capabilities = [\"read\"] }}"),
+    );
+    let (role_id, secret_id) = bao.approle(&format!("{prefix}-role"), &[&policy]);
+    let records = records_dir();
+    let record = json!({
+        "format": 1,
+        "application": "cached",
+        "rendered_at_ms": 1,
+        "secrets": [{"path": format!("secret/data/{prefix}/p"), "kv": 2, "pinned": false, "version": 1, "present": true}],
+    });
+    std::fs::write(records.path().join("cached.json"), record.to_string()).expect("a record");
+    let cache = tempfile::tempdir().expect("a cache folder");
+    let cache_dir = cache.path().display().to_string();
+    let api = KubeApi::start();
+    for _ in 0..2 {
+        watch_once_hiding(
+            records.path(),
+            &api,
+            &[
+                ("AVP_AUTH_TYPE", "approle"),
+                ("AVP_ROLE_ID", &role_id),
+                ("AVP_SECRET_ID", &secret_id),
+                ("XDG_CACHE_HOME", &cache_dir),
+            ],
+            &[&secret_id],
+        )
+        .success();
+    }
+    assert_eq!(
+        bao.approle_logins(&role_id),
+        1,
+        "the second run used the token the first one cached"
+    );
+    assert_eq!(bao.reads(&format!("secret/metadata/{prefix}")), 2);
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use tokio::task::JoinSet;
 use tracing::debug;
@@ -89,7 +89,7 @@ impl SecretReader for Session<'_> {
                 .map_err(|e| VaultError::Internal(format!("cannot start the runtime: {e}")))?;
             let mut client = VaultClient::new(vault)?;
             let slot = cache_slot(vault, self.cache);
-            let in_use = runtime.block_on(sign_in(&mut client, &vault.auth, slot.as_ref()))?;
+            let (in_use, _) = runtime.block_on(sign_in(&mut client, &vault.auth, slot.as_ref()))?;
             let cached = if in_use { slot } else { None };
             self.connection = Some(Connection {
                 runtime,
@@ -148,7 +148,7 @@ impl SecretReader for Session<'_> {
 
 /// The cache entry of this login, or `None` when its token is not cached: the cache is off, or
 /// the method has no credential to bind it to (see [`auth::cache_credential`]).
-fn cache_slot(vault: &VaultSettings, cache: &TokenCache) -> Option<Slot> {
+pub(crate) fn cache_slot(vault: &VaultSettings, cache: &TokenCache) -> Option<Slot> {
     let credential = auth::cache_credential(&vault.auth)?;
     let identity = Identity::new(
         vault.addr.as_ref()?.as_str(),
@@ -163,12 +163,13 @@ fn cache_slot(vault: &VaultSettings, cache: &TokenCache) -> Option<Slot> {
 }
 
 /// Uses the cached token when it has comfortable time left, else logs in. Returns whether the
-/// cached token is the one in use.
-async fn sign_in(
+/// cached token is the one in use, and how long the token in use has left (`None` when Vault
+/// gave it no lease).
+pub(crate) async fn sign_in(
     client: &mut VaultClient,
     auth: &Auth,
     slot: Option<&Slot>,
-) -> Result<bool, VaultError> {
+) -> Result<(bool, Option<Duration>), VaultError> {
     if let Some(slot) = slot {
         let id = slot.identity().short();
         match slot.load(SystemTime::now()) {
@@ -178,13 +179,13 @@ async fn sign_in(
                     left.as_secs()
                 );
                 client.use_token(token);
-                return Ok(true);
+                return Ok((true, Some(left)));
             }
             CacheLookup::Miss(why) => debug!("{why} for {id}; logging in"),
         }
     }
-    log_in(client, auth, slot).await?;
-    Ok(false)
+    let lease = log_in(client, auth, slot).await?;
+    Ok((false, lease))
 }
 
 /// Logs in and, with a cache entry, saves the new token there (one without a lease, which
@@ -193,11 +194,11 @@ async fn log_in(
     client: &mut VaultClient,
     auth: &Auth,
     slot: Option<&Slot>,
-) -> Result<(), VaultError> {
+) -> Result<Option<Duration>, VaultError> {
     let started = SystemTime::now();
     let login = client.login(auth).await?;
     let (Some(slot), Some(token)) = (slot, client.token()) else {
-        return Ok(());
+        return Ok(login.lease);
     };
     let id = slot.identity().short();
     let saved = match login.lease {
@@ -211,7 +212,7 @@ async fn log_in(
     if let Err(e) = saved {
         debug!("cannot write the token cache for {id}: {e}; going on without it");
     }
-    Ok(())
+    Ok(login.lease)
 }
 
 /// Reads `refs` concurrently, at most `concurrency` at a time. A read is started only when
