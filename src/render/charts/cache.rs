@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::secrets::vault::token_cache;
+
 /// The cache folder.
 #[derive(Debug)]
 pub(crate) struct ChartCache {
@@ -43,17 +45,10 @@ impl ChartCache {
     /// Locks the entry of `chart` `version` from `repository`, waiting for a render that holds
     /// it.
     pub(crate) fn lock(&self, repository: &str, chart: &str, version: &str) -> io::Result<Locked> {
-        let mut hash = Sha256::new();
-        for part in [
+        let key = token_cache::hash(
             "vaultplate chart cache v1",
-            repository.trim_end_matches('/'),
-            chart,
-            version,
-        ] {
-            hash.update(part.len().to_le_bytes());
-            hash.update(part.as_bytes());
-        }
-        let key = hex(&hash.finalize());
+            &[repository.trim_end_matches('/'), chart, version],
+        );
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -109,11 +104,7 @@ fn file_digest(path: &Path) -> io::Result<String> {
             n => hash.update(&chunk[..n]),
         }
     }
-    Ok(hex(&hash.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(format!("{:x}", hash.finalize()))
 }
 
 #[cfg(test)]

@@ -125,8 +125,9 @@ impl fmt::Debug for Identity {
     }
 }
 
-/// Hex SHA-256 of `parts`, each preceded by its length so that no two lists hash alike.
-fn hash(domain: &str, parts: &[&str]) -> String {
+/// Hex SHA-256 of `parts` under `domain`, each part preceded by its length so that no two lists
+/// hash alike: the name of a cache entry (tokens here, charts in `render::charts::cache`).
+pub(crate) fn hash(domain: &str, parts: &[&str]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(domain.as_bytes());
     for part in parts {
