@@ -106,8 +106,35 @@ pub(crate) fn load_confined(
 /// skipped, symlinks followed, each directory once (by device and inode). With `root`, a
 /// symlink that resolves outside it is refused.
 pub(crate) fn manifest_files(dir: &Path, root: Option<&Path>) -> Result<Vec<PathBuf>, Problem> {
+    let is_manifest = |name: &str| {
+        [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+    };
+    files_below(dir, &is_manifest, root.map(|r| (r, REPOSITORY)), usize::MAX)
+}
+
+/// How messages name the folder a walk of the repository is confined to.
+const REPOSITORY: &str = "the repository";
+
+/// The files below `dir` whose names `wanted` picks, in lexical order: folders whose names start
+/// with `.` skipped, symlinks followed, each folder once (by device and inode), at most `limit`.
+/// With `confined` (a folder and how messages name it), a symlink that resolves outside that
+/// folder is refused.
+pub(crate) fn files_below(
+    dir: &Path,
+    wanted: &dyn Fn(&str) -> bool,
+    confined: Option<(&Path, &str)>,
+    limit: usize,
+) -> Result<Vec<PathBuf>, Problem> {
     let mut files = Vec::new();
-    walk(dir, root, &mut HashSet::new(), &mut files)?;
+    let mut walk = Walk {
+        wanted,
+        confined,
+        limit,
+        visited: HashSet::new(),
+    };
+    walk.folder(dir, &mut files)?;
     Ok(files)
 }
 
@@ -167,6 +194,11 @@ fn too_much(cap: u64, scope: &str) -> String {
 /// Refuses `link` when it is a symlink that resolves outside `root`; the name in the message
 /// is relative to `root`.
 pub(crate) fn outside_check(link: &Path, root: &Path) -> Result<(), Problem> {
+    outside(link, root, REPOSITORY)
+}
+
+/// [`outside_check`] for a walk confined to `root`, which messages call `named`.
+fn outside(link: &Path, root: &Path, named: &str) -> Result<(), Problem> {
     let is_link = std::fs::symlink_metadata(link).is_ok_and(|m| m.file_type().is_symlink());
     let Ok(real) = link.canonicalize() else {
         // Dangling: there is nothing to read through it.
@@ -185,8 +217,8 @@ pub(crate) fn outside_check(link: &Path, root: &Path) -> Result<(), Problem> {
     Err(Problem::at(
         shown.display().to_string(),
         format!(
-            "is a symlink to {what} outside the repository ({}); only files inside the \
-             repository are read: put a copy in the repository instead",
+            "is a symlink to {what} outside {named} ({}); only files inside {named} are read: \
+             put a copy in {named} instead",
             real.display()
         ),
     ))
@@ -200,54 +232,60 @@ pub(crate) fn regular_file_size(fd: impl std::os::fd::AsFd) -> Option<u64> {
     metadata.is_file().then_some(metadata.len())
 }
 
-fn walk(
-    dir: &Path,
-    root: Option<&Path>,
-    visited: &mut HashSet<(u64, u64)>,
-    files: &mut Vec<PathBuf>,
-) -> Result<(), Problem> {
-    let unreadable =
-        |e: std::io::Error| Problem::at(dir.display().to_string(), format!("cannot read: {e}"));
-    let metadata = std::fs::metadata(dir).map_err(unreadable)?;
-    if !visited.insert((metadata.dev(), metadata.ino())) {
-        tracing::debug!(dir = %dir.display(), "already walked (a symlink loop or a second link)");
-        return Ok(());
+/// A walk of [`files_below`].
+struct Walk<'w> {
+    wanted: &'w dyn Fn(&str) -> bool,
+    confined: Option<(&'w Path, &'w str)>,
+    limit: usize,
+    visited: HashSet<(u64, u64)>,
+}
+
+impl Walk<'_> {
+    fn folder(&mut self, dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Problem> {
+        let unreadable =
+            |e: std::io::Error| Problem::at(dir.display().to_string(), format!("cannot read: {e}"));
+        let metadata = std::fs::metadata(dir).map_err(unreadable)?;
+        if !self.visited.insert((metadata.dev(), metadata.ino())) {
+            tracing::debug!(dir = %dir.display(), "already walked (a symlink loop or a second link)");
+            return Ok(());
+        }
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(unreadable)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(unreadable)?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        for entry in entries {
+            if files.len() >= self.limit {
+                return Ok(());
+            }
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            // Follows symlinks, as reading the file would.
+            let is_dir = std::fs::metadata(&path)
+                .map(|m| m.is_dir())
+                .unwrap_or(false);
+            let wanted = if is_dir {
+                !name.starts_with('.')
+            } else {
+                (self.wanted)(&name)
+            };
+            if !wanted {
+                continue;
+            }
+            if let Some((root, named)) = self.confined
+                && entry.file_type().is_ok_and(|t| t.is_symlink())
+            {
+                outside(&path, root, named)?;
+            }
+            if is_dir {
+                self.folder(&path, files)?;
+            } else {
+                files.push(path);
+            }
+        }
+        Ok(())
     }
-    let mut entries = std::fs::read_dir(dir)
-        .map_err(unreadable)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unreadable)?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // Follows symlinks, as reading the file would.
-        let is_dir = std::fs::metadata(&path)
-            .map(|m| m.is_dir())
-            .unwrap_or(false);
-        let wanted = if is_dir {
-            !name.starts_with('.')
-        } else {
-            [".yaml", ".yml", ".json"]
-                .iter()
-                .any(|ext| name.ends_with(ext))
-        };
-        if !wanted {
-            continue;
-        }
-        if let Some(root) = root
-            && entry.file_type().is_ok_and(|t| t.is_symlink())
-        {
-            outside_check(&path, root)?;
-        }
-        if is_dir {
-            walk(&path, root, visited, files)?;
-        } else {
-            files.push(path);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,9 +2,7 @@
 //! symlink that resolves outside the directory is refused, hidden folders are skipped, reads
 //! are bounded like every other input.
 
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::engine::problem::Problem;
 use crate::engine::source::{self, FILE_CAP};
@@ -43,26 +41,17 @@ impl TemplateFile {
 }
 
 /// Whether `dir` holds a `*.tera` file anywhere below it (hidden folders skipped). Reads
-/// directory entries only; a render without templates pays only this walk.
+/// directory entries only; a render without templates pays only this walk. A symlink leading
+/// out of `dir` counts, so that [`read_all`] reports it.
 pub(crate) fn any_template(dir: &Path) -> bool {
-    let mut found = Vec::new();
-    let _ = walk(dir, dir, &mut HashSet::new(), &mut found, false, 1);
-    !found.is_empty()
+    source::files_below(dir, &is_template, Some((dir, APP_DIR)), 1).map_or(true, |f| !f.is_empty())
 }
 
 /// Reads every `*.tera` file below `dir` (canonical), sorted by name. `shown` names the
-/// directory in messages.
+/// directory in messages. A symlink leading out of `dir` is refused.
 pub(crate) fn read_all(dir: &Path, shown: &str) -> Result<Vec<TemplateFile>, Problem> {
-    let mut paths = Vec::new();
-    walk(
-        dir,
-        dir,
-        &mut HashSet::new(),
-        &mut paths,
-        true,
-        MAX_TEMPLATES + 1,
-    )
-    .map_err(|p| super::within(p, shown))?;
+    let mut paths = source::files_below(dir, &is_template, Some((dir, APP_DIR)), MAX_TEMPLATES + 1)
+        .map_err(|p| super::within(p, shown))?;
     if paths.len() > MAX_TEMPLATES {
         return Err(Problem::at(
             shown,
@@ -81,6 +70,14 @@ pub(crate) fn read_all(dir: &Path, shown: &str) -> Result<Vec<TemplateFile>, Pro
         .collect()
 }
 
+/// How messages name the folder templates are confined to.
+const APP_DIR: &str = "the application directory";
+
+/// A template's file name: `*.tera`, not hidden.
+fn is_template(name: &str) -> bool {
+    !name.starts_with('.') && name.ends_with(SUFFIX)
+}
+
 /// `path` relative to `dir`, `/`-separated.
 fn relative(path: &Path, dir: &Path) -> String {
     path.strip_prefix(dir)
@@ -89,76 +86,4 @@ fn relative(path: &Path, dir: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// Collects the `*.tera` files below `at` into `found`, at most `limit`; with `strict`, a
-/// symlink leading outside `dir` (or nowhere) is an error.
-fn walk(
-    dir: &Path,
-    at: &Path,
-    visited: &mut HashSet<(u64, u64)>,
-    found: &mut Vec<PathBuf>,
-    strict: bool,
-    limit: usize,
-) -> Result<(), Problem> {
-    let place = || relative(at, dir);
-    let unreadable = |e: std::io::Error| Problem::at(place(), format!("cannot read: {e}"));
-    let metadata = std::fs::metadata(at).map_err(unreadable)?;
-    if !visited.insert((metadata.dev(), metadata.ino())) {
-        return Ok(());
-    }
-    let mut entries = std::fs::read_dir(at)
-        .map_err(unreadable)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unreadable)?;
-    entries.sort_by_key(std::fs::DirEntry::file_name);
-    for entry in entries {
-        if found.len() >= limit {
-            return Ok(());
-        }
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let kind = entry.file_type().map_err(unreadable)?;
-        let is_template = name.ends_with(SUFFIX);
-        if kind.is_symlink() && (is_template || std::fs::metadata(&path).is_ok_and(|m| m.is_dir()))
-        {
-            if strict {
-                inside(&path, dir)?;
-            } else if !path.canonicalize().is_ok_and(|p| p.starts_with(dir)) {
-                // Counted, so that the strict walk reports it.
-                found.push(path);
-                continue;
-            }
-        }
-        if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-            walk(dir, &path, visited, found, strict, limit)?;
-        } else if is_template {
-            found.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Refuses a symlink that resolves outside `dir` or nowhere.
-fn inside(link: &Path, dir: &Path) -> Result<(), Problem> {
-    let shown = relative(link, dir);
-    match link.canonicalize() {
-        Ok(real) if real.starts_with(dir) => Ok(()),
-        Ok(real) => Err(Problem::at(
-            shown,
-            format!(
-                "is a symlink to {} outside the application directory; templates and what they \
-                 include must be inside it",
-                real.display()
-            ),
-        )),
-        Err(e) => Err(Problem::at(
-            shown,
-            format!("is a symlink that leads nowhere: {e}"),
-        )),
-    }
 }
