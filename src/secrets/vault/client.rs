@@ -150,10 +150,11 @@ impl VaultClient {
             })
             .await?;
         let status = response.status();
-        let answer = self.answer(response).await?;
-        match secret_in(status, &answer, kv) {
+        let mut answer = self.answer(response).await?;
+        let version = version_in(&answer, kv);
+        match secret_in(status, &mut answer, kv) {
             Ok(data) => Ok(SecretRead {
-                version: data.as_ref().and_then(|_| version_in(&answer, kv)),
+                version: data.as_ref().and(version),
                 data,
             }),
             Err(Unexpected::Refused { status, errors }) => Err(VaultError::ReadRefused {
@@ -470,7 +471,7 @@ const V2_WITHOUT_DATA: &str = "Invalid path for a versioned K/V secrets engine";
 /// a KV v2 secret read as KV v1: its `data` and `metadata` are no keys of the user's.
 fn secret_in(
     status: StatusCode,
-    answer: &Value,
+    answer: &mut Value,
     kv: KvVersion,
 ) -> Result<Option<Map<String, Value>>, Unexpected> {
     let errors = vault_errors(answer);
@@ -499,11 +500,12 @@ fn secret_in(
         KvVersion::V1 => "/data",
         KvVersion::V2 => "/data/data",
     };
-    match answer.pointer(pointer) {
+    // The secret is taken out of the answer, not copied: a run keeps thousands of them.
+    match answer.pointer_mut(pointer) {
         Some(Value::Object(map)) if kv == KvVersion::V1 && is_kv2_secret(map) => {
             Err(Unexpected::V2ReadAsV1)
         }
-        Some(Value::Object(map)) => Ok(Some(map.clone())),
+        Some(Value::Object(map)) => Ok(Some(std::mem::take(map))),
         Some(Value::Null) => Ok(None),
         _ => Err(Unexpected::Shape(format!(
             "no {pointer} object in the answer (is this a KV {} path?)",
@@ -853,9 +855,9 @@ mod tests {
 
     #[test]
     fn read_answers() {
-        let read = |status: u16, answer: Value, kv| {
+        let read = |status: u16, mut answer: Value, kv| {
             let status = StatusCode::from_u16(status).expect("a status");
-            secret_in(status, &answer, kv).map(|secret| secret.map(Value::Object))
+            secret_in(status, &mut answer, kv).map(|secret| secret.map(Value::Object))
         };
         let refused = |status, errors: &[&str]| Unexpected::Refused {
             status,
