@@ -9,7 +9,7 @@ use crate::engine::manifest::{self, ParsedInput};
 use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
-use crate::engine::scan::ScanOptions;
+use crate::engine::scan::{self, ScanOptions};
 use crate::engine::{source, templates};
 use crate::secrets::SecretReader;
 use crate::yaml;
@@ -123,5 +123,6 @@ fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInp
             Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
         }
     }
+    scan::release_buffers();
     (parsed, problems)
 }

@@ -102,6 +102,12 @@ thread_local! {
     static BUILDER: RefCell<SitesBuilder> = RefCell::new(SitesBuilder::default());
 }
 
+/// Gives back the buffers of this thread's builder, once a run's documents are all scanned:
+/// they would otherwise stay allocated, unused, until the end of the run.
+pub(crate) fn release_buffers() {
+    BUILDER.with_borrow_mut(|builder| *builder = SitesBuilder::default());
+}
+
 /// Scans the document at `root` for placeholders and resolves each one.
 pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
     let mut scanner = Scanner {

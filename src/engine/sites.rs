@@ -6,8 +6,9 @@
 //! paths, scanned strings, keys, literal texts), and fixed-size records point into it. Readers
 //! see them through [`Site`] and [`Resolved`], which borrow the table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::placeholder::modifier::Modifier;
 use crate::placeholder::secret_ref::SecretRef;
@@ -29,8 +30,12 @@ pub struct Sites {
     text: Box<str>,
     sites: Box<[SiteRecord]>,
     lookups: Box<[LookupRecord]>,
-    /// The distinct secrets the sites read, in the order first read.
-    secrets: Box<[SecretRef]>,
+    /// The modifiers of every placeholder: few placeholders have any, so they share one
+    /// allocation per document rather than one each.
+    modifiers: Box<[Modifier]>,
+    /// The distinct secrets the sites read, in the order first read. Documents read the same
+    /// secrets over and over: each is held once per thread that scanned them.
+    secrets: Box<[Arc<SecretRef>]>,
 }
 
 /// A byte range of [`Sites::text`].
@@ -65,7 +70,8 @@ struct LookupRecord {
     /// The literal text between the previous placeholder (or the start) and this one.
     before: TextSpan,
     key: TextSpan,
-    modifiers: Box<[Modifier]>,
+    /// A range of [`Sites::modifiers`].
+    modifiers: Range<u32>,
     /// Index in [`Sites::secrets`].
     secret: u32,
     generic: bool,
@@ -91,8 +97,8 @@ impl Sites {
     }
 
     /// The distinct secrets the sites read.
-    pub fn secrets(&self) -> &[SecretRef] {
-        &self.secrets
+    pub fn secrets(&self) -> impl ExactSizeIterator<Item = &SecretRef> {
+        self.secrets.iter().map(|secret| &**secret)
     }
 
     fn text(&self, span: &TextSpan) -> &str {
@@ -189,7 +195,7 @@ impl<'t> Resolved<'t> {
 
     /// Modifiers in the order written.
     pub fn modifiers(&self) -> &'t [Modifier] {
-        &self.record.modifiers
+        &self.table.modifiers[widen(&self.record.modifiers)]
     }
 
     /// The secret.
@@ -245,8 +251,11 @@ pub(crate) struct SitesBuilder {
     text: String,
     sites: Vec<SiteRecord>,
     lookups: Vec<LookupRecord>,
-    secrets: Vec<SecretRef>,
+    modifiers: Vec<Modifier>,
+    secrets: Vec<Arc<SecretRef>>,
     secret_index: BTreeMap<SecretRef, u32>,
+    /// Every secret the documents built so far read, so that the documents share them.
+    shared: HashSet<Arc<SecretRef>>,
 }
 
 /// The error of a site that does not fit the packed table's 32-bit offsets: at 4 GiB into
@@ -289,11 +298,13 @@ impl SitesBuilder {
             };
             let secret = self.secret(lookup.secret)?;
             previous_end = lookup.span.end;
+            let modifiers_from = index(self.modifiers.len())?;
+            self.modifiers.extend(lookup.modifiers);
             self.lookups.push(LookupRecord {
                 written,
                 before,
                 key,
-                modifiers: lookup.modifiers.into_boxed_slice(),
+                modifiers: modifiers_from..index(self.modifiers.len())?,
                 secret,
                 generic: lookup.generic,
             });
@@ -324,6 +335,7 @@ impl SitesBuilder {
             text: Box::from(self.text.as_str()),
             sites: self.sites.drain(..).collect(),
             lookups: self.lookups.drain(..).collect(),
+            modifiers: self.modifiers.drain(..).collect(),
             secrets: self.secrets.drain(..).collect(),
         };
         self.text.clear();
@@ -340,13 +352,14 @@ impl SitesBuilder {
         // A document reads few secrets: a scan of them costs less than a map. The map is built
         // only for a document that reads many.
         if self.secrets.len() < INDEX_FROM {
-            if let Some(at) = self.secrets.iter().position(|s| *s == secret) {
+            if let Some(at) = self.secrets.iter().position(|s| **s == secret) {
                 return index(at);
             }
         } else {
             if self.secret_index.is_empty() {
                 for (at, known) in self.secrets.iter().enumerate() {
-                    self.secret_index.insert(known.clone(), index(at)?);
+                    self.secret_index
+                        .insert(SecretRef::clone(known), index(at)?);
                 }
             }
             if let Some(&at) = self.secret_index.get(&secret) {
@@ -356,7 +369,15 @@ impl SitesBuilder {
                 .insert(secret.clone(), index(self.secrets.len())?);
         }
         let at = index(self.secrets.len())?;
-        self.secrets.push(secret);
+        let shared = match self.shared.get(&secret) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared = Arc::new(secret);
+                self.shared.insert(Arc::clone(&shared));
+                shared
+            }
+        };
+        self.secrets.push(shared);
         Ok(at)
     }
 }
@@ -438,7 +459,10 @@ mod tests {
             )
             .expect("fits");
         let sites = builder.finish();
-        assert_eq!(sites.secrets(), [secret("a"), secret("b")]);
+        assert_eq!(
+            sites.secrets().cloned().collect::<Vec<_>>(),
+            [secret("a"), secret("b")]
+        );
         let all: Vec<_> = sites.iter().collect();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].field(), "data.x");
