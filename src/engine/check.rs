@@ -99,7 +99,7 @@ impl Entry {
     ) -> Self {
         let subject = &filling.subject;
         Entry {
-            file: subject.file.clone(),
+            file: subject.file.to_string(),
             document: subject.document,
             kind: subject.kind.clone(),
             name: subject.name.clone(),

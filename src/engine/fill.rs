@@ -105,7 +105,6 @@ impl<'s> Filler<'s> {
     }
 
     fn site_edit(&mut self, filling: &Filling, site: Site<'_>) -> Option<Edit> {
-        let place = &filling.place;
         let mut pieces = Vec::with_capacity(2 * site.lookups().len() + 1);
         let mut missing = Vec::new();
         let mut failed = false;
@@ -143,14 +142,18 @@ impl<'s> Filler<'s> {
                     } else {
                         message
                     };
-                    self.problems
-                        .push(Problem::at(site.place(place, &lookup), message));
+                    self.problems.push(Problem::at(
+                        site.place(&filling.subject.place(), &lookup),
+                        message,
+                    ));
                 }
                 Err(Failure::Modifier(message)) => {
                     self.note(filling, site, &lookup, Status::Modifier, &message);
                     failed = true;
-                    self.problems
-                        .push(Problem::at(site.place(place, &lookup), message));
+                    self.problems.push(Problem::at(
+                        site.place(&filling.subject.place(), &lookup),
+                        message,
+                    ));
                 }
                 Err(Failure::Read(error)) => {
                     failed = true;
@@ -169,7 +172,7 @@ impl<'s> Filler<'s> {
                             (
                                 format!(
                                     "{}: reading {}: {error}{why}",
-                                    site.place(place, &lookup),
+                                    site.place(&filling.subject.place(), &lookup),
                                     lookup.secret().path
                                 ),
                                 0,
@@ -195,7 +198,7 @@ impl<'s> Filler<'s> {
                                 Some(hint) => format!("{message} ({hint})"),
                                 None => message,
                             };
-                            Problem::at(site.place(place, &lookup), message)
+                            Problem::at(site.place(&filling.subject.place(), &lookup), message)
                         }));
                     None
                 }
@@ -221,8 +224,10 @@ impl<'s> Filler<'s> {
                 if let Some(ledger) = self.ledger() {
                     ledger.unfit(&message);
                 }
-                self.problems
-                    .push(Problem::at(format!("{place}: {}", site.field()), message));
+                self.problems.push(Problem::at(
+                    format!("{}: {}", filling.subject.place(), site.field()),
+                    message,
+                ));
                 None
             }
         }
@@ -276,20 +281,21 @@ fn look_up(
     secrets: &HashMap<SecretRef, SecretAnswer>,
 ) -> Result<Value, Failure> {
     let (key, modifiers, secret) = (lookup.key(), lookup.modifiers(), lookup.secret());
-    let at = match secret.version {
+    // Named only in messages: not built for the many lookups that find their value.
+    let at = || match secret.version {
         Some(v) => format!("{} version {v}", secret.path),
         None => secret.path.clone(),
     };
     let map = match secrets.get(secret) {
         Some(Ok(Some(map))) => map,
-        Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {at}"))),
+        Some(Ok(None)) => return Err(Failure::MissingSecret(format!("no secret at {}", at()))),
         Some(Err(error)) => return Err(Failure::Read(error.clone())),
-        None => return Err(Failure::MissingSecret(format!("{at} was not read"))),
+        None => return Err(Failure::MissingSecret(format!("{} was not read", at()))),
     };
     let mut value = map
         .get(key)
         .cloned()
-        .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {at}")))?;
+        .ok_or_else(|| Failure::MissingKey(format!("key {key:?} not found in {}", at())))?;
     for modifier in modifiers.iter() {
         value = modifier
             .apply(value)
@@ -375,7 +381,10 @@ fn combine(site: Site<'_>, mut pieces: Vec<Value>) -> Result<Replacement, String
             typed => Ok(Replacement::Typed(typed)),
         };
     }
-    let text: String = pieces.iter().map(spliced_text).collect();
+    let mut text = String::new();
+    for piece in &pieces {
+        splice_into(&mut text, piece);
+    }
     Ok(Replacement::Str(match site.encoding() {
         Encoding::AsIs => text,
         Encoding::Base64 => BASE64.encode(text),
@@ -388,5 +397,17 @@ fn spliced_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
         other => other.to_string(),
+    }
+}
+
+/// [`spliced_text`] of `value`, written at the end of `out`.
+fn splice_into(out: &mut String, value: &Value) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Null => {}
+        other => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{other}");
+        }
     }
 }

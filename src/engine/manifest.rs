@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, Scan, ScanOptions, Target};
@@ -175,49 +176,71 @@ pub struct Manifest {
 /// The placeholders of a manifest and what messages about them need.
 #[derive(Debug)]
 pub struct Filling {
-    /// How messages name the manifest: `app/s.yaml: document 2 (Secret/db)`.
-    pub place: Box<str>,
     /// Its `avp.kubernetes.io/kv-version` annotation set the KV version its sites were read
     /// with (rather than `AVP_KV_VERSION`): messages say which to change.
     pub kv_version_annotated: bool,
     /// Its placeholders and the secrets they read.
     pub sites: Sites,
-    /// What `check` reports it as.
+    /// What `check` reports it as, and messages name it by (see [`Subject::place`]).
     pub subject: Subject,
 }
 
 /// A manifest (or a Helm values text) as `check` names it, in parts.
 #[derive(Debug, Default, Clone)]
 pub struct Subject {
-    /// The file, or what the text is (`helm output`, `<stdin>`, `Application parameter values`).
-    pub file: String,
+    /// The file, or what the text is (`helm output`, `<stdin>`, `Application parameter values`):
+    /// one text shared by every manifest of the file.
+    pub file: Arc<str>,
     /// The document's number in its file (from 1), when the file has several.
     pub document: Option<usize>,
     /// The object's `kind`; empty for Helm values.
     pub kind: String,
     /// The object's `metadata.name`.
     pub name: Option<String>,
+    /// The chart template the document was built from, as helm's `# Source:` comment names
+    /// it in a built stream.
+    pub template: Option<Box<str>>,
+}
+
+impl Subject {
+    /// How messages name it: `app/s.yaml: document 2 (Secret/db)`, with `from <template>`
+    /// after a document of helm's output. Built only for a message: a large stream holds
+    /// thousands of manifests, and messages are few.
+    pub fn place(&self) -> String {
+        let mut place = match self.document {
+            Some(n) => format!("{}: document {n}", self.file),
+            None => self.file.to_string(),
+        };
+        if !self.kind.is_empty() {
+            let name = self.name.as_deref().unwrap_or("?");
+            place = format!("{place} ({}/{name})", self.kind);
+        }
+        if let Some(template) = &self.template {
+            place = format!("{place} from {template}");
+        }
+        place
+    }
 }
 
 impl Filling {
     /// What filling the document `scan` found takes (`None` when it found no placeholder), its
-    /// messages naming it `place` and `subject`; the scan's problems, placed so, go to
-    /// `problems`.
+    /// messages naming it as `subject` does; the scan's problems, placed so, go to `problems`.
     pub(crate) fn of(
         scan: Scan,
-        place: String,
         kv_version_annotated: bool,
         subject: Subject,
         problems: &mut Vec<Problem>,
     ) -> Option<Box<Filling>> {
-        problems.extend(
-            scan.problems
-                .into_iter()
-                .map(|p| p.within(&place).about(&subject)),
-        );
+        if !scan.problems.is_empty() {
+            let place = subject.place();
+            problems.extend(
+                scan.problems
+                    .into_iter()
+                    .map(|p| p.within(&place).about(&subject)),
+            );
+        }
         (!scan.sites.is_empty()).then(|| {
             Box::new(Filling {
-                place: place.into_boxed_str(),
                 kv_version_annotated,
                 sites: scan.sites,
                 subject,
@@ -270,6 +293,7 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             continue;
         }
         let numbered = input.origin == InputKind::Stdin || documents.len() > 1;
+        let file: Arc<str> = Arc::from(input.name.as_str());
         for (n, Outline { range, shape }) in documents.into_iter().enumerate() {
             let at = || {
                 if numbered {
@@ -295,38 +319,30 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                 }
                 Shape::Object(object) => object,
             };
-            let name = object.name.as_deref().unwrap_or("?");
-            let mut place = format!("{} ({}/{name})", at(), object.kind);
-            // Built output (helm's, or a stream on standard input) has no file per document;
-            // helm names each document's template in a comment.
-            if input.origin == InputKind::Stdin
-                && let Some(template) = helm_source(&input.text[range.clone()])
-            {
-                place = format!("{place} from {template}");
-            }
+            let subject = Subject {
+                file: Arc::clone(&file),
+                document: numbered.then_some(n + 1),
+                kind: object.kind,
+                name: object.name,
+                // Built output (helm's, or a stream on standard input) has no file per
+                // document; helm names each document's template in a comment.
+                template: (input.origin == InputKind::Stdin)
+                    .then(|| helm_source(&input.text[range.clone()]))
+                    .flatten()
+                    .map(Box::from),
+            };
             match object.scanned {
                 Ok((annotations, scan)) => {
-                    let subject = Subject {
-                        file: input.name.clone(),
-                        document: numbered.then_some(n + 1),
-                        kind: object.kind.clone(),
-                        name: object.name.clone(),
-                    };
                     let kv_version_annotated = annotations.kv_version.is_some();
-                    let filling = Filling::of(
-                        scan,
-                        place,
-                        kv_version_annotated,
-                        subject,
-                        &mut scan_problems,
-                    );
+                    let filling =
+                        Filling::of(scan, kv_version_annotated, subject, &mut scan_problems);
                     manifests.push(Manifest {
                         input: index,
                         range,
                         filling,
                     });
                 }
-                Err(message) => problems.push(Problem::at(place, message)),
+                Err(message) => problems.push(Problem::at(subject.place(), message)),
             }
         }
         inputs.push(input);

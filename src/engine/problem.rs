@@ -64,7 +64,7 @@ impl Problem {
     /// The same problem with its refused placeholders named as parts of `subject`.
     pub(crate) fn about(mut self, subject: &Subject) -> Self {
         for entry in &mut self.refused {
-            entry.file.clone_from(&subject.file);
+            entry.file = subject.file.to_string();
             entry.document = subject.document;
             entry.kind.clone_from(&subject.kind);
             entry.name.clone_from(&subject.name);

@@ -55,17 +55,12 @@ pub(crate) fn scan_values(
         let Some((range, scan)) = document else {
             continue;
         };
-        let place = if numbered {
-            format!("{name}: document {}", n + 1)
-        } else {
-            name.to_owned()
-        };
         let subject = Subject {
-            file: name.to_owned(),
+            file: name.into(),
             document: numbered.then_some(n + 1),
             ..Subject::default()
         };
-        let filling = Filling::of(scan, place, false, subject, &mut problems);
+        let filling = Filling::of(scan, false, subject, &mut problems);
         manifests.push(Manifest {
             input: 0,
             range,
@@ -168,7 +163,7 @@ fn fill_text(
             }
         }
         let filled = yaml::edit::apply(&values.text, manifest.range.clone(), edits)
-            .map_err(|e| vec![Problem::at(&*filling.place, e)])?;
+            .map_err(|e| vec![Problem::at(filling.subject.place(), e)])?;
         if !out.is_empty() {
             out.push_str("---\n");
         }
