@@ -23,16 +23,18 @@ pub struct Output {
     final_break: bool,
 }
 
+/// One document of the output. It is no larger than the [`Manifest`] it is made from, so that
+/// the documents take the manifests' place in memory instead of a second table beside them.
 #[derive(Debug)]
 enum Document {
     /// A range of an input's text, with its changes (none for most documents).
     Edited {
-        text: usize,
-        range: Range<usize>,
+        text: u32,
+        range: Range<u32>,
         changes: Box<[Change]>,
     },
     /// A document rewritten whole (see [`Output::terminate_documents`]).
-    Rewritten(String),
+    Rewritten(Box<str>),
 }
 
 impl Output {
@@ -50,22 +52,32 @@ impl Output {
         mut edits_of: impl FnMut(&Filling) -> Vec<Edit>,
     ) -> Result<Self, Problem> {
         let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
-        let mut documents = Vec::with_capacity(manifests.len());
-        for manifest in manifests {
-            let changes = match manifest.filling {
-                None => Box::default(),
-                Some(filling) => {
-                    let edits = edits_of(&filling);
-                    edit::changes(&texts[manifest.input], manifest.range.clone(), edits)
-                        .map_err(|e| Problem::at(&*filling.place, e))?
-                }
-            };
-            documents.push(Document::Edited {
-                text: manifest.input,
-                range: manifest.range,
-                changes,
-            });
-        }
+        let documents = manifests
+            .into_iter()
+            .map(|manifest| {
+                let changes = match &manifest.filling {
+                    None => Box::default(),
+                    Some(filling) => {
+                        let edits = edits_of(filling);
+                        edit::changes(&texts[manifest.input], manifest.range.clone(), edits)
+                            .map_err(|e| Problem::at(filling.subject.place(), e))?
+                    }
+                };
+                let narrow = |n: usize| {
+                    u32::try_from(n).map_err(|_| {
+                        Problem::at(
+                            "the output",
+                            "is larger than 4 GiB, more than vaultplate prints in one run",
+                        )
+                    })
+                };
+                Ok(Document::Edited {
+                    text: narrow(manifest.input)?,
+                    range: narrow(manifest.range.start)?..narrow(manifest.range.end)?,
+                    changes,
+                })
+            })
+            .collect::<Result<Vec<_>, Problem>>()?;
         let mut output = Output {
             texts,
             documents,
@@ -96,7 +108,7 @@ impl Output {
             if index + 1 == count {
                 self.final_break = false;
             } else {
-                self.documents[index] = Document::Rewritten(terminated);
+                self.documents[index] = Document::Rewritten(terminated.into_boxed_str());
             }
         }
     }
@@ -109,10 +121,14 @@ impl Output {
                 range,
                 changes,
             } => (
-                Some(edit::pieces(&self.texts[*text], range.clone(), changes)),
+                Some(edit::pieces(
+                    &self.texts[*text as usize],
+                    range.start as usize..range.end as usize,
+                    changes,
+                )),
                 None,
             ),
-            Document::Rewritten(text) => (None, Some(text.as_str())),
+            Document::Rewritten(text) => (None, Some(&**text)),
         };
         edited.into_iter().flatten().chain(rewritten)
     }
@@ -167,6 +183,12 @@ impl fmt::Display for Output {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_takes_no_more_room_than_its_manifest() {
+        assert!(size_of::<Document>() <= size_of::<Manifest>());
+        assert_eq!(align_of::<Document>(), align_of::<Manifest>());
+    }
     use crate::engine::sites::Sites;
     use crate::engine::source::InputKind;
     use crate::yaml::ScalarStyle;
@@ -185,7 +207,6 @@ mod tests {
             input,
             range,
             filling: Some(Box::new(Filling {
-                place: format!("in {input}").into(),
                 kv_version_annotated: false,
                 sites: Sites::default(),
                 subject: Default::default(),
