@@ -101,8 +101,8 @@ impl Entry {
         Entry {
             file: subject.file.to_string(),
             document: subject.document,
-            kind: subject.kind.clone(),
-            name: subject.name.clone(),
+            kind: subject.kind.to_string(),
+            name: subject.name.as_deref().map(str::to_owned),
             field: site.field().to_owned(),
             placeholder: lookup.written().to_owned(),
             path: lookup.secret().path.clone(),

@@ -52,10 +52,11 @@ impl<'s> Filler<'s> {
         self
     }
 
-    /// The edits of a manifest's sites (the sites that have a problem get none).
-    pub(crate) fn manifest(&mut self, filling: &Filling) -> Vec<Edit> {
+    /// The edits of a manifest's sites (the sites that have a problem get none); `stream` is
+    /// the text it was scanned in.
+    pub(crate) fn manifest(&mut self, filling: &Filling, stream: &str) -> Vec<Edit> {
         let mut edits = Vec::with_capacity(filling.sites.len());
-        for site in filling.sites.iter() {
+        for site in filling.sites.iter(stream) {
             if let Some(edit) = self.site(filling, site) {
                 edits.push(edit);
             }

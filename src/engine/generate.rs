@@ -96,13 +96,15 @@ pub(crate) fn fill_inputs(
     );
     if !mode.reads() {
         // `--no-resolve`: every placeholder stays as written, and Vault is never contacted.
-        return Output::assemble(inputs, manifests, |_| Vec::new()).map_err(|p| vec![p]);
+        return Output::assemble(inputs, manifests, |_, _| Vec::new()).map_err(|p| vec![p]);
     }
     reader
         .read(&secrets)
         .map_err(|e| vec![Problem::general(e)])?;
     let mut filler = Filler::new(&*reader, mode);
-    let output = Output::assemble(inputs, manifests, |filling| filler.manifest(filling));
+    let output = Output::assemble(inputs, manifests, |filling, text| {
+        filler.manifest(filling, text)
+    });
     let problems = filler.finish();
     if !problems.is_empty() {
         return Err(problems);
@@ -118,7 +120,7 @@ fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInp
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut problems = Vec::new();
     for input in inputs {
-        match yaml::parse_stream_with(&input.text, |d| manifest::outline(d, options)) {
+        match yaml::parse_stream_with(&input.text, |d| manifest::outline(d, &input.text, options)) {
             Ok(documents) => parsed.push(ParsedInput { input, documents }),
             Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
         }

@@ -1,7 +1,7 @@
 //! Outlines each parsed document (what it is, its `avp.kubernetes.io/*` annotations, its
 //! placeholders) and picks the Kubernetes objects out of the outlines.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -73,9 +73,9 @@ pub(crate) struct Object {
     scanned: Result<(Annotations, Scan), String>,
 }
 
-/// Outlines one document: reads what selection needs and scans an object's placeholders
-/// (unless it is ignored), so that the tree can be dropped right after.
-pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
+/// Outlines one document of `stream`: reads what selection needs and scans an object's
+/// placeholders (unless it is ignored), so that the tree can be dropped right after.
+pub(crate) fn outline(document: Document, stream: &str, options: ScanOptions<'_>) -> Outline {
     let range = document.range;
     let Some(root) = document.root else {
         return Outline {
@@ -95,6 +95,7 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
                     kind: "",
                     annotations: &annotations,
                     api_version: "",
+                    stream,
                 };
                 let scan = scan::scan_document(&root, target, options);
                 !scan.sites.is_empty() || !scan.problems.is_empty()
@@ -118,6 +119,7 @@ pub(crate) fn outline(document: Document, options: ScanOptions<'_>) -> Outline {
                         .get("apiVersion")
                         .and_then(Node::as_scalar)
                         .unwrap_or_default(),
+                    stream,
                 };
                 let scan = scan::scan_document(&root, target, options);
                 (annotations, scan)
@@ -193,13 +195,13 @@ pub struct Subject {
     pub file: Arc<str>,
     /// The document's number in its file (from 1), when the file has several.
     pub document: Option<usize>,
-    /// The object's `kind`; empty for Helm values.
-    pub kind: String,
+    /// The object's `kind`; empty for Helm values. Shared by the manifests of a kind.
+    pub kind: Arc<str>,
     /// The object's `metadata.name`.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     /// The chart template the document was built from, as helm's `# Source:` comment names
-    /// it in a built stream.
-    pub template: Option<Box<str>>,
+    /// it in a built stream. Shared by the documents of a template.
+    pub template: Option<Arc<str>>,
 }
 
 impl Subject {
@@ -213,7 +215,7 @@ impl Subject {
         };
         if !self.kind.is_empty() {
             let name = self.name.as_deref().unwrap_or("?");
-            place = format!("{place} ({}/{name})", self.kind);
+            place = format!("{place} ({}/{name})", &*self.kind);
         }
         if let Some(template) = &self.template {
             place = format!("{place} from {template}");
@@ -273,6 +275,8 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
     let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents.len()).sum());
     let mut problems = Vec::new();
     let mut scan_problems = Vec::new();
+    // Kinds and templates repeat over thousands of documents: one copy of each.
+    let mut shared = HashSet::new();
     for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
         let has_object = documents.iter().any(|d| match &d.shape {
             Shape::Object(object) => object.has_api_version,
@@ -322,14 +326,14 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             let subject = Subject {
                 file: Arc::clone(&file),
                 document: numbered.then_some(n + 1),
-                kind: object.kind,
-                name: object.name,
+                kind: share(&mut shared, &object.kind),
+                name: object.name.map(String::into_boxed_str),
                 // Built output (helm's, or a stream on standard input) has no file per
                 // document; helm names each document's template in a comment.
                 template: (input.origin == InputKind::Stdin)
                     .then(|| helm_source(&input.text[range.clone()]))
                     .flatten()
-                    .map(Box::from),
+                    .map(|template| share(&mut shared, template)),
             };
             match object.scanned {
                 Ok((annotations, scan)) => {
@@ -349,6 +353,16 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
     }
     problems.extend(scan_problems);
     (inputs, manifests, problems)
+}
+
+/// The one copy in `shared` of `text`.
+fn share(shared: &mut HashSet<Arc<str>>, text: &str) -> Arc<str> {
+    if let Some(known) = shared.get(text) {
+        return Arc::clone(known);
+    }
+    let new: Arc<str> = Arc::from(text);
+    shared.insert(Arc::clone(&new));
+    new
 }
 
 impl Shape {

@@ -39,8 +39,9 @@ enum Document {
 
 impl Output {
     /// Assembles the output of `manifests`, whose ranges point into `inputs`. `edits_of` turns
-    /// each manifest's placeholders into its edits just before the manifest is assembled, so
-    /// that those of the manifests already assembled are freed meanwhile.
+    /// each manifest's placeholders (and the text of its input) into its edits just before the
+    /// manifest is assembled, so that those of the manifests already assembled are freed
+    /// meanwhile.
     ///
     /// # Errors
     ///
@@ -49,7 +50,7 @@ impl Output {
     pub fn assemble(
         inputs: Vec<Input>,
         manifests: Vec<Manifest>,
-        mut edits_of: impl FnMut(&Filling) -> Vec<Edit>,
+        mut edits_of: impl FnMut(&Filling, &str) -> Vec<Edit>,
     ) -> Result<Self, Problem> {
         let texts: Vec<String> = inputs.into_iter().map(|input| input.text).collect();
         let documents = manifests
@@ -58,7 +59,7 @@ impl Output {
                 let changes = match &manifest.filling {
                     None => Box::default(),
                     Some(filling) => {
-                        let edits = edits_of(filling);
+                        let edits = edits_of(filling, &texts[manifest.input]);
                         edit::changes(&texts[manifest.input], manifest.range.clone(), edits)
                             .map_err(|e| Problem::at(filling.subject.place(), e))?
                     }
@@ -219,8 +220,10 @@ mod tests {
         let first = "a: 1\n---\nb: x";
         let second = "c: 3\r\n";
         let manifests = vec![manifest(0, 0..5), manifest(0, 9..13), manifest(1, 0..6)];
-        let output = Output::assemble(vec![input(first), input(second)], manifests, |_| Vec::new())
-            .unwrap_or_else(|p| panic!("{p}"));
+        let output = Output::assemble(vec![input(first), input(second)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
         let expected = "---\na: 1\n---\nb: x\n---\nc: 3\r\n";
         assert_eq!(output.to_string(), expected);
         let mut written = Vec::new();
@@ -234,8 +237,10 @@ mod tests {
     fn block_scalars_without_a_final_break_keep_their_value() {
         let first = "s: |\n  echo hi";
         let manifests = vec![manifest(0, 0..first.len()), manifest(1, 0..first.len())];
-        let output = Output::assemble(vec![input(first), input(first)], manifests, |_| Vec::new())
-            .unwrap_or_else(|p| panic!("{p}"));
+        let output = Output::assemble(vec![input(first), input(first)], manifests, |_, _| {
+            Vec::new()
+        })
+        .unwrap_or_else(|p| panic!("{p}"));
         assert_eq!(
             output.to_string(),
             "---\ns: |-\n  echo hi\n---\ns: |\n  echo hi"
@@ -245,7 +250,7 @@ mod tests {
     #[test]
     fn edited_documents_are_written_edited() {
         let text = "a: <x>\nb: 2\n";
-        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_| {
+        let output = Output::assemble(vec![input(text)], vec![manifest(0, 0..12)], |_, _| {
             vec![Edit::Scalar {
                 span: 3..6,
                 style: ScalarStyle::Plain,

@@ -66,8 +66,8 @@ impl Problem {
         for entry in &mut self.refused {
             entry.file = subject.file.to_string();
             entry.document = subject.document;
-            entry.kind.clone_from(&subject.kind);
-            entry.name.clone_from(&subject.name);
+            entry.kind = subject.kind.to_string();
+            entry.name = subject.name.as_deref().map(str::to_owned);
         }
         self
     }

@@ -19,7 +19,7 @@ use crate::placeholder::modifier::Modifier;
 use crate::placeholder::secret_path;
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::placeholder::{self, Mode, Placeholder, Reference, Segment};
-use crate::yaml::{Node, NodeKind};
+use crate::yaml::{Node, NodeKind, ScalarStyle};
 
 /// A piece of a scanned string, while the scan reads it.
 #[derive(Debug, Clone)]
@@ -83,6 +83,8 @@ pub(crate) struct Target<'d> {
     pub annotations: &'d Annotations,
     /// Its `apiVersion` (a core Secret is `v1`); empty for Helm values.
     pub api_version: &'d str,
+    /// The text the document was parsed from, whose byte ranges its nodes' spans are.
+    pub stream: &'d str,
 }
 
 /// What the scan found in one document.
@@ -359,6 +361,7 @@ impl<'a> Scanner<'a, '_> {
             });
         }
         let escaped = scanned.get(raw_start..) != Some(text.as_str());
+        let scanned_at = verbatim_at(self.target.stream, start.node, style, &scanned);
         let facts = SiteFacts {
             span: start.node.span.clone(),
             style,
@@ -367,9 +370,14 @@ impl<'a> Scanner<'a, '_> {
             string_only: start.string_only,
             base64_field: start.base64_field,
         };
-        let added = self
-            .sites
-            .site(facts, &field, &scanned, lookups, escaped.then_some(text));
+        let added = self.sites.site(
+            facts,
+            &field,
+            &scanned,
+            scanned_at,
+            lookups,
+            escaped.then_some(text),
+        );
         if added.is_err() {
             self.problems.push(Problem::at(
                 field,
@@ -546,6 +554,20 @@ struct SiteStart<'n> {
     base64_field: bool,
 }
 
+/// Where `stream` holds the scanned string of the scalar `node` exactly as it reads: a plain
+/// scalar on one line, or a quoted one without escapes. `None` for the others (and for a
+/// decoded Secret `data` value, which the stream holds encoded).
+fn verbatim_at(stream: &str, node: &Node, style: ScalarStyle, scanned: &str) -> Option<usize> {
+    let raw = stream.get(node.span.clone())?;
+    let quotes = match style {
+        ScalarStyle::Plain => 0,
+        ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => 1,
+        ScalarStyle::Literal | ScalarStyle::Folded => return None,
+    };
+    let inner = raw.get(quotes..raw.len().checked_sub(quotes)?)?;
+    (inner == scanned).then_some(node.span.start + quotes)
+}
+
 /// The UTF-8 text a Secret `data` value encodes, if it is valid base64 of text.
 fn decode_base64_text(value: &str) -> Option<String> {
     let compact: String = value.split_whitespace().collect();
@@ -572,6 +594,27 @@ fn push_field_segment(field: &mut String, name: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scanned_strings_are_found_in_the_stream_only_as_written() {
+        let stream = "a: x<k>\nb: \"x<k>\"\nc: 'x<k>'\nd: \"x\\u003ck>\"\ne: 'x<k>''s'\nf: |\n  x<k>\ng: x\n  <k>\n";
+        let documents = crate::yaml::parse_stream(stream).expect("parses");
+        let root = documents[0].root.as_ref().expect("a root");
+        let at = |key: &str| {
+            let node = root.get(key).expect("the key");
+            let NodeKind::Scalar { style, value, .. } = &node.kind else {
+                panic!("{key} is a scalar")
+            };
+            verbatim_at(stream, node, *style, value).map(|at| &stream[at..at + value.len()])
+        };
+        assert_eq!(at("a"), Some("x<k>"));
+        assert_eq!(at("b"), Some("x<k>"));
+        assert_eq!(at("c"), Some("x<k>"));
+        assert_eq!(at("d"), None, "an escape");
+        assert_eq!(at("e"), None, "a quote written twice");
+        assert_eq!(at("f"), None, "a block scalar");
+        assert_eq!(at("g"), None, "a plain scalar over two lines");
+    }
 
     #[test]
     fn field_segments() {

@@ -2,9 +2,11 @@
 //!
 //! A large stream has a placeholder in every other document, and everything about them is
 //! held from the scan until the output is assembled. So a document's sites live in a handful
-//! of allocations instead of several per placeholder: one text holds every string (field
-//! paths, scanned strings, keys, literal texts), and fixed-size records point into it. Readers
-//! see them through [`Site`] and [`Resolved`], which borrow the table.
+//! of allocations instead of several per placeholder: one text holds the strings (field
+//! paths, keys, literal texts), and fixed-size records point into it. A scanned string that
+//! is written in the stream as it reads (most are: plain, or quoted without escapes) is not
+//! copied: the records point into the stream. Readers see them through [`Site`] and
+//! [`Resolved`], which borrow the table and the stream.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
@@ -38,8 +40,12 @@ pub struct Sites {
     secrets: Box<[Arc<SecretRef>]>,
 }
 
-/// A byte range of [`Sites::text`].
+/// A byte range of [`Sites::text`], or of the stream when both ends have [`IN_STREAM`] set.
 type TextSpan = Range<u32>;
+
+/// The mark of a [`TextSpan`] in the stream rather than in the table's text: the top bit,
+/// which neither's offsets reach (see [`TooLarge`]).
+const IN_STREAM: u32 = 1 << 31;
 
 /// A byte range of the stream. Inputs are read up to [`crate::engine::source::RUN_CAP`], far
 /// below 4 GiB; a site beyond (in a tool's output) is refused with [`TooLarge`].
@@ -88,11 +94,12 @@ impl Sites {
         self.sites.is_empty()
     }
 
-    /// The sites, in document order.
-    pub fn iter(&self) -> impl Iterator<Item = Site<'_>> {
-        self.sites.iter().map(|record| Site {
+    /// The sites, in document order; `stream` is the text the document was scanned in.
+    pub fn iter<'t>(&'t self, stream: &'t str) -> impl Iterator<Item = Site<'t>> {
+        self.sites.iter().map(move |record| Site {
             table: self,
             record,
+            stream,
         })
     }
 
@@ -101,8 +108,12 @@ impl Sites {
         self.secrets.iter().map(|secret| &**secret)
     }
 
-    fn text(&self, span: &TextSpan) -> &str {
-        &self.text[span.start as usize..span.end as usize]
+    fn text<'t>(&'t self, stream: &'t str, span: &TextSpan) -> &'t str {
+        if span.start & IN_STREAM != 0 {
+            &stream[(span.start & !IN_STREAM) as usize..(span.end & !IN_STREAM) as usize]
+        } else {
+            &self.text[span.start as usize..span.end as usize]
+        }
     }
 }
 
@@ -111,12 +122,13 @@ impl Sites {
 pub struct Site<'t> {
     table: &'t Sites,
     record: &'t SiteRecord,
+    stream: &'t str,
 }
 
 impl<'t> Site<'t> {
     /// Field path for messages: `spec.template.spec.containers[0].env[1].value`.
     pub fn field(&self) -> &'t str {
-        self.table.text(&self.record.field)
+        self.table.text(self.stream, &self.record.field)
     }
 
     /// The scalar's span in the stream.
@@ -152,16 +164,18 @@ impl<'t> Site<'t> {
 
     /// Its placeholders, in order.
     pub fn lookups(&self) -> impl ExactSizeIterator<Item = Resolved<'t>> + use<'t> {
-        let table = self.table;
+        let (table, stream) = (self.table, self.stream);
         let range = self.record.lookups.start as usize..self.record.lookups.end as usize;
-        table.lookups[range]
-            .iter()
-            .map(move |record| Resolved { table, record })
+        table.lookups[range].iter().map(move |record| Resolved {
+            table,
+            record,
+            stream,
+        })
     }
 
     /// The literal text after the last placeholder.
     pub fn text_after(&self) -> &'t str {
-        self.table.text(&self.record.after)
+        self.table.text(self.stream, &self.record.after)
     }
 
     /// How messages name one of this site's placeholders in the manifest placed at `manifest`.
@@ -175,22 +189,23 @@ impl<'t> Site<'t> {
 pub struct Resolved<'t> {
     table: &'t Sites,
     record: &'t LookupRecord,
+    stream: &'t str,
 }
 
 impl<'t> Resolved<'t> {
     /// The placeholder as written, `<` to `>`.
     pub fn written(&self) -> &'t str {
-        self.table.text(&self.record.written)
+        self.table.text(self.stream, &self.record.written)
     }
 
     /// The literal text before it (after the previous placeholder of its site).
     pub fn text_before(&self) -> &'t str {
-        self.table.text(&self.record.before)
+        self.table.text(self.stream, &self.record.before)
     }
 
     /// The key inside the secret.
     pub fn key(&self) -> &'t str {
-        self.table.text(&self.record.key)
+        self.table.text(self.stream, &self.record.key)
     }
 
     /// Modifiers in the order written.
@@ -259,24 +274,32 @@ pub(crate) struct SitesBuilder {
 }
 
 /// The error of a site that does not fit the packed table's 32-bit offsets: at 4 GiB into
-/// the stream, or with 4 GiB of placeholder text in one document.
+/// the stream, or with 2 GiB of placeholder text in one document.
 #[derive(Debug)]
 pub(crate) struct TooLarge;
 
 impl SitesBuilder {
     /// Adds a site: its field path, the string its placeholders were found in, and each of
     /// them; `after` is the literal text after the last when escapes make it differ from the
-    /// scanned text.
+    /// scanned text. `scanned_at` is where the stream holds `scanned` as it is, if it does:
+    /// then it is not copied.
     pub(crate) fn site(
         &mut self,
         facts: SiteFacts,
         field: &str,
         scanned: &str,
+        scanned_at: Option<usize>,
         lookups: Vec<NewLookup>,
         after: Option<String>,
     ) -> Result<(), TooLarge> {
         let field = self.push_text(field)?;
-        let base = self.push_text(scanned)?.start;
+        let in_stream = scanned_at
+            .and_then(|at| Some((u32::try_from(at).ok()?, u32::try_from(scanned.len()).ok()?)))
+            .filter(|(at, len)| at.checked_add(*len).is_some_and(|end| end < IN_STREAM));
+        let base = match in_stream {
+            Some((at, _)) => at | IN_STREAM,
+            None => self.push_text(scanned)?.start,
+        };
         let first = index(self.lookups.len())?;
         let mut previous_end = 0;
         for lookup in lookups {
@@ -345,7 +368,11 @@ impl SitesBuilder {
     fn push_text(&mut self, text: &str) -> Result<TextSpan, TooLarge> {
         let start = index(self.text.len())?;
         self.text.push_str(text);
-        Ok(start..index(self.text.len())?)
+        let end = index(self.text.len())?;
+        if end >= IN_STREAM {
+            return Err(TooLarge);
+        }
+        Ok(start..end)
     }
 
     fn secret(&mut self, secret: SecretRef) -> Result<u32, TooLarge> {
@@ -436,13 +463,14 @@ mod tests {
         }
     }
 
-    #[test]
-    fn strings_read_back_as_given() {
+    /// Builds the two sites of `strings_read_back_as_given`, the first with its scanned
+    /// string at `scanned_at` of the stream (or copied).
+    fn two_sites(scanned_at: Option<usize>) -> Sites {
         let mut builder = SitesBuilder::default();
         let scanned = "x=<path:a#k> and <path:b#kk>!";
         let lookups = vec![lookup(2..12, "k", "a"), lookup(17..28, "kk", "b")];
         builder
-            .site(facts(), "data.x", scanned, lookups, None)
+            .site(facts(), "data.x", scanned, scanned_at, lookups, None)
             .expect("fits");
         let spaced = NewLookup {
             before: Some("<".into()),
@@ -454,43 +482,53 @@ mod tests {
                 facts(),
                 "data.y",
                 "\\<<path:a#k>",
+                None,
                 vec![spaced],
                 Some(">".into()),
             )
             .expect("fits");
-        let sites = builder.finish();
-        assert_eq!(
-            sites.secrets().cloned().collect::<Vec<_>>(),
-            [secret("a"), secret("b")]
-        );
-        let all: Vec<_> = sites.iter().collect();
-        assert_eq!(all.len(), 2);
-        assert_eq!(all[0].field(), "data.x");
-        let first: Vec<_> = all[0]
-            .lookups()
-            .map(|l| {
-                (
-                    l.text_before(),
-                    l.written(),
-                    l.key(),
-                    l.secret().path.as_str(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            first,
-            [
-                ("x=", "<path:a#k>", "k", "a"),
-                (" and ", "<path:b#kk>", "kk", "b")
-            ]
-        );
-        assert_eq!(all[0].text_after(), "!");
-        let second: Vec<_> = all[1]
-            .lookups()
-            .map(|l| (l.text_before(), l.key(), l.secret().path.as_str()))
-            .collect();
-        assert_eq!(second, [("<", "not written", "a")]);
-        assert_eq!(all[1].text_after(), ">");
+        builder.finish()
+    }
+
+    #[test]
+    fn strings_read_back_as_given_from_the_table_or_the_stream() {
+        let stream = "data: {x: x=<path:a#k> and <path:b#kk>!}";
+        for (sites, stream) in [(two_sites(None), ""), (two_sites(Some(10)), stream)] {
+            assert_eq!(
+                sites.secrets().cloned().collect::<Vec<_>>(),
+                [secret("a"), secret("b")]
+            );
+            let all: Vec<_> = sites.iter(stream).collect();
+            assert_eq!(all.len(), 2);
+            assert_eq!(all[0].field(), "data.x");
+            let first: Vec<_> = all[0]
+                .lookups()
+                .map(|l| {
+                    (
+                        l.text_before(),
+                        l.written(),
+                        l.key(),
+                        l.secret().path.as_str(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                first,
+                [
+                    ("x=", "<path:a#k>", "k", "a"),
+                    (" and ", "<path:b#kk>", "kk", "b")
+                ]
+            );
+            assert_eq!(all[0].text_after(), "!");
+            let second: Vec<_> = all[1]
+                .lookups()
+                .map(|l| (l.text_before(), l.key(), l.secret().path.as_str()))
+                .collect();
+            assert_eq!(second, [("<", "not written", "a")]);
+            assert_eq!(all[1].text_after(), ">");
+        }
+        // Only the copied string takes room in the table.
+        assert!(two_sites(Some(10)).text.len() < two_sites(None).text.len());
     }
 
     #[test]
@@ -500,12 +538,19 @@ mod tests {
             for n in 0..(INDEX_FROM * 3) {
                 let path = format!("p{}", n % (INDEX_FROM * 2));
                 builder
-                    .site(facts(), "f", "<x>", vec![lookup(0..3, "x", &path)], None)
+                    .site(
+                        facts(),
+                        "f",
+                        "<x>",
+                        None,
+                        vec![lookup(0..3, "x", &path)],
+                        None,
+                    )
                     .expect("fits");
             }
             let sites = builder.finish();
             assert_eq!(sites.secrets().len(), INDEX_FROM * 2, "round {round}");
-            for (n, site) in sites.iter().enumerate() {
+            for (n, site) in sites.iter("").enumerate() {
                 let read = site.lookups().next().expect("one placeholder");
                 assert_eq!(read.secret().path, format!("p{}", n % (INDEX_FROM * 2)));
             }

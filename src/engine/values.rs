@@ -42,6 +42,7 @@ pub(crate) fn scan_values(
         kind: "",
         annotations: &no_annotations,
         api_version: "",
+        stream: text,
     };
     let documents = yaml::parse_stream_with(text, |document| {
         let root = document.root?;
@@ -138,7 +139,7 @@ fn fill_text(
             out.push_str(&values.text[manifest.range]);
             continue;
         };
-        let mut edits = filler.manifest(&filling);
+        let mut edits = filler.manifest(&filling, &values.text);
         if disguised {
             for edit in &mut edits {
                 if let Edit::Scalar { with, .. } = edit {
