@@ -9,7 +9,8 @@ use crate::engine::manifest::{self, ParsedInput};
 use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
-use crate::engine::scan::{self, ScanOptions};
+use crate::engine::scan::ScanOptions;
+use crate::engine::sites::SitesBuilder;
 use crate::engine::{source, templates};
 use crate::secrets::SecretReader;
 use crate::yaml;
@@ -113,18 +114,28 @@ pub(crate) fn fill_inputs(
 }
 
 /// Parses every input and outlines each document as it is parsed (see [`manifest::outline`]),
-/// so that no more than a document's tree per thread is held at a time. The syntax errors of
+/// so that no more than a document's tree per thread is held at a time; the sites of each
+/// piece parsed on one thread go to one table. The syntax errors of
 /// all inputs are collected, and the inputs that parsed are still checked, so that one run
 /// reports every problem.
 fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInput>, Vec<Problem>) {
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut problems = Vec::new();
     for input in inputs {
-        match yaml::parse_stream_with(&input.text, |d| manifest::outline(d, &input.text, options)) {
-            Ok(documents) => parsed.push(ParsedInput { input, documents }),
+        let pieces =
+            yaml::parse_stream_in_pieces(&input.text, SitesBuilder::default, |sites, d| {
+                manifest::outline(d, &input.text, options, sites)
+            });
+        match pieces {
+            Ok(pieces) => {
+                let pieces = pieces
+                    .into_iter()
+                    .map(|(sites, documents)| (sites.seal(), documents))
+                    .collect();
+                parsed.push(ParsedInput { input, pieces });
+            }
             Err(e) => problems.push(Problem::at(input.name, format!("invalid YAML at {e}"))),
         }
     }
-    scan::release_buffers();
     (parsed, problems)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, Scan, ScanOptions, Target};
-use crate::engine::sites::Sites;
+use crate::engine::sites::{Sites, SitesBuilder, SitesTable};
 use crate::engine::source::{Input, InputKind};
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
 use crate::yaml::{Document, Node, NodeKind};
@@ -20,8 +20,16 @@ pub(crate) const ANNOTATION_PREFIX: &str = "avp.kubernetes.io/";
 pub(crate) struct ParsedInput {
     /// The input.
     pub input: Input,
+    /// Its documents, in order, piece by piece (see [`crate::yaml::parse_stream_in_pieces`]),
+    /// each piece with the table its documents' sites were built into.
+    pub pieces: Vec<(Arc<SitesTable>, Vec<Outline>)>,
+}
+
+impl ParsedInput {
     /// Its documents, in order.
-    pub documents: Vec<Outline>,
+    fn documents(&self) -> impl Iterator<Item = &Outline> {
+        self.pieces.iter().flat_map(|(_, documents)| documents)
+    }
 }
 
 /// What is kept of one document once its tree is gone: where it is, what it is, and the
@@ -74,8 +82,14 @@ pub(crate) struct Object {
 }
 
 /// Outlines one document of `stream`: reads what selection needs and scans an object's
-/// placeholders (unless it is ignored), so that the tree can be dropped right after.
-pub(crate) fn outline(document: Document, stream: &str, options: ScanOptions<'_>) -> Outline {
+/// placeholders (unless it is ignored) into `sites`, the table of its piece of the stream, so
+/// that the tree can be dropped right after.
+pub(crate) fn outline(
+    document: Document,
+    stream: &str,
+    options: ScanOptions<'_>,
+    sites: &mut SitesBuilder,
+) -> Outline {
     let range = document.range;
     let Some(root) = document.root else {
         return Outline {
@@ -97,7 +111,9 @@ pub(crate) fn outline(document: Document, stream: &str, options: ScanOptions<'_>
                     api_version: "",
                     stream,
                 };
-                let scan = scan::scan_document(&root, target, options);
+                // Only whether it holds any: its sites are not kept.
+                let scan =
+                    scan::scan_document(&root, target, options, &mut SitesBuilder::default());
                 !scan.sites.is_empty() || !scan.problems.is_empty()
             },
         },
@@ -121,7 +137,7 @@ pub(crate) fn outline(document: Document, stream: &str, options: ScanOptions<'_>
                         .unwrap_or_default(),
                     stream,
                 };
-                let scan = scan::scan_document(&root, target, options);
+                let scan = scan::scan_document(&root, target, options, sites);
                 (annotations, scan)
             });
             if let Ok((_, scan)) = &scanned
@@ -229,6 +245,7 @@ impl Filling {
     /// messages naming it as `subject` does; the scan's problems, placed so, go to `problems`.
     pub(crate) fn of(
         scan: Scan,
+        table: &Arc<SitesTable>,
         kv_version_annotated: bool,
         subject: Subject,
         problems: &mut Vec<Problem>,
@@ -244,7 +261,7 @@ impl Filling {
         (!scan.sites.is_empty()).then(|| {
             Box::new(Filling {
                 kv_version_annotated,
-                sites: scan.sites,
+                sites: scan.sites.within(table),
                 subject,
             })
         })
@@ -272,33 +289,38 @@ pub(crate) fn plan(manifests: &[Manifest]) -> Vec<SecretRef> {
 pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Vec<Problem>) {
     let mut inputs = Vec::with_capacity(parsed.len());
     // At most one manifest per document: sized once, as a stream can hold many thousands.
-    let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents.len()).sum());
+    let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents().count()).sum());
     let mut problems = Vec::new();
     let mut scan_problems = Vec::new();
     // Kinds and templates repeat over thousands of documents: one copy of each.
     let mut shared = HashSet::new();
-    for (index, ParsedInput { input, documents }) in parsed.into_iter().enumerate() {
-        let has_object = documents.iter().any(|d| match &d.shape {
+    for (index, parsed) in parsed.into_iter().enumerate() {
+        let has_object = parsed.documents().any(|d| match &d.shape {
             Shape::Object(object) => object.has_api_version,
             Shape::Plain { has_api_version } => *has_api_version,
             _ => false,
         });
-        if input.origin == InputKind::File && !has_object {
-            if documents.iter().any(|d| d.shape.lost_placeholders()) {
+        let numbered =
+            parsed.input.origin == InputKind::Stdin || parsed.documents().nth(1).is_some();
+        if parsed.input.origin == InputKind::File && !has_object {
+            if parsed.documents().any(|d| d.shape.lost_placeholders()) {
                 tracing::warn!(
                     "{}: skipped, although it holds placeholders: a Kubernetes manifest needs \
                      both apiVersion and kind",
-                    input.name
+                    parsed.input.name
                 );
             } else {
-                tracing::debug!(file = %input.name, "skipped: holds no Kubernetes object");
+                tracing::debug!(file = %parsed.input.name, "skipped: holds no Kubernetes object");
             }
-            inputs.push(input);
+            inputs.push(parsed.input);
             continue;
         }
-        let numbered = input.origin == InputKind::Stdin || documents.len() > 1;
+        let ParsedInput { input, pieces } = parsed;
         let file: Arc<str> = Arc::from(input.name.as_str());
-        for (n, Outline { range, shape }) in documents.into_iter().enumerate() {
+        let documents = pieces.into_iter().flat_map(|(table, documents)| {
+            documents.into_iter().map(move |d| (d, Arc::clone(&table)))
+        });
+        for (n, (Outline { range, shape }, table)) in documents.enumerate() {
             let at = || {
                 if numbered {
                     format!("{}: document {}", input.name, n + 1)
@@ -338,8 +360,13 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             match object.scanned {
                 Ok((annotations, scan)) => {
                     let kv_version_annotated = annotations.kv_version.is_some();
-                    let filling =
-                        Filling::of(scan, kv_version_annotated, subject, &mut scan_problems);
+                    let filling = Filling::of(
+                        scan,
+                        &table,
+                        kv_version_annotated,
+                        subject,
+                        &mut scan_problems,
+                    );
                     manifests.push(Manifest {
                         input: index,
                         range,

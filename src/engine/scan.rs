@@ -2,7 +2,6 @@
 //! that all syntax, annotation and path problems are known before Vault is contacted.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -14,7 +13,7 @@ use crate::config::policy::Decision;
 use crate::engine::check::{Refused, Status};
 use crate::engine::manifest::Annotations;
 use crate::engine::problem::Problem;
-use crate::engine::sites::{Encoding, NewLookup, SiteFacts, Sites, SitesBuilder};
+use crate::engine::sites::{Encoding, NewLookup, PendingSites, SiteFacts, SitesBuilder};
 use crate::placeholder::modifier::Modifier;
 use crate::placeholder::secret_path;
 use crate::placeholder::secret_ref::{KvVersion, SecretRef};
@@ -90,32 +89,26 @@ pub(crate) struct Target<'d> {
 /// What the scan found in one document.
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
-    /// The scalars that hold placeholders, in document order, and the secrets they read.
-    pub sites: Sites,
+    /// The scalars that hold placeholders, in document order, and the secrets they read, in
+    /// the table of the document's piece.
+    pub sites: PendingSites,
     /// Every problem with a placeholder, placed within the document (`field: placeholder`);
     /// the caller adds the document's own place.
     pub problems: Vec<Problem>,
 }
 
-thread_local! {
-    /// The builder of the documents this thread scans, kept from one document to the next so
-    /// that its buffers grow once per thread: growing and shrinking them for every document left
-    /// the allocator so many small free chunks that it spent more time than the scan itself.
-    static BUILDER: RefCell<SitesBuilder> = RefCell::new(SitesBuilder::default());
-}
-
-/// Gives back the buffers of this thread's builder, once a run's documents are all scanned:
-/// they would otherwise stay allocated, unused, until the end of the run.
-pub(crate) fn release_buffers() {
-    BUILDER.with_borrow_mut(|builder| *builder = SitesBuilder::default());
-}
-
-/// Scans the document at `root` for placeholders and resolves each one.
-pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOptions<'_>) -> Scan {
+/// Scans the document at `root` for placeholders and resolves each one; its sites go to
+/// `sites`, the table of the document's piece of the stream.
+pub(crate) fn scan_document(
+    root: &Node,
+    target: Target<'_>,
+    options: ScanOptions<'_>,
+    sites: &mut SitesBuilder,
+) -> Scan {
     let mut scanner = Scanner {
         options,
         target,
-        sites: BUILDER.with_borrow_mut(std::mem::take),
+        sites,
         problems: Vec::new(),
         path: Vec::new(),
         generic_path: target
@@ -125,10 +118,8 @@ pub(crate) fn scan_document(root: &Node, target: Target<'_>, options: ScanOption
             .map(|path| checked_path(path, options)),
     };
     scanner.document(root);
-    let sites = scanner.sites.finish();
-    BUILDER.with_borrow_mut(|builder| *builder = scanner.sites);
     Scan {
-        sites,
+        sites: scanner.sites.end_document(),
         problems: scanner.problems,
     }
 }
@@ -145,7 +136,7 @@ enum Step<'a> {
 struct Scanner<'a, 'r> {
     options: ScanOptions<'r>,
     target: Target<'r>,
-    sites: SitesBuilder,
+    sites: &'r mut SitesBuilder,
     /// The secret of generic placeholders (the `path` annotation), checked once.
     generic_path: Option<Result<String, PathError>>,
     problems: Vec<Problem>,

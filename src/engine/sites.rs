@@ -1,10 +1,11 @@
-//! The placeholders of one document as the scan leaves them for filling, packed.
+//! The placeholders of the documents as the scan leaves them for filling, packed.
 //!
 //! A large stream has a placeholder in every other document, and everything about them is
-//! held from the scan until the output is assembled. So a document's sites live in a handful
-//! of allocations instead of several per placeholder: one text holds the strings (field
-//! paths, keys, literal texts), and fixed-size records point into it. A scanned string that
-//! is written in the stream as it reads (most are: plain, or quoted without escapes) is not
+//! held from the scan until the output is assembled. So they take no allocation of their own:
+//! each piece of a stream parsed on one thread is scanned into one [`SitesTable`] (one text
+//! holds the strings: field paths, keys, literal texts; fixed-size records point into it),
+//! and a document's [`Sites`] are ranges of its piece's table. A scanned string that is
+//! written in the stream as it reads (most are: plain, or quoted without escapes) is not
 //! copied: the records point into the stream. Readers see them through [`Site`] and
 //! [`Resolved`], which borrow the table and the stream.
 
@@ -25,19 +26,51 @@ pub enum Encoding {
     Base64,
 }
 
-/// The sites of one document, and the distinct secrets they read.
+/// The sites of the documents of one piece of a stream, built by a [`SitesBuilder`].
+#[derive(Debug, Default)]
+pub(crate) struct SitesTable {
+    /// Every string the records point into.
+    text: String,
+    sites: Vec<SiteRecord>,
+    lookups: Vec<LookupRecord>,
+    /// The modifiers of every placeholder (few have any).
+    modifiers: Vec<Modifier>,
+    /// Each document's distinct secrets, in the order first read, one range per document.
+    /// Documents read the same secrets over and over: each is held once per piece.
+    secrets: Vec<Arc<SecretRef>>,
+}
+
+/// The sites of one document, and the distinct secrets they read: ranges of its piece's
+/// table.
 #[derive(Debug, Default)]
 pub struct Sites {
-    /// Every string the records point into.
-    text: Box<str>,
-    sites: Box<[SiteRecord]>,
-    lookups: Box<[LookupRecord]>,
-    /// The modifiers of every placeholder: few placeholders have any, so they share one
-    /// allocation per document rather than one each.
-    modifiers: Box<[Modifier]>,
-    /// The distinct secrets the sites read, in the order first read. Documents read the same
-    /// secrets over and over: each is held once per thread that scanned them.
-    secrets: Box<[Arc<SecretRef>]>,
+    table: Arc<SitesTable>,
+    sites: Range<u32>,
+    secrets: Range<u32>,
+}
+
+/// What the scan of one document leaves until its piece's table is complete (see
+/// [`PendingSites::within`]).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct PendingSites {
+    sites: Range<u32>,
+    secrets: Range<u32>,
+}
+
+impl PendingSites {
+    /// Whether no scalar holds a placeholder.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.sites.is_empty()
+    }
+
+    /// The sites, once `table` is the table they were built into.
+    pub(crate) fn within(self, table: &Arc<SitesTable>) -> Sites {
+        Sites {
+            table: Arc::clone(table),
+            sites: self.sites,
+            secrets: self.secrets,
+        }
+    }
 }
 
 /// A byte range of [`Sites::text`], or of the stream when both ends have [`IN_STREAM`] set.
@@ -96,18 +129,25 @@ impl Sites {
 
     /// The sites, in document order; `stream` is the text the document was scanned in.
     pub fn iter<'t>(&'t self, stream: &'t str) -> impl Iterator<Item = Site<'t>> {
-        self.sites.iter().map(move |record| Site {
-            table: self,
-            record,
-            stream,
-        })
+        let table = &*self.table;
+        table.sites[widen(&self.sites)]
+            .iter()
+            .map(move |record| Site {
+                table,
+                record,
+                stream,
+            })
     }
 
     /// The distinct secrets the sites read.
     pub fn secrets(&self) -> impl ExactSizeIterator<Item = &SecretRef> {
-        self.secrets.iter().map(|secret| &**secret)
+        self.table.secrets[widen(&self.secrets)]
+            .iter()
+            .map(|secret| &**secret)
     }
+}
 
+impl SitesTable {
     fn text<'t>(&'t self, stream: &'t str, span: &TextSpan) -> &'t str {
         if span.start & IN_STREAM != 0 {
             &stream[(span.start & !IN_STREAM) as usize..(span.end & !IN_STREAM) as usize]
@@ -120,7 +160,7 @@ impl Sites {
 /// A scalar that holds placeholders: all that filling it needs, without the document's tree.
 #[derive(Debug, Clone, Copy)]
 pub struct Site<'t> {
-    table: &'t Sites,
+    table: &'t SitesTable,
     record: &'t SiteRecord,
     stream: &'t str,
 }
@@ -187,7 +227,7 @@ impl<'t> Site<'t> {
 /// A placeholder of a [`Site`], resolved by the scan.
 #[derive(Debug, Clone, Copy)]
 pub struct Resolved<'t> {
-    table: &'t Sites,
+    table: &'t SitesTable,
     record: &'t LookupRecord,
     stream: &'t str,
 }
@@ -260,14 +300,16 @@ pub(crate) struct NewLookup {
     pub generic: bool,
 }
 
-/// Collects the sites of one document; [`SitesBuilder::finish`] packs them.
+/// Builds the table of the documents of one piece of a stream, document after document:
+/// [`SitesBuilder::site`] for each site of a document, then [`SitesBuilder::end_document`];
+/// [`SitesBuilder::seal`] when the piece is scanned.
 #[derive(Debug, Default)]
 pub(crate) struct SitesBuilder {
-    text: String,
-    sites: Vec<SiteRecord>,
-    lookups: Vec<LookupRecord>,
-    modifiers: Vec<Modifier>,
-    secrets: Vec<Arc<SecretRef>>,
+    table: SitesTable,
+    /// Where the current document's sites and secrets start.
+    document_sites: u32,
+    document_secrets: u32,
+    /// The current document's secrets, indexed once it reads many.
     secret_index: BTreeMap<SecretRef, u32>,
     /// Every secret the documents built so far read, so that the documents share them.
     shared: HashSet<Arc<SecretRef>>,
@@ -300,7 +342,7 @@ impl SitesBuilder {
             Some((at, _)) => at | IN_STREAM,
             None => self.push_text(scanned)?.start,
         };
-        let first = index(self.lookups.len())?;
+        let first = index(self.table.lookups.len())?;
         let mut previous_end = 0;
         for lookup in lookups {
             let in_scanned = |range: Range<usize>| -> Result<TextSpan, TooLarge> {
@@ -321,13 +363,13 @@ impl SitesBuilder {
             };
             let secret = self.secret(lookup.secret)?;
             previous_end = lookup.span.end;
-            let modifiers_from = index(self.modifiers.len())?;
-            self.modifiers.extend(lookup.modifiers);
-            self.lookups.push(LookupRecord {
+            let modifiers_from = index(self.table.modifiers.len())?;
+            self.table.modifiers.extend(lookup.modifiers);
+            self.table.lookups.push(LookupRecord {
                 written,
                 before,
                 key,
-                modifiers: modifiers_from..index(self.modifiers.len())?,
+                modifiers: modifiers_from..index(self.table.modifiers.len())?,
                 secret,
                 generic: lookup.generic,
             });
@@ -336,11 +378,11 @@ impl SitesBuilder {
             Some(text) => self.push_text(&text)?,
             None => offset(base, previous_end)?..offset(base, scanned.len())?,
         };
-        self.sites.push(SiteRecord {
+        self.table.sites.push(SiteRecord {
             span: narrow(facts.span)?,
             removable_key: facts.removable_key.map(narrow).transpose()?,
             field,
-            lookups: first..index(self.lookups.len())?,
+            lookups: first..index(self.table.lookups.len())?,
             after,
             style: facts.style,
             encoding: facts.encoding,
@@ -350,52 +392,63 @@ impl SitesBuilder {
         Ok(())
     }
 
-    /// The table, each part allocated once at its exact size; the builder is left empty with
-    /// its buffers, ready for the next document.
-    pub(crate) fn finish(&mut self) -> Sites {
+    /// Ends the current document: its sites and secrets, as ranges of the table to come.
+    pub(crate) fn end_document(&mut self) -> PendingSites {
         self.secret_index.clear();
-        let sites = Sites {
-            text: Box::from(self.text.as_str()),
-            sites: self.sites.drain(..).collect(),
-            lookups: self.lookups.drain(..).collect(),
-            modifiers: self.modifiers.drain(..).collect(),
-            secrets: self.secrets.drain(..).collect(),
-        };
-        self.text.clear();
-        sites
+        // The table's lengths fit: every record was indexed with `index` when added.
+        let sites = self.document_sites..self.table.sites.len() as u32;
+        let secrets = self.document_secrets..self.table.secrets.len() as u32;
+        self.document_sites = sites.end;
+        self.document_secrets = secrets.end;
+        PendingSites { sites, secrets }
+    }
+
+    /// The table of every document ended so far, each part at its exact size.
+    pub(crate) fn seal(self) -> Arc<SitesTable> {
+        let mut table = self.table;
+        table.text.shrink_to_fit();
+        table.sites.shrink_to_fit();
+        table.lookups.shrink_to_fit();
+        table.modifiers.shrink_to_fit();
+        table.secrets.shrink_to_fit();
+        Arc::new(table)
     }
 
     fn push_text(&mut self, text: &str) -> Result<TextSpan, TooLarge> {
-        let start = index(self.text.len())?;
-        self.text.push_str(text);
-        let end = index(self.text.len())?;
+        let start = index(self.table.text.len())?;
+        self.table.text.push_str(text);
+        let end = index(self.table.text.len())?;
         if end >= IN_STREAM {
             return Err(TooLarge);
         }
         Ok(start..end)
     }
 
+    /// The index in the table of `secret` among the current document's secrets, added if it
+    /// is new to the document.
     fn secret(&mut self, secret: SecretRef) -> Result<u32, TooLarge> {
+        let first = self.document_secrets as usize;
+        let known = &self.table.secrets[first..];
         // A document reads few secrets: a scan of them costs less than a map. The map is built
         // only for a document that reads many.
-        if self.secrets.len() < INDEX_FROM {
-            if let Some(at) = self.secrets.iter().position(|s| **s == secret) {
-                return index(at);
+        if known.len() < INDEX_FROM {
+            if let Some(at) = known.iter().position(|s| **s == secret) {
+                return index(first + at);
             }
         } else {
             if self.secret_index.is_empty() {
-                for (at, known) in self.secrets.iter().enumerate() {
+                for (at, known) in known.iter().enumerate() {
                     self.secret_index
-                        .insert(SecretRef::clone(known), index(at)?);
+                        .insert(SecretRef::clone(known), index(first + at)?);
                 }
             }
             if let Some(&at) = self.secret_index.get(&secret) {
                 return Ok(at);
             }
             self.secret_index
-                .insert(secret.clone(), index(self.secrets.len())?);
+                .insert(secret.clone(), index(self.table.secrets.len())?);
         }
-        let at = index(self.secrets.len())?;
+        let at = index(self.table.secrets.len())?;
         let shared = match self.shared.get(&secret) {
             Some(shared) => Arc::clone(shared),
             None => {
@@ -404,7 +457,7 @@ impl SitesBuilder {
                 shared
             }
         };
-        self.secrets.push(shared);
+        self.table.secrets.push(shared);
         Ok(at)
     }
 }
@@ -487,7 +540,8 @@ mod tests {
                 Some(">".into()),
             )
             .expect("fits");
-        builder.finish()
+        let pending = builder.end_document();
+        pending.within(&builder.seal())
     }
 
     #[test]
@@ -528,13 +582,14 @@ mod tests {
             assert_eq!(all[1].text_after(), ">");
         }
         // Only the copied string takes room in the table.
-        assert!(two_sites(Some(10)).text.len() < two_sites(None).text.len());
+        assert!(two_sites(Some(10)).table.text.len() < two_sites(None).table.text.len());
     }
 
     #[test]
-    fn many_secrets_keep_their_indexes_and_the_builder_is_reused() {
+    fn documents_keep_their_own_distinct_secrets_and_share_their_copies() {
         let mut builder = SitesBuilder::default();
-        for round in 0..2 {
+        let mut pending = Vec::new();
+        for _ in 0..2 {
             for n in 0..(INDEX_FROM * 3) {
                 let path = format!("p{}", n % (INDEX_FROM * 2));
                 builder
@@ -548,12 +603,23 @@ mod tests {
                     )
                     .expect("fits");
             }
-            let sites = builder.finish();
-            assert_eq!(sites.secrets().len(), INDEX_FROM * 2, "round {round}");
+            pending.push(builder.end_document());
+        }
+        let table = builder.seal();
+        let documents: Vec<Sites> = pending.into_iter().map(|p| p.within(&table)).collect();
+        for (round, sites) in documents.iter().enumerate() {
+            assert_eq!(sites.len(), INDEX_FROM * 3, "document {round}");
+            assert_eq!(sites.secrets().len(), INDEX_FROM * 2, "document {round}");
             for (n, site) in sites.iter("").enumerate() {
                 let read = site.lookups().next().expect("one placeholder");
                 assert_eq!(read.secret().path, format!("p{}", n % (INDEX_FROM * 2)));
             }
         }
+        let first: Vec<_> = documents[0].secrets().collect();
+        let second: Vec<_> = documents[1].secrets().collect();
+        assert!(
+            first.iter().zip(&second).all(|(a, b)| std::ptr::eq(*a, *b)),
+            "one copy of each secret"
+        );
     }
 }

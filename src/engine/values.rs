@@ -3,6 +3,7 @@
 //! through pipes ([`fill_values`]).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::config::Config;
 use crate::engine::disguise;
@@ -11,6 +12,7 @@ use crate::engine::manifest::{self, Annotations, Filling, Manifest, Subject};
 use crate::engine::mode::FillMode;
 use crate::engine::problem::Problem;
 use crate::engine::scan::{self, ScanOptions, Target};
+use crate::engine::sites::SitesBuilder;
 use crate::placeholder::secret_ref::SecretRef;
 use crate::secrets::SecretReader;
 use crate::secrets::mask::Masker;
@@ -44,15 +46,22 @@ pub(crate) fn scan_values(
         api_version: "",
         stream: text,
     };
-    let documents = yaml::parse_stream_with(text, |document| {
+    let pieces = yaml::parse_stream_in_pieces(text, SitesBuilder::default, |sites, document| {
         let root = document.root?;
-        Some((document.range, scan::scan_document(&root, target, options)))
+        Some((
+            document.range,
+            scan::scan_document(&root, target, options, sites),
+        ))
     })
     .map_err(|e| vec![Problem::at(name, format!("invalid YAML at {e}"))])?;
-    let numbered = documents.len() > 1;
+    let numbered = pieces.iter().map(|(_, d)| d.len()).sum::<usize>() > 1;
     let mut problems = Vec::new();
     let mut manifests = Vec::new();
-    for (n, document) in documents.into_iter().enumerate() {
+    let documents = pieces.into_iter().flat_map(|(sites, documents)| {
+        let table = sites.seal();
+        documents.into_iter().map(move |d| (d, Arc::clone(&table)))
+    });
+    for (n, (document, table)) in documents.enumerate() {
         let Some((range, scan)) = document else {
             continue;
         };
@@ -61,7 +70,7 @@ pub(crate) fn scan_values(
             document: numbered.then_some(n + 1),
             ..Subject::default()
         };
-        let filling = Filling::of(scan, false, subject, &mut problems);
+        let filling = Filling::of(scan, &table, false, subject, &mut problems);
         manifests.push(Manifest {
             input: 0,
             range,

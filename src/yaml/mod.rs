@@ -128,7 +128,7 @@ impl Node {
 /// [`SyntaxError`] for the first syntax error in the stream, or for nesting deeper than
 /// [`MAX_DEPTH`] collections.
 pub fn parse_stream(text: &str) -> Result<Vec<Document>, SyntaxError> {
-    stream::parse(text, &|document| document)
+    parse_stream_with(text, |document| document)
 }
 
 /// Parses a multi-document stream like [`parse_stream`], but hands each document to `each` as
@@ -145,7 +145,31 @@ pub fn parse_stream_with<T: Send>(
     text: &str,
     each: impl Fn(Document) -> T + Sync,
 ) -> Result<Vec<T>, SyntaxError> {
-    stream::parse(text, &each)
+    let mut pieces = stream::parse(text, &|| (), &|_, document| each(document))?.into_iter();
+    let Some((_, mut documents)) = pieces.next() else {
+        return Ok(Vec::new());
+    };
+    for (_, more) in pieces {
+        documents.extend(more);
+    }
+    Ok(documents)
+}
+
+/// Parses like [`parse_stream_with`], giving each piece of the stream parsed on one thread a
+/// state of its own (from `start`) that `each` gets with the piece's documents; returns every
+/// piece's state with what `each` returned for its documents, in stream order. A caller keeps
+/// what it learns of many documents in a few large buffers per piece instead of allocations per
+/// document.
+///
+/// # Errors
+///
+/// As [`parse_stream`].
+pub fn parse_stream_in_pieces<S: Send, T: Send>(
+    text: &str,
+    start: impl Fn() -> S + Sync,
+    each: impl Fn(&mut S, Document) -> T + Sync,
+) -> Result<Vec<(S, Vec<T>)>, SyntaxError> {
+    stream::parse(text, &start, &each)
 }
 
 /// `value` as one line of flow YAML (JSON, with YAML's line breaks and controls escaped) that

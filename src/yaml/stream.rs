@@ -9,27 +9,33 @@ use super::{Document, SyntaxError};
 const PARALLEL_MIN_BYTES: usize = 1 << 20;
 const MAX_THREADS: usize = 8;
 
-pub(super) fn parse<T: Send>(
+/// Parses `text`, each piece (see [`pieces`]) with a state of its own from `start`, which
+/// `each` gets with every document of the piece; returns each piece's state and what `each`
+/// returned, in stream order.
+pub(super) fn parse<S: Send, T: Send>(
     text: &str,
-    each: &(dyn Fn(Document) -> T + Sync),
-) -> Result<Vec<T>, SyntaxError> {
+    start: &(dyn Fn() -> S + Sync),
+    each: &(dyn Fn(&mut S, Document) -> T + Sync),
+) -> Result<Vec<(S, Vec<T>)>, SyntaxError> {
     let threads = if text.len() < PARALLEL_MIN_BYTES {
         1
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
     };
     let pieces = pieces(text, threads);
-    let mut documents = if pieces.len() < 2 {
-        parse_pieces(text, &pieces, each)?
+    let mut parsed = if pieces.len() < 2 {
+        parse_pieces(text, &pieces, start, each)?
     } else {
         // The calling thread parses the first piece itself: what it keeps lives in its own
         // heap, where the memory later freed can be used again.
         let results: Vec<_> = std::thread::scope(|scope| {
             let handles: Vec<_> = pieces[1..]
                 .iter()
-                .map(|piece| scope.spawn(|| parse_pieces(text, std::slice::from_ref(piece), each)))
+                .map(|piece| {
+                    scope.spawn(|| parse_pieces(text, std::slice::from_ref(piece), start, each))
+                })
                 .collect();
-            let first = parse_pieces(text, &pieces[..1], each);
+            let first = parse_pieces(text, &pieces[..1], start, each);
             std::iter::once(first)
                 .chain(handles.into_iter().map(|handle| {
                     handle
@@ -38,42 +44,53 @@ pub(super) fn parse<T: Send>(
                 }))
                 .collect()
         });
-        let mut documents = Vec::new();
+        let mut parsed = Vec::new();
         for result in results {
-            documents.extend(result?);
+            parsed.extend(result?);
         }
-        documents
+        parsed
     };
-    if documents.is_empty() {
-        let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        if !text[start..].trim().is_empty() {
-            documents.push(each(Document {
-                range: start..text.len(),
-                root: None,
-            }));
+    if parsed.iter().all(|(_, documents)| documents.is_empty()) {
+        let begin = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        if !text[begin..].trim().is_empty() {
+            let mut state = start();
+            let document = each(
+                &mut state,
+                Document {
+                    range: begin..text.len(),
+                    root: None,
+                },
+            );
+            parsed.push((state, vec![document]));
         }
     }
-    Ok(documents)
+    Ok(parsed)
 }
 
 /// A piece of the stream and how many line breaks precede it.
 type Piece = (Range<usize>, usize);
 
-fn parse_pieces<T>(
+fn parse_pieces<S, T>(
     text: &str,
     pieces: &[Piece],
-    each: &(dyn Fn(Document) -> T + Sync),
-) -> Result<Vec<T>, SyntaxError> {
-    let mut documents = Vec::new();
-    for (range, lines) in pieces {
-        documents.extend(tree::parse_piece_with(
-            &text[range.clone()],
-            range.start,
-            *lines,
-            each,
-        )?);
-    }
-    Ok(documents)
+    start: &(dyn Fn() -> S + Sync),
+    each: &(dyn Fn(&mut S, Document) -> T + Sync),
+) -> Result<Vec<(S, Vec<T>)>, SyntaxError> {
+    pieces
+        .iter()
+        .map(|(range, lines)| {
+            let mut state = start();
+            let documents = tree::parse_piece_with(
+                &text[range.clone()],
+                range.start,
+                *lines,
+                &mut state,
+                start,
+                each,
+            )?;
+            Ok((state, documents))
+        })
+        .collect()
 }
 
 /// Cuts `text` into about `count` pieces, each starting at a `---` line. No scalar may contain

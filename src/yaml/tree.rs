@@ -48,20 +48,28 @@ pub(super) fn parse_piece(
 /// Parses `text` like [`parse_piece`], but hands each document to `each` as soon as it is
 /// complete and keeps only what `each` returns, so that no more than one document's tree is
 /// held at a time.
-pub(super) fn parse_piece_with<T>(
+pub(super) fn parse_piece_with<S, T>(
     text: &str,
     base: usize,
     lines: usize,
-    each: &(dyn Fn(Document) -> T + Sync),
+    state: &mut S,
+    start: &(dyn Fn() -> S + Sync),
+    each: &(dyn Fn(&mut S, Document) -> T + Sync),
 ) -> Result<Vec<T>, SyntaxError> {
     let mut kept = Vec::new();
-    let built = build(text, base, lines, false, &mut |d| kept.push(each(d)));
+    let built = build(text, base, lines, false, &mut |d| kept.push(each(state, d)));
     match built {
         Ok(_) => Ok(kept),
         Err(error) if error.message == TAB_AFTER_COLON => {
             drop(kept);
+            // What the first attempt left in the state is thrown away with its documents.
+            *state = start();
             let parsed = parse_with_spaces_after_colons(text, base, lines, false, error)?;
-            Ok(parsed.documents.into_iter().map(each).collect())
+            Ok(parsed
+                .documents
+                .into_iter()
+                .map(|d| each(state, d))
+                .collect())
         }
         Err(error) => Err(error),
     }
