@@ -5,12 +5,11 @@ use std::io::Read;
 
 use crate::config::Config;
 use crate::engine::fill::Filler;
-use crate::engine::manifest::{self, ParsedInput};
+use crate::engine::manifest::{self, ParsedInput, PieceOutlines};
 use crate::engine::mode::FillMode;
 use crate::engine::output::Output;
 use crate::engine::problem::Problem;
 use crate::engine::scan::ScanOptions;
-use crate::engine::sites::SitesBuilder;
 use crate::engine::{source, templates};
 use crate::secrets::SecretReader;
 use crate::yaml;
@@ -123,14 +122,14 @@ fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInp
     let mut problems = Vec::new();
     for input in inputs {
         let pieces =
-            yaml::parse_stream_in_pieces(&input.text, SitesBuilder::default, |sites, d| {
-                manifest::outline(d, &input.text, options, sites)
+            yaml::parse_stream_in_pieces(&input.text, PieceOutlines::default, |piece, d| {
+                manifest::outline(d, &input.text, options, piece)
             });
         match pieces {
             Ok(pieces) => {
                 let pieces = pieces
                     .into_iter()
-                    .map(|(sites, documents)| (sites.seal(), documents))
+                    .map(|(piece, documents)| (piece.seal(), documents))
                     .collect();
                 parsed.push(ParsedInput { input, pieces });
             }

@@ -72,23 +72,38 @@ pub(crate) enum Shape {
 pub(crate) struct Object {
     /// It has a non-empty `apiVersion`.
     has_api_version: bool,
-    /// `kind`.
-    kind: String,
+    /// `kind`, one copy per kind and piece.
+    kind: Arc<str>,
     /// `metadata.name`.
-    name: Option<String>,
-    /// Its annotations and what the scan found (nothing when it is ignored), or what is wrong
-    /// with its annotations.
-    scanned: Result<(Annotations, Scan), String>,
+    name: Option<Box<str>>,
+    /// Whether its `kv-version` annotation is set, and what the scan found (nothing when it
+    /// is ignored), or what is wrong with its annotations.
+    scanned: Result<(bool, Scan), String>,
+}
+
+/// What the documents of one piece of a stream (see [`crate::yaml::parse_stream_in_pieces`])
+/// share while they are outlined: the table their sites go to, and one copy of each kind.
+#[derive(Debug, Default)]
+pub(crate) struct PieceOutlines {
+    sites: SitesBuilder,
+    kinds: HashSet<Arc<str>>,
+}
+
+impl PieceOutlines {
+    /// The table of the piece's sites, once every document is outlined.
+    pub(crate) fn seal(self) -> Arc<SitesTable> {
+        self.sites.seal()
+    }
 }
 
 /// Outlines one document of `stream`: reads what selection needs and scans an object's
-/// placeholders (unless it is ignored) into `sites`, the table of its piece of the stream, so
+/// placeholders (unless it is ignored) into the table of `piece`, its piece of the stream, so
 /// that the tree can be dropped right after.
 pub(crate) fn outline(
     document: Document,
     stream: &str,
     options: ScanOptions<'_>,
-    sites: &mut SitesBuilder,
+    piece: &mut PieceOutlines,
 ) -> Outline {
     let range = document.range;
     let Some(root) = document.root else {
@@ -125,8 +140,9 @@ pub(crate) fn outline(
                 .is_some_and(|v| !v.is_empty());
             let annotations = read_annotations(&root).and_then(|a| check_kind(kind, a));
             let scanned = annotations.map(|annotations| {
+                let kv_version_annotated = annotations.kv_version.is_some();
                 if annotations.ignore {
-                    return (annotations, Scan::default());
+                    return (kv_version_annotated, Scan::default());
                 }
                 let target = Target {
                     kind,
@@ -137,8 +153,8 @@ pub(crate) fn outline(
                         .unwrap_or_default(),
                     stream,
                 };
-                let scan = scan::scan_document(&root, target, options, sites);
-                (annotations, scan)
+                let scan = scan::scan_document(&root, target, options, &mut piece.sites);
+                (kv_version_annotated, scan)
             });
             if let Ok((_, scan)) = &scanned
                 && scan.sites.is_empty()
@@ -151,12 +167,12 @@ pub(crate) fn outline(
             }
             Shape::Object(Box::new(Object {
                 has_api_version,
-                kind: kind.to_owned(),
+                kind: share(&mut piece.kinds, kind),
                 name: root
                     .get("metadata")
                     .and_then(|m| m.get("name"))
                     .and_then(Node::as_scalar)
-                    .map(str::to_owned),
+                    .map(Box::from),
                 scanned,
             }))
         }
@@ -292,7 +308,7 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
     let mut manifests = Vec::with_capacity(parsed.iter().map(|p| p.documents().count()).sum());
     let mut problems = Vec::new();
     let mut scan_problems = Vec::new();
-    // Kinds and templates repeat over thousands of documents: one copy of each.
+    // Templates repeat over thousands of documents: one copy of each.
     let mut shared = HashSet::new();
     for (index, parsed) in parsed.into_iter().enumerate() {
         let has_object = parsed.documents().any(|d| match &d.shape {
@@ -348,8 +364,8 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
             let subject = Subject {
                 file: Arc::clone(&file),
                 document: numbered.then_some(n + 1),
-                kind: share(&mut shared, &object.kind),
-                name: object.name.map(String::into_boxed_str),
+                kind: object.kind,
+                name: object.name,
                 // Built output (helm's, or a stream on standard input) has no file per
                 // document; helm names each document's template in a comment.
                 template: (input.origin == InputKind::Stdin)
@@ -358,8 +374,7 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                     .map(|template| share(&mut shared, template)),
             };
             match object.scanned {
-                Ok((annotations, scan)) => {
-                    let kv_version_annotated = annotations.kv_version.is_some();
+                Ok((kv_version_annotated, scan)) => {
                     let filling = Filling::of(
                         scan,
                         &table,
