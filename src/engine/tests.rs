@@ -522,3 +522,26 @@ fn the_ledger_notes_every_placeholder_outcome_without_values() {
         "6 placeholders over 2 secrets in 2 manifests: 4 did not resolve"
     );
 }
+
+#[test]
+fn a_stream_parsed_in_pieces_fills_every_document_from_its_own_piece() {
+    // Over 1 MiB: parsed in pieces on several threads, each with its own table of sites. Tabs
+    // after colons near the end make that piece's parse start again, with a fresh table.
+    // Values come from plain, quoted (pointing into the stream) and escaped (copied) scalars.
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < 1_150_000 {
+        let colon = if n >= 4500 { ":\t" } else { ": " };
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{n}\ndata:\n  \
+             user{colon}<path:secret/data/app#user>\n  quoted: \"x-<path:secret/data/other#token>\"\n  \
+             escaped: \"\\u0078<path:secret/data/app#port>\"\n"
+        ));
+        n += 1;
+    }
+    let out = fill(&text, &mut secrets()).unwrap_or_else(|p| panic!("{p:?}"));
+    assert_eq!(out.matches("\"alice\"").count(), n);
+    assert_eq!(out.matches("\"x-t0k3n-value\"").count(), n);
+    assert_eq!(out.matches("\"x5432\"").count(), n);
+    assert!(!out.contains("<path:"));
+}
