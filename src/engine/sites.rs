@@ -80,8 +80,9 @@ type TextSpan = Range<u32>;
 /// which neither's offsets reach (see [`TooLarge`]).
 const IN_STREAM: u32 = 1 << 31;
 
-/// A byte range of the stream. Inputs are read up to [`crate::engine::source::RUN_CAP`], far
-/// below 4 GiB; a site beyond (in a tool's output) is refused with [`TooLarge`].
+/// A byte range of the stream. Inputs and tools' outputs are read up to
+/// [`crate::engine::source::RUN_CAP`], far below 4 GiB; a site beyond would be refused with
+/// [`TooLarge`].
 type StreamSpan = Range<u32>;
 
 #[derive(Debug)]

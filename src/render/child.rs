@@ -17,6 +17,17 @@ use std::time::Duration;
 use rustix::event::{PollFd, PollFlags, poll};
 use rustix::io::Errno;
 
+use crate::engine::source::RUN_CAP;
+
+/// The most of a child's standard output that is read: what vaultplate reads of an
+/// application's files in one run. A chart or kustomization that prints more (a template loop
+/// gone wild, or on purpose) stops the run instead of the sidecar's memory.
+const OUTPUT_CAP: usize = RUN_CAP as usize;
+
+/// The most of a child's standard error that is kept for its message; the rest is read and
+/// dropped, so that the child never stalls on a full pipe.
+const ERRORS_KEPT: usize = 64 << 10;
+
 /// A private folder (0700) for one render: the children's HOME, TMPDIR and helm's
 /// cache/config/data, and values that hold no secret (0600 files). Removed when dropped, or by
 /// [`stop_all`].
@@ -95,6 +106,16 @@ pub(crate) enum ChildError {
     #[error("{tool} printed something that is not UTF-8 text")]
     NotText {
         /// Program name.
+        tool: String,
+    },
+    /// It printed more than [`OUTPUT_CAP`]; it was stopped there.
+    #[error(
+        "{tool} printed more than {} MiB, the most vaultplate reads in one run; split the \
+         application",
+        OUTPUT_CAP >> 20
+    )]
+    TooMuchOutput {
+        /// The command as run (e.g. `helm template`).
         tool: String,
     },
 }
@@ -259,6 +280,9 @@ pub(crate) fn run_feeding<E>(
     let output = output_pipes.map_or(Ok([Vec::new(), Vec::new()]), |(out, err)| {
         drain([out.into(), err.into()], feeds)
     });
+    if matches!(output, Err(Drained::TooMuch)) {
+        let _ = locked(&child).kill();
+    }
     let status = wait(&child);
     locked(&RUNNING).retain(|c| !Arc::ptr_eq(c, &child));
     Ok(finish(label, status, output))
@@ -268,21 +292,48 @@ pub(crate) fn run_feeding<E>(
 fn finish(
     label: &str,
     status: std::io::Result<ExitStatus>,
-    output: std::io::Result<[Vec<u8>; 2]>,
+    output: Result<[Vec<u8>; 2], Drained>,
 ) -> Result<String, ChildError> {
     let io = io_error(label);
+    let [stdout, stderr] = match output {
+        Ok(output) => output,
+        Err(Drained::TooMuch) => {
+            return Err(ChildError::TooMuchOutput {
+                tool: label.to_owned(),
+            });
+        }
+        Err(Drained::Io(e)) => return Err(io(e)),
+    };
     let status = status.map_err(&io)?;
-    let [stdout, stderr] = output.map_err(io)?;
     if !status.success() {
         return Err(ChildError::Failed {
             tool: label.to_owned(),
             status,
-            stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
+            stderr: shown_errors(&stderr),
         });
     }
     String::from_utf8(stdout).map_err(|_| ChildError::NotText {
         tool: label.to_owned(),
     })
+}
+
+/// What of a child's standard error its message shows: all of it, or, when there was more
+/// than [`ERRORS_KEPT`], the whole lines up to there: a line cut in two could end inside a
+/// value, which masking would then not recognise.
+fn shown_errors(stderr: &[u8]) -> String {
+    if stderr.len() <= ERRORS_KEPT {
+        return String::from_utf8_lossy(stderr).trim().to_owned();
+    }
+    let kept = &stderr[..ERRORS_KEPT];
+    let lines = kept
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&kept[..0], |end| &kept[..end]);
+    let lines = String::from_utf8_lossy(lines);
+    match lines.trim() {
+        "" => "(its error output is too long to show)".to_owned(),
+        lines => format!("{lines} (the rest of its error output is not shown)"),
+    }
 }
 
 /// Wraps an I/O error while running the command `label`.
@@ -307,12 +358,34 @@ enum Watched {
     Feed(usize),
 }
 
+/// Why [`drain`] stopped before the end of the child's output.
+#[derive(Debug)]
+enum Drained {
+    /// Reading or writing a pipe failed.
+    Io(std::io::Error),
+    /// Standard output went past [`OUTPUT_CAP`].
+    TooMuch,
+}
+
+impl From<std::io::Error> for Drained {
+    fn from(e: std::io::Error) -> Self {
+        Drained::Io(e)
+    }
+}
+
+impl From<Errno> for Drained {
+    fn from(e: Errno) -> Self {
+        Drained::Io(e.into())
+    }
+}
+
 /// Reads two pipes (a child's standard output and error) to their ends on this thread, taking
 /// from whichever has data, so that neither can fill up and stall the child; meanwhile writes
 /// each feed into its pipe as the child reads it, and closes it when written (the child then
 /// reads the end of it). What is left unwritten when the child has closed its output is
-/// dropped.
-fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> std::io::Result<[Vec<u8>; 2]> {
+/// dropped. Standard output is read up to [`OUTPUT_CAP`] (beyond it, [`Drained::TooMuch`]);
+/// of standard error the first [`ERRORS_KEPT`] bytes are kept, and one more if there are.
+fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> Result<[Vec<u8>; 2], Drained> {
     let mut pipes = pipes.map(File::from);
     let mut texts = [Vec::new(), Vec::new()];
     let mut open = [true, true];
@@ -348,9 +421,17 @@ fn drain(pipes: [OwnedFd; 2], mut feeds: Vec<Feed>) -> std::io::Result<[Vec<u8>;
             match w {
                 Watched::Pipe(i) => match pipes[i].read(&mut chunk) {
                     Ok(0) => open[i] = false,
-                    Ok(n) => texts[i].extend_from_slice(&chunk[..n]),
+                    Ok(n) => {
+                        // One byte more than is shown tells that there was more.
+                        let cap = if i == 0 { OUTPUT_CAP } else { ERRORS_KEPT + 1 };
+                        let room = cap - texts[i].len();
+                        if n > room && i == 0 {
+                            return Err(Drained::TooMuch);
+                        }
+                        texts[i].extend_from_slice(&chunk[..n.min(room)]);
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.into()),
                 },
                 Watched::Feed(i) => {
                     let feed = &mut feeds[i];
@@ -415,6 +496,24 @@ fn wait(child: &Mutex<Child>) -> std::io::Result<ExitStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_output_is_shown_whole_or_in_whole_lines() {
+        assert_eq!(shown_errors(b"  Error: no\n"), "Error: no");
+        let mut long = b"Error: first\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', ERRORS_KEPT - long.len() - 3));
+        // A value that the cut would split: none of its line is shown.
+        long.extend(b"s3cr3t\n");
+        assert_eq!(
+            shown_errors(&long),
+            "Error: first (the rest of its error output is not shown)"
+        );
+        let one_line = vec![b'x'; ERRORS_KEPT + 1];
+        assert_eq!(
+            shown_errors(&one_line),
+            "(its error output is too long to show)"
+        );
+    }
 
     #[test]
     fn children_see_only_a_private_environment() {
@@ -484,8 +583,9 @@ mod tests {
         let out = run_script(0).expect("succeeds");
         assert_eq!((out.len(), out.trim_matches('o')), (1_000_000, ""));
         match run_script(1) {
+            // Read to its end (the child finished), and kept up to the cap for the message.
             Err(ChildError::Failed { stderr, .. }) => {
-                assert_eq!((stderr.len(), stderr.trim_matches('e')), (1_000_000, ""));
+                assert_eq!(stderr, "(its error output is too long to show)");
             }
             other => panic!("expected a failure with standard error, got {other:?}"),
         }

@@ -144,6 +144,75 @@ fn a_failing_helm_fails_the_run_with_its_message() {
         .stderr_contains("error: helm template failed (exit status: 1): Error: execution error at (shop/templates/cm.yaml:1:3): the chart refuses");
 }
 
+/// A tool that prints without end (a hostile chart's template loop, here a stand-in helm) is
+/// stopped at the cap of what vaultplate reads in one run: one line, nothing on stdout, and
+/// not the sidecar's memory. Its standard error, kept for the message, is capped too.
+#[test]
+fn a_tool_that_prints_without_end_is_stopped_at_the_cap() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let tools = tempfile::tempdir().expect("a temporary directory");
+    let helm = tools.path().join("helm");
+    std::fs::write(
+        &helm,
+        "#!/bin/sh\nhead -c 300000 /dev/zero | tr '\\0' e >&2\nexec yes 'a: b'\n",
+    )
+    .expect("a stand-in helm");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = Instant::now();
+    let out = Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file(
+            "app/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .env("PATH", format!("{}:/usr/bin:/bin", tools.path().display()))
+        .cwd("app")
+        .args(["render"])
+        .run();
+    out.failure().stdout("").stderr_contains(
+        "error: helm template printed more than 256 MiB, the most vaultplate reads in one run; \
+         split the application",
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+/// A failing tool's standard error reaches the message (masked) up to 64 KiB, in whole lines
+/// (a line cut in two could end inside a value that masking would then miss): a tool that
+/// writes megabytes of it makes a bounded message, not a flood.
+#[test]
+fn a_failing_tool_s_message_is_bounded() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let tools = tempfile::tempdir().expect("a temporary directory");
+    let helm = tools.path().join("helm");
+    std::fs::write(
+        &helm,
+        "#!/bin/sh\nyes 'Error: eeee' | head -c 3000000 >&2\nexit 1\n",
+    )
+    .expect("a stand-in helm");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = Case::new()
+        .file("app/Chart.yaml", CHART)
+        .file(
+            "app/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )
+        .env("PATH", format!("{}:/usr/bin:/bin", tools.path().display()))
+        .cwd("app")
+        .args(["render"])
+        .run();
+    out.failure()
+        .stdout("")
+        .stderr_contains("error: helm template failed (exit status: 1): Error: eeee\nError: eeee\n")
+        .stderr_contains("Error: eeee (the rest of its error output is not shown)\n");
+    assert!(
+        out.stderr_text().len() < 70 << 10,
+        "{} bytes of stderr",
+        out.stderr_text().len()
+    );
+}
+
 #[test]
 fn a_failing_kustomize_fails_the_run_with_its_message() {
     Case::new()
