@@ -37,11 +37,7 @@ pub(crate) struct Session<'a> {
 
 /// The part of a session that exists once Vault was needed.
 struct Connection {
-    /// The runtime of the reads in progress. It is dropped when a read ends, and with it the
-    /// connections to Vault and their buffers (most of a run's memory besides its manifests
-    /// while the output is assembled); the next read of the run starts a new one, and the
-    /// client opens new connections, with the same token.
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: tokio::runtime::Runtime,
     client: VaultClient,
     /// The cache entry whose token is in use, until Vault refuses it once.
     cached: Option<Slot>,
@@ -87,13 +83,16 @@ impl SecretReader for Session<'_> {
         }
         let (vault, concurrency) = (self.vault, self.concurrency);
         if self.connection.is_none() {
-            let runtime = start_runtime()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| VaultError::Internal(format!("cannot start the runtime: {e}")))?;
             let mut client = VaultClient::new(vault)?;
             let slot = cache_slot(vault, self.cache);
             let (in_use, _) = runtime.block_on(sign_in(&mut client, &vault.auth, slot.as_ref()))?;
             let cached = if in_use { slot } else { None };
             self.connection = Some(Connection {
-                runtime: Some(runtime),
+                runtime,
                 client,
                 cached,
             });
@@ -102,11 +101,7 @@ impl SecretReader for Session<'_> {
             unreachable!("connected above")
         };
         let versions = &mut self.versions;
-        let runtime = match connection.runtime.take() {
-            Some(runtime) => runtime,
-            None => start_runtime()?,
-        };
-        let answers = runtime.block_on(async {
+        let answers = connection.runtime.block_on(async {
             let mut answers = read_all(&connection.client, missing, concurrency, versions).await?;
             if let Some(slot) = connection
                 .cached
@@ -137,10 +132,7 @@ impl SecretReader for Session<'_> {
             let logged_in = !matches!(vault.auth, Auth::Token { .. });
             explain_denials(&connection.client, &mut answers, logged_in).await?;
             Ok::<_, VaultError>(answers)
-        });
-        // Closes this read's connections now rather than at the end of the run.
-        drop(runtime);
-        let answers = answers?;
+        })?;
         if let Some(error) = first_run_wide_error(&answers) {
             return Err(error);
         }
@@ -152,14 +144,6 @@ impl SecretReader for Session<'_> {
         }
         Ok(())
     }
-}
-
-/// A runtime for the reads of one [`SecretReader::read`] call.
-fn start_runtime() -> Result<tokio::runtime::Runtime, VaultError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| VaultError::Internal(format!("cannot start the runtime: {e}")))
 }
 
 /// The cache entry of this login, or `None` when its token is not cached: the cache is off, or
