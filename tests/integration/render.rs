@@ -144,23 +144,16 @@ fn a_failing_helm_fails_the_run_with_its_message() {
         .stderr_contains("error: helm template failed (exit status: 1): Error: execution error at (shop/templates/cm.yaml:1:3): the chart refuses");
 }
 
-/// A tool that prints without end (a hostile chart's template loop, here a stand-in helm) is
-/// stopped at the cap of what vaultplate reads in one run: one line, nothing on stdout, and
-/// not the sidecar's memory. Its standard error, kept for the message, is capped too.
-#[test]
-fn a_tool_that_prints_without_end_is_stopped_at_the_cap() {
+/// Renders a one-template chart with `script` as helm (a shell script, alone on PATH besides
+/// the system's folders).
+fn render_with_stand_in_helm(script: &str) -> crate::support::Outcome {
     use std::os::unix::fs::PermissionsExt as _;
 
     let tools = tempfile::tempdir().expect("a temporary directory");
     let helm = tools.path().join("helm");
-    std::fs::write(
-        &helm,
-        "#!/bin/sh\nhead -c 300000 /dev/zero | tr '\\0' e >&2\nexec yes 'a: b'\n",
-    )
-    .expect("a stand-in helm");
+    std::fs::write(&helm, format!("#!/bin/sh\n{script}\n")).expect("a stand-in helm");
     std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let started = Instant::now();
-    let out = Case::new()
+    Case::new()
         .file("app/Chart.yaml", CHART)
         .file(
             "app/templates/cm.yaml",
@@ -169,7 +162,17 @@ fn a_tool_that_prints_without_end_is_stopped_at_the_cap() {
         .env("PATH", format!("{}:/usr/bin:/bin", tools.path().display()))
         .cwd("app")
         .args(["render"])
-        .run();
+        .run()
+}
+
+/// A tool that prints without end (a hostile chart's template loop, here a stand-in helm) is
+/// stopped at the cap of what vaultplate reads in one run: one line, nothing on stdout, and
+/// not the sidecar's memory. Its standard error, kept for the message, is capped too.
+#[test]
+fn a_tool_that_prints_without_end_is_stopped_at_the_cap() {
+    let started = Instant::now();
+    let out =
+        render_with_stand_in_helm("head -c 300000 /dev/zero | tr '\\0' e >&2\nexec yes 'a: b'");
     out.failure().stdout("").stderr_contains(
         "error: helm template printed more than 256 MiB, the most vaultplate reads in one run; \
          split the application",
@@ -182,26 +185,7 @@ fn a_tool_that_prints_without_end_is_stopped_at_the_cap() {
 /// writes megabytes of it makes a bounded message, not a flood.
 #[test]
 fn a_failing_tool_s_message_is_bounded() {
-    use std::os::unix::fs::PermissionsExt as _;
-
-    let tools = tempfile::tempdir().expect("a temporary directory");
-    let helm = tools.path().join("helm");
-    std::fs::write(
-        &helm,
-        "#!/bin/sh\nyes 'Error: eeee' | head -c 3000000 >&2\nexit 1\n",
-    )
-    .expect("a stand-in helm");
-    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let out = Case::new()
-        .file("app/Chart.yaml", CHART)
-        .file(
-            "app/templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
-        )
-        .env("PATH", format!("{}:/usr/bin:/bin", tools.path().display()))
-        .cwd("app")
-        .args(["render"])
-        .run();
+    let out = render_with_stand_in_helm("yes 'Error: eeee' | head -c 3000000 >&2\nexit 1");
     out.failure()
         .stdout("")
         .stderr_contains("error: helm template failed (exit status: 1): Error: eeee\nError: eeee\n")
