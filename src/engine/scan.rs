@@ -29,7 +29,7 @@ enum Part {
     Lookup(Lookup),
 }
 
-/// A placeholder with the secret it reads, while the scan reads it (see [`Resolved`]).
+/// A placeholder with the secret it reads, while the scan reads it (see [`crate::engine::sites::Resolved`]).
 #[derive(Debug, Clone)]
 struct Lookup {
     /// Byte range of the placeholder, `<` to `>`, in the scanned string.

@@ -73,7 +73,7 @@ impl PendingSites {
     }
 }
 
-/// A byte range of [`Sites::text`], or of the stream when both ends have [`IN_STREAM`] set.
+/// A byte range of [`SitesTable::text`], or of the stream when both ends have [`IN_STREAM`] set.
 type TextSpan = Range<u32>;
 
 /// The mark of a [`TextSpan`] in the stream rather than in the table's text: the top bit,
@@ -93,7 +93,7 @@ struct SiteRecord {
     removable_key: Option<StreamSpan>,
     /// Field path for messages.
     field: TextSpan,
-    /// Its placeholders: a range of [`Sites::lookups`].
+    /// Its placeholders: a range of [`SitesTable::lookups`].
     lookups: Range<u32>,
     /// The literal text after the last placeholder.
     after: TextSpan,
@@ -110,7 +110,7 @@ struct LookupRecord {
     /// The literal text between the previous placeholder (or the start) and this one.
     before: TextSpan,
     key: TextSpan,
-    /// A range of [`Sites::modifiers`].
+    /// A range of [`SitesTable::modifiers`].
     modifiers: Range<u32>,
     /// Index in [`Sites::secrets`].
     secret: u32,
