@@ -372,8 +372,8 @@ impl<'a> Scanner<'a, '_> {
         if added.is_err() {
             self.problems.push(Problem::at(
                 field,
-                "this placeholder lies more than 4 GiB into the stream, or its document's \
-                 placeholders add up to more than that; split the input",
+                "this placeholder lies more than 4 GiB into the stream, or the placeholders \
+                 around it add up to more than 2 GiB; split the input",
             ));
         }
     }

@@ -317,7 +317,7 @@ pub(crate) struct SitesBuilder {
 }
 
 /// The error of a site that does not fit the packed table's 32-bit offsets: at 4 GiB into
-/// the stream, or with 2 GiB of placeholder text in one document.
+/// the stream, or with 2 GiB of placeholder text in one piece of it.
 #[derive(Debug)]
 pub(crate) struct TooLarge;
 
@@ -517,8 +517,8 @@ mod tests {
         }
     }
 
-    /// Builds the two sites of `strings_read_back_as_given`, the first with its scanned
-    /// string at `scanned_at` of the stream (or copied).
+    /// Builds the two sites of `strings_read_back_as_given_from_the_table_or_the_stream`, the
+    /// first with its scanned string at `scanned_at` of the stream (or copied).
     fn two_sites(scanned_at: Option<usize>) -> Sites {
         let mut builder = SitesBuilder::default();
         let scanned = "x=<path:a#k> and <path:b#kk>!";
