@@ -114,9 +114,8 @@ pub(crate) fn fill_inputs(
 
 /// Parses every input and outlines each document as it is parsed (see [`manifest::outline`]),
 /// so that no more than a document's tree per thread is held at a time; the sites of each
-/// piece parsed on one thread go to one table. The syntax errors of
-/// all inputs are collected, and the inputs that parsed are still checked, so that one run
-/// reports every problem.
+/// piece parsed on one thread go to one table. The syntax errors of all inputs are collected,
+/// and the inputs that parsed are still checked, so that one run reports every problem.
 fn parse(inputs: Vec<source::Input>, options: ScanOptions<'_>) -> (Vec<ParsedInput>, Vec<Problem>) {
     let mut parsed = Vec::with_capacity(inputs.len());
     let mut problems = Vec::new();
