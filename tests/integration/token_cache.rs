@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::support::{Case, OpenBao, unique};
+use crate::support::{Case, OpenBao, file_names, unique};
 
 /// A secret and an AppRole that may read it (and nothing else).
 struct App {
@@ -109,19 +109,7 @@ impl CacheHome {
 
     /// The names of the files in the tokens folder (none if it does not exist).
     fn files(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.tokens()) else {
-            return Vec::new();
-        };
-        let mut names: Vec<String> = entries
-            .map(|e| {
-                e.expect("an entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
+        file_names(&self.tokens())
     }
 
     /// The entries, as JSON, by file name.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Case, KubeApi, OpenBao, unique};
+use crate::support::{Case, KubeApi, OpenBao, file_names, unique};
 
 /// Renders a one-ConfigMap app reading `placeholder` as Argo CD would for `app`.
 fn render(records: &Path, app: &str, placeholder: &str, extra: &[(&str, &str)]) {
@@ -120,18 +120,8 @@ fn a_changed_secret_refreshes_exactly_its_applications_once() {
         &[],
     );
 
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("the records")
-        .map(|e| {
-            e.expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        file_names(dir),
         [
             "pinned.json",
             "team-x_other-ns.json",

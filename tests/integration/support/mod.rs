@@ -31,6 +31,23 @@ pub(crate) use pki::{JwtKey, TestCa, now};
 pub(crate) use standin::StandIn;
 pub(crate) use token_review_api::{ServiceAccount, token_review_api};
 
+/// The names of the entries of `dir`, sorted; none when it cannot be read (e.g. is missing).
+pub(crate) fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Directory holding `bao`, `helm` and `kubectl`: `$VAULTPLATE_TOOLS` (set by `scripts/test`),
 /// else `.tools/bin` in this checkout (where `scripts/install-tools` puts them).
 pub(crate) fn tools_dir() -> PathBuf {
