@@ -394,11 +394,9 @@ fn combine(site: Site<'_>, mut pieces: Vec<Value>) -> Result<Replacement, String
 
 /// How a value reads when spliced into text.
 fn spliced_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+    let mut text = String::new();
+    splice_into(&mut text, value);
+    text
 }
 
 /// [`spliced_text`] of `value`, written at the end of `out`.

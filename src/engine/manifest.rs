@@ -333,10 +333,12 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
         }
         let ParsedInput { input, pieces } = parsed;
         let file: Arc<str> = Arc::from(input.name.as_str());
-        let documents = pieces.into_iter().flat_map(|(table, documents)| {
-            documents.into_iter().map(move |d| (d, Arc::clone(&table)))
-        });
-        for (n, (Outline { range, shape }, table)) in documents.enumerate() {
+        let (tables, pieces): (Vec<_>, Vec<_>) = pieces.into_iter().unzip();
+        let documents = pieces
+            .into_iter()
+            .enumerate()
+            .flat_map(|(piece, documents)| documents.into_iter().map(move |d| (d, piece)));
+        for (n, (Outline { range, shape }, piece)) in documents.enumerate() {
             let at = || {
                 if numbered {
                     format!("{}: document {}", input.name, n + 1)
@@ -377,7 +379,7 @@ pub(crate) fn select(parsed: Vec<ParsedInput>) -> (Vec<Input>, Vec<Manifest>, Ve
                 Ok((kv_version_annotated, scan)) => {
                     let filling = Filling::of(
                         scan,
-                        &table,
+                        &tables[piece],
                         kv_version_annotated,
                         subject,
                         &mut scan_problems,

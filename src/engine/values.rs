@@ -3,7 +3,6 @@
 //! through pipes ([`fill_values`]).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use crate::config::Config;
 use crate::engine::disguise;
@@ -57,11 +56,15 @@ pub(crate) fn scan_values(
     let numbered = pieces.iter().map(|(_, d)| d.len()).sum::<usize>() > 1;
     let mut problems = Vec::new();
     let mut manifests = Vec::new();
-    let documents = pieces.into_iter().flat_map(|(sites, documents)| {
-        let table = sites.seal();
-        documents.into_iter().map(move |d| (d, Arc::clone(&table)))
-    });
-    for (n, (document, table)) in documents.enumerate() {
+    let (tables, pieces): (Vec<_>, Vec<_>) = pieces
+        .into_iter()
+        .map(|(sites, documents)| (sites.seal(), documents))
+        .unzip();
+    let documents = pieces
+        .into_iter()
+        .enumerate()
+        .flat_map(|(piece, documents)| documents.into_iter().map(move |d| (d, piece)));
+    for (n, (document, piece)) in documents.enumerate() {
         let Some((range, scan)) = document else {
             continue;
         };
@@ -70,7 +73,7 @@ pub(crate) fn scan_values(
             document: numbered.then_some(n + 1),
             ..Subject::default()
         };
-        let filling = Filling::of(scan, &table, false, subject, &mut problems);
+        let filling = Filling::of(scan, &tables[piece], false, subject, &mut problems);
         manifests.push(Manifest {
             input: 0,
             range,
