@@ -5,7 +5,9 @@ which builds the binary and starts a throwaway OpenBao with a file audit device.
 Measures, for every workload size (see bench/workload.py):
   - `vaultplate generate -` on the stream with placeholders, and on the same stream already
     filled (the floor: parse + emit, no Vault): wall time, CPU time, peak RSS (measured by
-    bench/measure.rs);
+    bench/measure.rs); and with `--no-resolve` on the stream with placeholders (parsed and
+    scanned, no Vault), to split generate's CPU beyond the floor into the scan, the reads'
+    system time and the rest;
   - Vault requests per run from the audit log: logins and reads, against the distinct
     (path, version) pairs and the reads argocd-vault-plugin's pattern would make;
   - OpenBao's own CPU time per run (from /proc), and from it the least wall time any client
@@ -391,17 +393,22 @@ class Bench:
         if not identical:
             self.log(f"   !! the output for {n} documents differs from the floor's")
 
-        floor_runs, generate_runs, warm_requests = [], [], []
+        # The same stream with --no-resolve: parsed, outlined and scanned as generate does, but
+        # no Vault and no filling; what generate costs beyond it is the reads and the filling.
+        unresolved_argv = [self.bin, "generate", "--no-resolve", "-"]
+        floor_runs, unresolved_runs, generate_runs, warm_requests = [], [], [], []
         for _ in range(runs):
             floor_runs.append(checked(measure(argv, self.env(), filled, None), "floor"))
+            unresolved_runs.append(checked(measure(unresolved_argv, self.env(), stream, None), "generate --no-resolve"))
             mark = self.vault.mark()
             generate_runs.append(self.with_vault_cpu(lambda: checked(measure(argv, self.env(), stream, None), "generate")))
             warm_requests.append(self.vault.requests_since(mark))
-        floor, generate = summary(floor_runs), summary(generate_runs)
+        floor, unresolved, generate = summary(floor_runs), summary(unresolved_runs), summary(generate_runs)
         row = {
             "documents": n,
             "stats": stats,
             "floor": floor,
+            "unresolved": unresolved,
             "generate": generate,
             "cold": {k: cold[k] for k in ("wall", "cpu", "rss")},
             "output_identical": identical,
@@ -588,6 +595,25 @@ def table(results):
             f"| {row['stats']['filled_bytes'] / MB / f['wall']:.1f} | {g['wall']:.3f} s | {g['cpu']:.3f} s | {g['rss'] / MB:.1f} MB "
             f"| {g['wall'] / f['wall']:.2f} | {g['cpu'] / f['cpu']:.2f} | {g['rss'] / row['stats']['bytes']:.1f} | {'yes' if row['output_identical'] else 'NO'} |"
         )
+    if all("unresolved" in row for row in results["sizes"]):
+        w("")
+        w("Where generate's CPU goes beyond the floor's: the same stream with `--no-resolve` (parsed and")
+        w("scanned, no Vault, no filling), then generate's system time beyond it (the reads' sockets) and")
+        w("its user time beyond it (the reads in user space, filling, assembling). Budget: what a CPU ratio")
+        w("of 1.3 allows beyond the floor.")
+        w("")
+        w("| docs | reads | floor user / sys | no-resolve user / sys | generate user / sys | budget at 1.3 | scan | reads' sys | per read | reads and fill, user | no-resolve RSS |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for row in results["sizes"]:
+            f, u, g = row["floor"], row["unresolved"], row["generate"]
+            reads = row["requests_cold"]["reads"]
+            scan, sys_reads, rest = u["cpu"] - f["cpu"], g["sys"] - u["sys"], g["user"] - u["user"]
+            ms = lambda x: f"{x * 1000:.1f} ms"
+            w(
+                f"| {row['documents']:,} | {reads:,} | {ms(f['user'])} / {ms(f['sys'])} | {ms(u['user'])} / {ms(u['sys'])} "
+                f"| {ms(g['user'])} / {ms(g['sys'])} | {ms(0.3 * f['cpu'])} | {ms(scan)} | {ms(sys_reads)} "
+                f"| {sys_reads / max(reads, 1) * 1e6:.0f} us | {ms(rest)} | {u['rss'] / MB:.1f} MB |"
+            )
     if all("bound" in row for row in results["sizes"]):
         w("")
         w(f"OpenBao on the same {os.cpu_count()} cores: its CPU per generate run, and the least wall time any client")
