@@ -78,7 +78,18 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
 /// succeed with the same manifests, and the parameters' run must leave the files alone.
 #[track_caller]
 fn same_as_by_hand(parameters: Value, by_hand: &str, extra_env: &[(&str, &str)]) -> String {
-    let original = files("resources: [deploy.yaml]\n");
+    same_as_by_hand_from("resources: [deploy.yaml]\n", parameters, by_hand, extra_env)
+}
+
+/// [`same_as_by_hand`], from the kustomization `kustomization`.
+#[track_caller]
+fn same_as_by_hand_from(
+    kustomization: &str,
+    parameters: Value,
+    by_hand: &str,
+    extra_env: &[(&str, &str)],
+) -> String {
+    let original = files(kustomization);
     let mut with_params = case(&original).env("ARGOCD_APP_PARAMETERS", parameters.to_string());
     for (k, v) in extra_env {
         with_params = with_params.env(k, v);
@@ -153,6 +164,48 @@ fn labels_without_selector_in_templates_and_forced_keys() {
         "resources: [deploy.yaml]\nlabels:\n- pairs: {tier: front, app: web}\n  includeTemplates: true\n\
          commonAnnotations: {note: \"${ARGOCD_APP_NAME} $HOME\"}\n",
         &[],
+    );
+}
+
+/// The edit of a field keeps what the rest of the kustomization reads from it: an anchor on
+/// it (aliases see the new value, as after `kustomize edit`), and a block scalar that ends the
+/// file without a line break (new fields go first rather than add that break to its value).
+/// An anchor inside a field that an alias elsewhere uses cannot be kept: refused, saying how.
+#[test]
+fn edits_keep_anchors_and_a_final_block_scalar_as_they_were() {
+    let out = same_as_by_hand_from(
+        "resources: [deploy.yaml]\nnamePrefix: &prefix old-\ncommonAnnotations: {was: *prefix}\n",
+        json!([{"name": "name-prefix", "string": "new-"}]),
+        "resources: [deploy.yaml]\nnamePrefix: new-\ncommonAnnotations: {was: new-}\n",
+        &[],
+    );
+    assert!(
+        out.contains("name: new-web") && out.contains("was: new-"),
+        "{out}"
+    );
+    let out = same_as_by_hand_from(
+        "resources: [deploy.yaml]\nconfigMapGenerator:\n- name: notes\n  options: {disableNameSuffixHash: true}\n  literals:\n  - |\n    note=kept as it was",
+        json!([{"name": "name-suffix", "string": "-x"}]),
+        "nameSuffix: -x\nresources: [deploy.yaml]\nconfigMapGenerator:\n- name: notes\n  options: {disableNameSuffixHash: true}\n  literals: [note=kept as it was]\n",
+        &[],
+    );
+    assert!(out.contains("note: kept as it was\n"), "{out}");
+
+    let original = files(
+        "resources: [deploy.yaml]\ncommonLabels:\n  team: &team a\ncommonAnnotations: {team: *team}\n",
+    );
+    let out = case(&original)
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            json!([{"name": "common-labels", "map": {"app": "web"}}]).to_string(),
+        )
+        .run();
+    out.failure().stdout("").stderr_contains(
+        "kustomization.yaml: field commonLabels: an alias elsewhere in the kustomization refers to its anchor &team, which setting the field would drop; write that value out where the alias is",
+    );
+    assert_eq!(
+        tree(out.cwd()),
+        original.into_iter().collect::<BTreeMap<_, _>>()
     );
 }
 

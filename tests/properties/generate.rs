@@ -303,3 +303,246 @@ fn scalar(rng: &mut Rng, out: &mut String, indent: usize) {
     }
     out.push('\n');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kustomizations and the Application's kustomize parameters
+
+/// Fields of a kustomization, the ones the parameters edit among them.
+const KUSTOMIZATION_KEYS: &[&str] = &[
+    "resources",
+    "namePrefix",
+    "nameSuffix",
+    "namespace",
+    "images",
+    "replicas",
+    "commonLabels",
+    "commonAnnotations",
+    "labels",
+    "patches",
+    "components",
+    "configMapGenerator",
+];
+
+/// Values a kustomization field may hold, right and wrong for it, in every style.
+const KUSTOMIZATION_VALUES: &[&str] = &[
+    " [a.yaml, b.yaml]",
+    "\n  - a.yaml\n  - ../base # a comment\n",
+    "\n- a.yaml\n",
+    " old-",
+    " \"quoted-\"",
+    " 'single'",
+    " |\n  block\n",
+    " >-\n  folded\n",
+    "",
+    " ~",
+    " null",
+    " [{name: web, newTag: \"1\"}, {name: db, newName: reg/db}]",
+    "\n  - name: web\n    newName: reg/web\n    newTag: \"2\"\n",
+    "\n  - name: web\n    count: 3\n",
+    " {team: a, app: web}",
+    "\n  team: a\n  app: web\n",
+    "\n- pairs: {team: a}\n  includeSelectors: false\n",
+    "\n- pairs:\n    x: y\n  includeTemplates: true\n",
+    " [{path: p.yaml}]",
+    " [../components/c]",
+    " &anchor [x]",
+    " *anchor",
+    " !!str tagged",
+    " 12",
+    " {}",
+    " []",
+    " plain # trailing comment",
+];
+
+/// A kustomization text: a mapping of fields (known and unknown, in block or flow style, at
+/// any indentation, between comments and document markers), sometimes CRLF or without a
+/// final line break; now and then not a mapping at all.
+pub(crate) fn kustomization(rng: &mut Rng) -> String {
+    let mut out = String::new();
+    if rng.chance(4) {
+        out.push_str(rng.pick(&["---\n", "# header\n", "--- # c\n", "\n"]));
+    }
+    let count = rng.below(5);
+    let key = |rng: &mut Rng| {
+        let name = rng.pick(KUSTOMIZATION_KEYS);
+        match rng.below(8) {
+            0 => format!("\"{name}\""),
+            1 => format!("'{name}'"),
+            2 => format!("{name} "),
+            _ => name.to_owned(),
+        }
+    };
+    match rng.below(8) {
+        0 => {
+            // A flow mapping, on one line or several.
+            out.push('{');
+            for i in 0..count {
+                if i > 0 {
+                    out.push_str(rng.pick(&[", ", ",\n  ", " , "]));
+                }
+                let _ = write!(
+                    out,
+                    "{}: {}",
+                    key(rng),
+                    rng.pick(&["a", "[x, y]", "{k: v}", "\"q\"", "''"])
+                );
+            }
+            out.push_str(rng.pick(&["}", ",}", "\n}", " } # c"]));
+            out.push('\n');
+        }
+        1 => {
+            // Not a mapping.
+            out.push_str(rng.pick(&["- a.yaml\n", "just text\n", "[a, b]\n", "&a {x: 1}\n"]));
+        }
+        _ => {
+            let pad = if rng.chance(6) { "  " } else { "" };
+            for _ in 0..count {
+                let _ = write!(out, "{pad}{}:", key(rng));
+                let value = rng.pick(KUSTOMIZATION_VALUES);
+                out.push_str(&value.replace('\n', &format!("\n{pad}")));
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                if rng.chance(5) {
+                    out.push_str(rng.pick(&["# comment\n", "\n", "  # indented comment\n"]));
+                }
+            }
+        }
+    }
+    if rng.chance(8) {
+        out.push_str(rng.pick(&["...\n", "---\n", "--- # empty\n", "---\nsecond: doc\n"]));
+    }
+    if rng.chance(6) {
+        out = out.replace('\n', "\r\n");
+    }
+    if rng.chance(5) {
+        while out.ends_with('\n') || out.ends_with('\r') {
+            out.pop();
+        }
+    }
+    out
+}
+
+/// Text an Application author may put in a parameter: YAML and JSON syntax, line breaks,
+/// document markers, quotes and escapes, and anything else.
+pub(crate) fn hostile_text(rng: &mut Rng) -> String {
+    const PIECES: &[&str] = &[
+        "web",
+        "-",
+        ": ",
+        "#",
+        " # ",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        "&a",
+        "*a",
+        "!!map",
+        "|",
+        ">",
+        "'",
+        "\"",
+        "\\",
+        "\\n",
+        "\n",
+        "\r\n",
+        "\n---\n",
+        "...",
+        "%YAML 1.2",
+        "@",
+        "`",
+        "? ",
+        "\t",
+        "  ",
+        "~",
+        "null",
+        "true",
+        "0o17",
+        "1e3",
+        "namePrefix: x",
+        "\u{85}",
+        "\u{2028}",
+        "é",
+        "😀",
+        "<path:secret/data/a#b>",
+    ];
+    let mut out = String::new();
+    for _ in 0..rng.below(6) {
+        if rng.chance(5) {
+            out.push(rng.char());
+        } else {
+            out.push_str(rng.pick(PIECES));
+        }
+    }
+    out
+}
+
+/// Kustomize parameters with hostile values, and the components to add.
+pub(crate) fn kustomize_params(
+    rng: &mut Rng,
+) -> (
+    vaultplate::render::kustomize::params::KustomizeParams,
+    Vec<String>,
+) {
+    use vaultplate::render::kustomize::params::{Image, KustomizeParams};
+    let mut params = KustomizeParams::default();
+    let maybe = |rng: &mut Rng| (!rng.chance(2)).then(|| hostile_text(rng));
+    params.name_prefix = maybe(rng);
+    params.name_suffix = maybe(rng);
+    params.namespace = maybe(rng);
+    let pairs = |rng: &mut Rng| -> Vec<(String, String)> {
+        (0..rng.below(3))
+            .map(|_| {
+                let key = if rng.chance(2) {
+                    rng.pick(&["team", "app"]).to_owned()
+                } else {
+                    hostile_text(rng)
+                };
+                (key, hostile_text(rng))
+            })
+            .collect()
+    };
+    params.common_labels = pairs(rng);
+    params.common_annotations = pairs(rng);
+    params.force_common_labels = rng.chance(2);
+    params.force_common_annotations = rng.chance(2);
+    params.label_without_selector = rng.chance(3);
+    params.label_include_templates = rng.chance(2);
+    for _ in 0..rng.below(3) {
+        let part = |rng: &mut Rng| match rng.below(4) {
+            0 => None,
+            1 => Some("*".to_owned()),
+            _ => Some(hostile_text(rng)),
+        };
+        let name = if rng.chance(2) {
+            rng.pick(&["web", "db"]).to_owned()
+        } else {
+            hostile_text(rng)
+        };
+        params.images.push(Image {
+            name,
+            new_name: part(rng),
+            new_tag: part(rng),
+            digest: part(rng),
+        });
+    }
+    for _ in 0..rng.below(3) {
+        let name = if rng.chance(2) {
+            "web".to_owned()
+        } else {
+            hostile_text(rng)
+        };
+        params
+            .replicas
+            .push((name, i64::try_from(rng.next_u64() % 5).unwrap_or(0) - 1));
+    }
+    for _ in 0..rng.below(2) {
+        params.patches.push(
+            serde_json::json!({"path": hostile_text(rng), "target": {"kind": hostile_text(rng)}}),
+        );
+    }
+    let components = (0..rng.below(3)).map(|_| hostile_text(rng)).collect();
+    (params, components)
+}

@@ -12,6 +12,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 use vaultplate::placeholder::modifier::Modifier;
 use vaultplate::placeholder::{self, Mode, ParseError, Reference, Segment};
+use vaultplate::render::kustomize;
+use vaultplate::render::kustomize::params::KustomizeParams;
 use vaultplate::yaml::edit::{self, Edit, Replacement};
 use vaultplate::yaml::value::{MAX_ALIAS_EXPANSION, to_json};
 use vaultplate::yaml::{self, Node, NodeKind, ScalarStyle};
@@ -609,4 +611,217 @@ fn check_gaps(
         (old_at, new_at, after_block) = (old_span.end, new_span.end, block);
     }
     compare(&old[old_at..], &new[new_at..], after_block);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (e) The kustomization editor
+
+/// `render::kustomize::edit::edit` on any kustomization text (a repository author's) with any
+/// parameters (an Application author's) either refuses, or gives a text that parses to the
+/// same mapping with exactly the edited fields changed:
+///
+/// - the original fields keep their keys, order and values (the first of a repeated key
+///   aside, which is the one edited);
+/// - the only new fields are the edited ones, after the original ones (before them when the
+///   text ends in a block scalar without a line break, which a line after it would change);
+/// - every text a parameter gave reads back as that text, in the field it was meant for:
+///   no value reaches the structure of the kustomization.
+pub(crate) fn check_kustomization_edit(
+    text: &str,
+    params: &KustomizeParams,
+    components: &[String],
+) {
+    let edited = kustomize::edit::edit(text, params, components);
+    let Ok(original) = yaml::parse_stream(text) else {
+        assert!(edited.is_err(), "edited text that does not parse: {text:?}");
+        return;
+    };
+    let Ok(out) = edited else {
+        return;
+    };
+    let context =
+        format!("{text:?} with {params:?} and components {components:?} edited to {out:?}");
+    let fields = edited_fields(params, components);
+    if fields.is_empty() {
+        assert_eq!(
+            out, text,
+            "nothing to edit, yet the text changed: {context}"
+        );
+        return;
+    }
+    let again = yaml::parse_stream(&out)
+        .unwrap_or_else(|e| panic!("the edited kustomization does not parse ({e}): {context}"));
+    let root = |documents: &[yaml::Document]| -> Vec<(Option<String>, Value)> {
+        let mut with_content = documents.iter().filter_map(|d| d.root.as_ref());
+        let root = with_content.next();
+        assert!(
+            with_content.next().is_none(),
+            "more than one document: {context}"
+        );
+        match root.map(|r| &r.kind) {
+            None => Vec::new(),
+            Some(NodeKind::Mapping(entries)) => entries
+                .iter()
+                .map(|(k, v)| (k.as_scalar().map(str::to_owned), to_json(v)))
+                .collect(),
+            Some(_) => panic!("the edit was accepted on a root that is not a mapping: {context}"),
+        }
+    };
+    let before = root(&original);
+    let after = root(&again);
+    assert!(after.len() >= before.len(), "fields were lost: {context}");
+    // New fields go after the others, or before them when the text ends in a block scalar.
+    let keys = |entries: &[(Option<String>, Value)]| {
+        entries.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+    };
+    let first_old = if keys(&after[..before.len()]) == keys(&before) {
+        0
+    } else {
+        after.len() - before.len()
+    };
+    let (kept, added) = if first_old == 0 {
+        (&after[..before.len()], &after[before.len()..])
+    } else {
+        (&after[first_old..], &after[..first_old])
+    };
+    let mut seen = Vec::new();
+    for (old, new) in before.iter().zip(kept) {
+        assert_eq!(old.0, new.0, "a field's key changed: {context}");
+        let first = old.0.as_deref().is_some_and(|k| !seen.contains(&k));
+        if let Some(key) = old.0.as_deref() {
+            seen.push(key);
+        }
+        if !(first && old.0.as_deref().is_some_and(|k| fields.contains(&k))) {
+            assert_eq!(
+                old.1, new.1,
+                "field {:?} changed though no parameter sets it: {context}",
+                old.0
+            );
+        }
+    }
+    let added: Vec<&str> = added
+        .iter()
+        .map(|(k, _)| {
+            k.as_deref()
+                .unwrap_or_else(|| panic!("a field without a plain key was added: {context}"))
+        })
+        .collect();
+    for key in &added {
+        assert!(
+            fields.contains(key) && !seen.contains(key),
+            "field {key} was added: {context}"
+        );
+    }
+    let value = |key: &str| {
+        after
+            .iter()
+            .find(|(k, _)| k.as_deref() == Some(key))
+            .map(|(_, v)| v)
+            .unwrap_or_else(|| panic!("field {key} is missing: {context}"))
+    };
+    for (key, given) in [
+        ("namePrefix", &params.name_prefix),
+        ("nameSuffix", &params.name_suffix),
+        ("namespace", &params.namespace),
+    ] {
+        if let Some(given) = given {
+            assert_eq!(value(key), &json!(given), "field {key}: {context}");
+        }
+    }
+    let has_pairs = |map: &Value, pairs: &[(String, String)]| {
+        pairs.iter().enumerate().all(|(i, (k, v))| {
+            let last = pairs[i + 1..].iter().all(|(later, _)| later != k);
+            !last || map.get(k) == Some(&json!(v))
+        })
+    };
+    if !params.common_labels.is_empty() {
+        if params.label_without_selector {
+            let labels = value("labels")
+                .as_array()
+                .unwrap_or_else(|| panic!("labels: {context}"));
+            assert!(
+                labels.iter().any(|e| e
+                    .get("pairs")
+                    .is_some_and(|p| has_pairs(p, &params.common_labels))),
+                "labels: {context}"
+            );
+        } else {
+            assert!(
+                has_pairs(value("commonLabels"), &params.common_labels),
+                "commonLabels: {context}"
+            );
+        }
+    }
+    if !params.common_annotations.is_empty() {
+        assert!(
+            has_pairs(value("commonAnnotations"), &params.common_annotations),
+            "commonAnnotations: {context}"
+        );
+    }
+    let list = |key: &str| {
+        value(key)
+            .as_array()
+            .cloned()
+            .unwrap_or_else(|| panic!("{key} is not a list: {context}"))
+    };
+    if !components.is_empty() {
+        let list = list("components");
+        assert!(
+            components.iter().all(|c| list.contains(&json!(c))),
+            "components: {context}"
+        );
+    }
+    if !params.patches.is_empty() {
+        let list = list("patches");
+        assert!(list.ends_with(&params.patches), "patches: {context}");
+    }
+    if !params.images.is_empty() {
+        let list = list("images");
+        for image in &params.images {
+            assert!(
+                list.iter()
+                    .any(|e| e.get("name") == Some(&json!(image.name))),
+                "image {:?}: {context}",
+                image.name
+            );
+        }
+    }
+    if !params.replicas.is_empty() {
+        let list = list("replicas");
+        for (i, (name, count)) in params.replicas.iter().enumerate() {
+            if params.replicas[i + 1..]
+                .iter()
+                .all(|(later, _)| later != name)
+            {
+                assert!(
+                    list.iter().any(|e| e.get("name") == Some(&json!(name))
+                        && e.get("count") == Some(&json!(count))),
+                    "replicas {name:?}: {context}"
+                );
+            }
+        }
+    }
+}
+
+/// The fields the parameters set.
+fn edited_fields(params: &KustomizeParams, components: &[String]) -> Vec<&'static str> {
+    let labels = if params.label_without_selector {
+        "labels"
+    } else {
+        "commonLabels"
+    };
+    [
+        ("namePrefix", params.name_prefix.is_some()),
+        ("nameSuffix", params.name_suffix.is_some()),
+        ("images", !params.images.is_empty()),
+        ("replicas", !params.replicas.is_empty()),
+        (labels, !params.common_labels.is_empty()),
+        ("commonAnnotations", !params.common_annotations.is_empty()),
+        ("namespace", params.namespace.is_some()),
+        ("patches", !params.patches.is_empty()),
+        ("components", !components.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(key, set)| set.then_some(key))
+    .collect()
 }

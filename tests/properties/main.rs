@@ -60,6 +60,21 @@ fn yaml_edits_reparse_and_keep_other_bytes() {
     );
 }
 
+#[test]
+fn kustomization_edits_change_only_the_fields_parameters_set() {
+    for_each_case(
+        3_000,
+        |rng| {
+            let text = generate::kustomization(rng);
+            let (params, components) = generate::kustomize_params(rng);
+            (text, params, components)
+        },
+        |(text, params, components)| {
+            invariants::check_kustomization_edit(text, params, components);
+        },
+    );
+}
+
 /// The generators reach what they are meant to: otherwise the properties hold vacuously.
 #[test]
 fn generators_reach_placeholders_modifiers_and_edits() {
@@ -81,6 +96,21 @@ fn generators_reach_placeholders_modifiers_and_edits() {
         .filter(|_| vaultplate::yaml::parse_stream(&generate::yaml_stream(&mut rng)).is_ok())
         .count();
     assert!(parsed > 200, "{parsed} of 1000 streams parse");
+    let (mut edited, mut appended_first) = (0, 0);
+    for _ in 0..1000 {
+        let text = generate::kustomization(&mut rng);
+        let (params, components) = generate::kustomize_params(&mut rng);
+        if let Ok(out) = vaultplate::render::kustomize::edit::edit(&text, &params, &components) {
+            edited += usize::from(out != text);
+            appended_first +=
+                usize::from(!text.is_empty() && out.ends_with(text.trim_start()) && out != text);
+        }
+    }
+    assert!(edited > 300, "{edited} of 1000 kustomizations edited");
+    assert!(
+        appended_first > 0,
+        "no kustomization got its new fields first"
+    );
 }
 
 /// Inputs the fuzz targets found failing, kept in `regressions/` (named `TARGET-what`) and run

@@ -13,15 +13,11 @@ use serde_json::{Map, Value, json};
 
 use super::params::{Image, KustomizeParams};
 use crate::yaml::value::to_json;
-use crate::yaml::{Node, NodeKind, parse_stream, to_flow};
+use crate::yaml::{Node, NodeKind, ScalarStyle, parse_stream, to_flow};
 
 /// `text` (a kustomization) with the fields `params` set; `components` are the checked ones
 /// to add.
-pub(super) fn edit(
-    text: &str,
-    params: &KustomizeParams,
-    components: &[String],
-) -> Result<String, String> {
+pub fn edit(text: &str, params: &KustomizeParams, components: &[String]) -> Result<String, String> {
     let documents = parse_stream(text).map_err(|e| format!("is not valid YAML ({e})"))?;
     let mut with_content = documents.iter().filter(|d| d.root.is_some());
     let document = with_content.next();
@@ -48,16 +44,30 @@ pub(super) fn edit(
             Some((k, v)) => {
                 let colon = colon_after(text, k.span.end)
                     .ok_or_else(|| format!("field {key}: write it as `{key}: value`"))?;
+                if let Some(anchor) = root.and_then(|root| aliased_inside(v, root)) {
+                    return Err(format!(
+                        "field {key}: an alias elsewhere in the kustomization refers to its anchor \
+                         &{anchor}, which setting the field would drop; write that value out where \
+                         the alias is"
+                    ));
+                }
+                // An anchor on the value itself stays on the new value, so that aliases to it
+                // see the edited field, as they do after `kustomize edit`.
+                let anchor = v
+                    .anchor
+                    .as_deref()
+                    .map(|a| format!("&{a} "))
+                    .unwrap_or_default();
                 changes.push((
                     colon + 1..v.span.end.max(colon + 1),
-                    format!(" {}", to_flow(&value)),
+                    format!(" {anchor}{}", to_flow(&value)),
                 ));
             }
             None => appended.push((key, value)),
         }
     }
     if !appended.is_empty() {
-        changes.push(append(text, document, root, &appended));
+        changes.push(append(text, document, root, &appended)?);
     }
     changes.sort_by_key(|(range, _)| range.start);
     let mut out = text.to_owned();
@@ -266,6 +276,40 @@ fn labels(params: &KustomizeParams, existing: Option<Value>) -> Result<Value, St
     Ok(Value::Array(list))
 }
 
+/// An anchor defined inside `value` (below its own node) that an alias outside it uses: the
+/// rewritten value would not define it any more.
+fn aliased_inside(value: &Node, root: &Node) -> Option<String> {
+    fn children(node: &Node) -> Vec<&Node> {
+        match &node.kind {
+            NodeKind::Mapping(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
+            NodeKind::Sequence(items) => items.iter().collect(),
+            NodeKind::Scalar { .. } | NodeKind::Alias(_) => Vec::new(),
+        }
+    }
+    let mut inner = Vec::new();
+    let mut stack = children(value);
+    while let Some(node) = stack.pop() {
+        inner.extend(node.anchor.clone());
+        stack.extend(children(node));
+    }
+    if inner.is_empty() {
+        return None;
+    }
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.span.start >= value.span.start && node.span.end <= value.span.end {
+            continue;
+        }
+        if let NodeKind::Alias(name) = &node.kind
+            && inner.contains(name)
+        {
+            return Some(name.clone());
+        }
+        stack.extend(children(node));
+    }
+    None
+}
+
 /// The position of the `:` that follows a mapping key ending at `end`.
 fn colon_after(text: &str, end: usize) -> Option<usize> {
     let rest = &text[end..];
@@ -274,13 +318,14 @@ fn colon_after(text: &str, end: usize) -> Option<usize> {
 }
 
 /// The insertion of new fields: inside a flow mapping before its `}`, else new lines after the
-/// document's text at the mapping's indentation.
+/// document's text at the mapping's indentation; before the first field when the text ends in
+/// a block scalar without a line break, which would take the new line's break into its value.
 fn append(
     text: &str,
     document: Option<&crate::yaml::Document>,
     root: Option<&Node>,
     fields: &[(&str, Value)],
-) -> (std::ops::Range<usize>, String) {
+) -> Result<(std::ops::Range<usize>, String), String> {
     let entry =
         |(key, value): &(&str, Value)| format!("{}: {}", to_flow(&json!(key)), to_flow(value));
     if let Some(root) = root
@@ -292,12 +337,31 @@ fn append(
         let items: Vec<String> = fields.iter().map(entry).collect();
         let joined = items.join(", ");
         let with = if comma { format!(", {joined}") } else { joined };
-        return (close..close, with);
+        return Ok((close..close, with));
     }
     let at = document.map_or(text.len(), |d| d.range.end);
     let indent = root.map_or(0, |r| {
         r.span.start - text[..r.span.start].rfind('\n').map_or(0, |n| n + 1)
     });
+    if let Some(root) = root
+        && ends_in_block_scalar(root, &text[..at])
+    {
+        let line = text[..root.span.start].rfind('\n').map_or(0, |n| n + 1);
+        if !text[line..root.span.start].chars().all(|c| c == ' ') {
+            return Err(
+                "ends in a block scalar without a line break, after which no field can be added \
+                 without changing it: end the file with a line break"
+                    .into(),
+            );
+        }
+        let mut with = String::new();
+        for field in fields {
+            with.push_str(&entry(field));
+            with.push('\n');
+            with.push_str(&" ".repeat(indent));
+        }
+        return Ok((root.span.start..root.span.start, with));
+    }
     let mut with = String::new();
     if at > 0 && !text[..at].ends_with('\n') {
         with.push('\n');
@@ -307,7 +371,27 @@ fn append(
         with.push_str(&entry(field));
         with.push('\n');
     }
-    (at..at, with)
+    Ok((at..at, with))
+}
+
+/// Whether `text` (a document's) ends with the last line of a block scalar, `node`'s last
+/// value, and no line break: a line after it would add that break to the scalar's value.
+fn ends_in_block_scalar(node: &Node, text: &str) -> bool {
+    let last = match &node.kind {
+        NodeKind::Mapping(entries) => {
+            return entries
+                .last()
+                .is_some_and(|(_, v)| ends_in_block_scalar(v, text));
+        }
+        NodeKind::Sequence(items) => {
+            return items.last().is_some_and(|v| ends_in_block_scalar(v, text));
+        }
+        NodeKind::Alias(_) => return false,
+        NodeKind::Scalar { style, .. } => {
+            matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+        }
+    };
+    last && node.span.end <= text.len() && !text[node.span.end..].contains('\n')
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the Application's kustomize parameters applied to a private copy of the repository.
 
 pub(crate) mod copy;
-mod edit;
+pub mod edit;
 mod envsubst;
 pub mod params;
 
