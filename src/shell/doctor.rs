@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ChildStdout, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::config::policy::PolicyError;
@@ -381,11 +381,29 @@ fn output_of(path: &Path, args: &[&str]) -> Result<String, String> {
         return Err(format!("it exited with {status}"));
     }
     // A version fits in a pipe's buffer, so the child could exit before it was read.
+    Ok(child.stdout.take().map(printed).unwrap_or_default())
+}
+
+/// What a tool that has exited left in its standard output, up to 64 KiB. Read without
+/// waiting for the pipe's end: a process it started (a wrapper script's daemon) may hold the
+/// pipe open for ever.
+fn printed(mut stdout: ChildStdout) -> String {
+    const MOST: usize = 64 << 10;
     let mut out = Vec::new();
-    if let Some(stdout) = child.stdout.take() {
-        let _ = stdout.take(64 << 10).read_to_end(&mut out);
+    if rustix::io::ioctl_fionbio(&stdout, true).is_ok() {
+        let mut buffer = [0; 8 << 10];
+        while out.len() < MOST {
+            match stdout.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => out.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                // Nothing more now (WouldBlock), or the pipe failed: what was read is all.
+                Err(_) => break,
+            }
+        }
+        out.truncate(MOST);
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The Vault checks: address, login, and the path asked about.

@@ -248,3 +248,37 @@ fn a_hanging_helm_is_a_failure_not_a_hang() {
         started.elapsed()
     );
 }
+
+/// A `helm` that prints its version and exits, leaving a process behind that holds its
+/// standard output open (a wrapper script starting a daemon): doctor reads what the tool
+/// printed and goes on, instead of waiting for that process to end.
+#[test]
+fn a_tool_that_leaves_a_process_behind_does_not_hold_doctor() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let (user, password, _) = identity();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let helm = dir.path().join("helm");
+    std::fs::write(&helm, "#!/bin/sh\necho v3.99.1\nsleep 60 &\nexit 0\n")
+        .expect("a stand-in helm");
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let started = std::time::Instant::now();
+    logged_in(&user, &password)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}:/usr/bin:/bin",
+                dir.path().display(),
+                crate::support::tools_dir().display()
+            ),
+        )
+        .args(["doctor"])
+        .run()
+        .success()
+        .stdout_contains(&format!("OK    helm: v3.99.1 ({})\n", helm.display()));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "doctor took {:?}",
+        started.elapsed()
+    );
+}
