@@ -360,7 +360,14 @@ const KUSTOMIZATION_VALUES: &[&str] = &[
 pub(crate) fn kustomization(rng: &mut Rng) -> String {
     let mut out = String::new();
     if rng.chance(4) {
-        out.push_str(rng.pick(&["---\n", "# header\n", "--- # c\n", "\n"]));
+        out.push_str(rng.pick(&[
+            "---\n",
+            "# header\n",
+            "--- # c\n",
+            "\n",
+            "\u{feff}",
+            "# c\n\u{feff}",
+        ]));
     }
     let count = rng.below(5);
     let key = |rng: &mut Rng| {
@@ -412,8 +419,10 @@ pub(crate) fn kustomization(rng: &mut Rng) -> String {
     if rng.chance(8) {
         out.push_str(rng.pick(&["...\n", "---\n", "--- # empty\n", "---\nsecond: doc\n"]));
     }
-    if rng.chance(6) {
-        out = out.replace('\n', "\r\n");
+    match rng.below(8) {
+        0 => out = out.replace('\n', "\r\n"),
+        1 => out = out.replace('\n', "\r"),
+        _ => {}
     }
     if rng.chance(5) {
         while out.ends_with('\n') || out.ends_with('\r') {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use vaultplate::placeholder::modifier::Modifier;
 use vaultplate::placeholder::{self, Mode, ParseError, Reference, Segment};
 use vaultplate::render::kustomize;
-use vaultplate::render::kustomize::params::KustomizeParams;
+use vaultplate::render::kustomize::params::{Image, KustomizeParams};
 use vaultplate::yaml::edit::{self, Edit, Replacement};
 use vaultplate::yaml::value::{MAX_ALIAS_EXPANSION, to_json};
 use vaultplate::yaml::{self, Node, NodeKind, ScalarStyle};
@@ -801,6 +801,69 @@ pub(crate) fn check_kustomization_edit(
             }
         }
     }
+}
+
+/// [`check_kustomization_edit`] on bytes, in the fuzz target's layout: the kustomization, a
+/// 0xFF byte, then one parameter per line, its first character saying which: `p`, `s`, `n` and
+/// the text (name prefix, suffix, namespace); `l` or `a` and `key=value` (a common label or
+/// annotation); `i` and `name|newName|newTag|digest` (an empty part is unset); `r` and
+/// `name=count`; `c` and a component; `t` and a patch's path; `f` and any of `L`, `A`, `S`, `T`
+/// (force labels, force annotations, labels without selector, labels in templates).
+pub(crate) fn check_kustomization_edit_bytes(data: &[u8]) {
+    let (text, spec) = match data.iter().position(|&b| b == 0xff) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let text = String::from_utf8_lossy(text);
+    let spec = String::from_utf8_lossy(spec);
+    let pair = |s: &str| {
+        let (key, value) = s.split_once('=').unwrap_or((s, ""));
+        (key.to_owned(), value.to_owned())
+    };
+    let mut params = KustomizeParams::default();
+    let mut components = Vec::new();
+    for line in spec.split('\n') {
+        let mut chars = line.chars();
+        let Some(kind) = chars.next() else {
+            continue;
+        };
+        let rest = chars.as_str();
+        match kind {
+            'p' => params.name_prefix = Some(rest.to_owned()),
+            's' => params.name_suffix = Some(rest.to_owned()),
+            'n' => params.namespace = Some(rest.to_owned()),
+            'l' => params.common_labels.push(pair(rest)),
+            'a' => params.common_annotations.push(pair(rest)),
+            'i' => {
+                let mut parts = rest
+                    .split('|')
+                    .map(|p| (!p.is_empty()).then(|| p.to_owned()));
+                let mut next = || parts.next().flatten();
+                params.images.push(Image {
+                    name: next().unwrap_or_default(),
+                    new_name: next(),
+                    new_tag: next(),
+                    digest: next(),
+                });
+            }
+            'r' => {
+                let (name, count) = pair(rest);
+                params
+                    .replicas
+                    .push((name, count.trim().parse().unwrap_or(1)));
+            }
+            'c' => components.push(rest.to_owned()),
+            't' => params.patches.push(json!({"path": rest})),
+            'f' => {
+                params.force_common_labels |= rest.contains('L');
+                params.force_common_annotations |= rest.contains('A');
+                params.label_without_selector |= rest.contains('S');
+                params.label_include_templates |= rest.contains('T');
+            }
+            _ => {}
+        }
+    }
+    check_kustomization_edit(&text, &params, &components);
 }
 
 /// The fields the parameters set.

@@ -133,6 +133,7 @@ fn inputs_fuzzing_found_stay_fixed() {
             Some("yaml_edit") => invariants::check_yaml_edit_bytes(&data),
             Some("placeholder_grammar") => invariants::check_placeholder_grammar(&text(&data)),
             Some("modifier_chain") => invariants::check_modifier_chain(&text(&data)),
+            Some("kustomization_edit") => invariants::check_kustomization_edit_bytes(&data),
             _ => panic!("{name}: name a regression TARGET-what, TARGET one of the fuzz targets"),
         }
         count += 1;

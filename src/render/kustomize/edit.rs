@@ -340,14 +340,19 @@ fn append(
         return Ok((close..close, with));
     }
     let at = document.map_or(text.len(), |d| d.range.end);
-    let indent = root.map_or(0, |r| {
-        r.span.start - text[..r.span.start].rfind('\n').map_or(0, |n| n + 1)
+    // A byte order mark (which may start any document) before the mapping is not indentation;
+    // a lone `\r` ends a line in YAML as `\n` does.
+    let before_root = root.map_or("", |r| {
+        let line = text[..r.span.start]
+            .rfind(['\n', '\r'])
+            .map_or(0, |n| n + 1);
+        text[line..r.span.start].trim_start_matches('\u{feff}')
     });
+    let indent = before_root.len();
     if let Some(root) = root
         && ends_in_block_scalar(root, &text[..at])
     {
-        let line = text[..root.span.start].rfind('\n').map_or(0, |n| n + 1);
-        if !text[line..root.span.start].chars().all(|c| c == ' ') {
+        if !before_root.chars().all(|c| c == ' ') {
             return Err(
                 "ends in a block scalar without a line break, after which no field can be added \
                  without changing it: end the file with a line break"
@@ -391,7 +396,7 @@ fn ends_in_block_scalar(node: &Node, text: &str) -> bool {
             matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
         }
     };
-    last && node.span.end <= text.len() && !text[node.span.end..].contains('\n')
+    last && node.span.end <= text.len() && !text[node.span.end..].contains(['\n', '\r'])
 }
 
 #[cfg(test)]
