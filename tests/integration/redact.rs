@@ -255,3 +255,203 @@ fn no_resolve_leaves_placeholders_and_contacts_no_vault() {
         .stdout_contains(&format!("  replicas: <path:{path}#replicas>\n"));
     assert_eq!(bao.reads(&path), before, "--no-resolve read from Vault");
 }
+
+/// Generated streams (every kind of field, inline and generic placeholders, modifier chains
+/// that work and that fail) through `generate --redact` and plain `generate`: a redacted
+/// output never holds a value, not as written, in base64, nor inside any base64 text it holds;
+/// and no error of either mode shows one (the harness checks stderr for every value).
+#[test]
+fn generated_streams_never_show_a_value_when_redacted_nor_in_errors() {
+    let mut rng = Rng(0x5eed);
+    let mut fresh = |what: &str| format!("{what}{:012x}", rng.next() >> 16);
+    let (token, first, second) = (fresh("tok"), fresh("first"), fresh("second"));
+    let (inner, decoded, yaml_value, special) =
+        (fresh("inner"), fresh("decoded"), fresh("yaml"), fresh("sp"));
+    let name = unique("redact-gen");
+    let path = format!("secret/data/{name}");
+    OpenBao::shared().put_kv2(
+        "secret",
+        &name,
+        json!({
+            "token": token,
+            "multi": format!("{first}\n{second}\n"),
+            "json": format!("{{\"inner\": \"{inner}\", \"n\": 7}}"),
+            "b64": BASE64.encode(&decoded),
+            "yamlish": format!("key: {yaml_value}\nlist: [a, b]\n"),
+            "special": format!("{special}: #{{}}[]'\" |> \\"),
+            "number": 42,
+        }),
+    );
+    let needles = [token, first, second, inner, decoded, yaml_value, special];
+    let mut redacted_runs = 0;
+    let mut failed_runs = 0;
+    for case in 0..40 {
+        let stream = generated_stream(&mut rng, &path);
+        for redact in [true, false] {
+            let args = if redact {
+                vec!["generate", "--redact", "app"]
+            } else {
+                vec!["generate", "app"]
+            };
+            let mut run = Case::new()
+                .file("app/all.yaml", &stream)
+                .vault(OpenBao::shared())
+                .env("VAULTPLATE_REDACT_KEY", KEY)
+                .args(args);
+            for needle in &needles {
+                run = run.secret(needle);
+            }
+            let out = run.run();
+            assert!(
+                !out.stderr_text().contains("invalid YAML"),
+                "the generator wrote\n{stream}"
+            );
+            if !out.succeeded() {
+                failed_runs += 1;
+                continue;
+            }
+            if !redact {
+                continue;
+            }
+            redacted_runs += 1;
+            let text = out.stdout_text();
+            for needle in &needles {
+                let shown = text.contains(needle.as_str())
+                    || text.contains(&BASE64.encode(needle))
+                    || decoded_runs(text)
+                        .iter()
+                        .any(|d| d.contains(needle.as_str()));
+                assert!(
+                    !shown,
+                    "case {case}: {needle} shown in the redacted output of\n{stream}\n---- output:\n{text}"
+                );
+            }
+        }
+    }
+    // The streams reach both endings: otherwise the property would hold vacuously.
+    assert!(
+        redacted_runs >= 10 && failed_runs >= 10,
+        "{redacted_runs} redacted, {failed_runs} failed"
+    );
+}
+
+/// Keys of the seeded secret with modifiers that work on their values.
+const WORKING: &[(&str, &str)] = &[
+    ("token", ""),
+    ("token", " | base64encode"),
+    ("token", " | sha256sum"),
+    ("multi", ""),
+    ("multi", " | indent 4"),
+    ("multi", " | base64encode"),
+    ("json", ""),
+    ("json", " | jsonPath {.inner}"),
+    ("json", " | jsonParse | jsonPath {.inner}"),
+    ("b64", ""),
+    ("b64", " | base64decode"),
+    ("yamlish", ""),
+    ("yamlish", " | yamlParse | jsonPath {.key}"),
+    ("special", ""),
+    ("special", " | base64encode | base64decode"),
+    ("number", ""),
+];
+
+/// Keys and modifiers that fail: a missing key, text that is not JSON or not base64, a map
+/// where text is wanted.
+const FAILING: &[(&str, &str)] = &[
+    ("missing", ""),
+    ("yamlish", " | jsonParse"),
+    ("token", " | base64decode"),
+    ("json", " | jsonParse"),
+];
+
+/// A stream of one to three manifests (Secret `stringData` or `data`, ConfigMap, Deployment
+/// annotations) whose fields hold placeholders of the secret at `path`, as the whole value,
+/// inside text, quoted, or in a block scalar; one placeholder in about eight fails.
+fn generated_stream(rng: &mut Rng, path: &str) -> String {
+    let mut stream = String::new();
+    for doc in 0..=rng.below(3) {
+        let generic = rng.below(3) == 0;
+        let placeholder = |rng: &mut Rng, encode: bool| {
+            let table = if rng.below(8) == 0 { FAILING } else { WORKING };
+            let (key, chain) = table[rng.below(table.len())];
+            let encode = if encode { " | base64encode" } else { "" };
+            if generic {
+                format!("<{key}{chain}{encode}>")
+            } else {
+                format!("<path:{path}#{key}{chain}{encode}>")
+            }
+        };
+        let fields = |rng: &mut Rng, indent: usize| {
+            let pad = " ".repeat(indent);
+            let mut fields = String::new();
+            for field in 0..=rng.below(3) {
+                let ph = placeholder(rng, false);
+                let value = match rng.below(5) {
+                    0 => format!("\"pre-{ph}-post\""),
+                    1 => format!("|\n{pad}  line {ph}\n{pad}  end"),
+                    2 => format!("'{ph}'"),
+                    _ => ph,
+                };
+                fields.push_str(&format!("{pad}f{field}: {value}\n"));
+            }
+            fields
+        };
+        let metadata = if generic {
+            format!(
+                "metadata:\n  name: m{doc}\n  annotations:\n    avp.kubernetes.io/path: {path}\n"
+            )
+        } else {
+            format!("metadata:\n  name: m{doc}\n")
+        };
+        let manifest = match rng.below(4) {
+            0 => format!(
+                "apiVersion: v1\nkind: Secret\n{metadata}stringData:\n{}",
+                fields(rng, 2)
+            ),
+            1 => {
+                let inside = BASE64.encode(format!("x {} y", placeholder(rng, false)));
+                let encoded = placeholder(rng, true);
+                format!(
+                    "apiVersion: v1\nkind: Secret\n{metadata}data:\n  a: {inside}\n  b: {encoded}\n"
+                )
+            }
+            2 => format!(
+                "apiVersion: v1\nkind: ConfigMap\n{metadata}data:\n{}",
+                fields(rng, 2)
+            ),
+            _ => format!(
+                "apiVersion: apps/v1\nkind: Deployment\n{metadata}spec:\n  template:\n    metadata:\n      annotations:\n{}",
+                fields(rng, 8)
+            ),
+        };
+        stream.push_str("---\n");
+        stream.push_str(&manifest);
+    }
+    stream
+}
+
+/// The text of every run of base64 characters in `text` that decodes.
+fn decoded_runs(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='))
+        .filter(|run| run.len() >= 12)
+        .filter_map(|run| BASE64.decode(run).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}
+
+/// SplitMix64: the same streams on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).unwrap_or_default()
+    }
+}

@@ -270,6 +270,12 @@ impl Outcome {
         self
     }
 
+    /// Whether the run exited 0, for a test that accepts either ending and checks each.
+    pub(crate) fn succeeded(&self) -> bool {
+        self.status_checked.set(true);
+        self.status.success()
+    }
+
     /// Any non-zero exit (or death by a signal).
     #[track_caller]
     pub(crate) fn failure(&self) -> &Self {
