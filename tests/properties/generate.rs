@@ -417,7 +417,13 @@ pub(crate) fn kustomization(rng: &mut Rng) -> String {
         }
     }
     if rng.chance(8) {
-        out.push_str(rng.pick(&["...\n", "---\n", "--- # empty\n", "---\nsecond: doc\n"]));
+        out.push_str(rng.pick(&[
+            "...\n",
+            "---\n",
+            "--- # empty\n",
+            "---\nsecond: doc\n",
+            "# trailing\n\u{feff}# after a byte order mark\n",
+        ]));
     }
     match rng.below(8) {
         0 => out = out.replace('\n', "\r\n"),

@@ -67,7 +67,12 @@ pub fn edit(text: &str, params: &KustomizeParams, components: &[String]) -> Resu
         }
     }
     if !appended.is_empty() {
-        changes.push(append(text, document, root, &appended)?);
+        changes.push(append(
+            text,
+            document.or(documents.first()),
+            root,
+            &appended,
+        )?);
     }
     changes.sort_by_key(|(range, _)| range.start);
     let mut out = text.to_owned();
@@ -339,7 +344,14 @@ fn append(
         let with = if comma { format!(", {joined}") } else { joined };
         return Ok((close..close, with));
     }
-    let at = document.map_or(text.len(), |d| d.range.end);
+    // New lines go right after the mapping's last line, or at the start of a document without
+    // content: what follows in the document (comments, blank lines, a byte order mark before a
+    // comment, which no content may follow) stays after them.
+    let at = match (document, root) {
+        (Some(d), Some(r)) => after_line(text, r.span.end).min(d.range.end),
+        (Some(d), None) => d.range.start,
+        (None, _) => text.len(),
+    };
     // A byte order mark (which may start any document) before the mapping is not indentation;
     // a lone `\r` ends a line in YAML as `\n` does.
     let before_root = root.map_or("", |r| {
@@ -377,6 +389,16 @@ fn append(
         with.push('\n');
     }
     Ok((at..at, with))
+}
+
+/// The position after the line break that ends the line holding `pos` (`\r\n`, `\n` or a
+/// lone `\r`), or the end of `text`.
+fn after_line(text: &str, pos: usize) -> usize {
+    match text[pos..].find(['\n', '\r']) {
+        None => text.len(),
+        Some(i) if text[pos + i..].starts_with("\r\n") => pos + i + 2,
+        Some(i) => pos + i + 1,
+    }
 }
 
 /// Whether `text` (a document's) ends with the last line of a block scalar, `node`'s last
