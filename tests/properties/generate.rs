@@ -33,6 +33,19 @@ impl Rng {
         items[self.below(items.len())]
     }
 
+    /// Fewer than `most` of `pieces` and random characters (one in five), end to end.
+    fn fragments(&mut self, pieces: &[&str], most: usize) -> String {
+        let mut out = String::new();
+        for _ in 0..self.below(most) {
+            if self.chance(5) {
+                out.push(self.char());
+            } else {
+                out.push_str(self.pick(pieces));
+            }
+        }
+        out
+    }
+
     /// Any character, mostly ASCII.
     fn char(&mut self) -> char {
         match self.below(8) {
@@ -95,15 +108,7 @@ const PLACEHOLDER_FRAGMENTS: &[&str] = &[
 
 /// A string built from placeholder fragments and random characters.
 pub(crate) fn placeholder_text(rng: &mut Rng) -> String {
-    let mut out = String::new();
-    for _ in 0..rng.below(12) {
-        if rng.chance(5) {
-            out.push(rng.char());
-        } else {
-            out.push_str(rng.pick(PLACEHOLDER_FRAGMENTS));
-        }
-    }
-    out
+    rng.fragments(PLACEHOLDER_FRAGMENTS, 12)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -483,15 +488,7 @@ pub(crate) fn hostile_text(rng: &mut Rng) -> String {
         "😀",
         "<path:secret/data/a#b>",
     ];
-    let mut out = String::new();
-    for _ in 0..rng.below(6) {
-        if rng.chance(5) {
-            out.push(rng.char());
-        } else {
-            out.push_str(rng.pick(PIECES));
-        }
-    }
-    out
+    rng.fragments(PIECES, 6)
 }
 
 /// Kustomize parameters with hostile values, and the components to add.
