@@ -7,7 +7,8 @@ Measures, for every workload size (see bench/workload.py):
     filled (the floor: parse + emit, no Vault): wall time, CPU time, peak RSS (measured by
     bench/measure.rs); and with `--no-resolve` on the stream with placeholders (parsed and
     scanned, no Vault), to split generate's CPU beyond the floor into the scan, the reads'
-    system time and the rest;
+    system time and the rest; and the peak of anonymous memory of the floor and of generate,
+    sampled in runs of their own;
   - Vault requests per run from the audit log: logins and reads, against the distinct
     (path, version) pairs and the reads argocd-vault-plugin's pattern would make;
   - OpenBao's own CPU time per run (from /proc), and from it the least wall time any client
@@ -164,9 +165,11 @@ class Vault:
 MEASURE = None  # the launcher built from bench/measure.rs (see there why)
 
 
-def measure(argv, env, stdin=None, stdout=None, cwd=None):
-    """Runs argv; returns wall and CPU seconds, peak RSS in bytes, the exit status, stderr."""
-    launcher = [MEASURE]
+def measure(argv, env, stdin=None, stdout=None, cwd=None, anon_peak=False):
+    """Runs argv; returns wall and CPU seconds, peak RSS in bytes, the exit status, stderr; with
+    anon_peak, also the largest sampled anonymous memory (`anon_peak`, bytes; times not to be
+    used: the sampling slows the child)."""
+    launcher = [MEASURE] + (["--anon-peak"] if anon_peak else [])
     for flag, value in (("--stdin", stdin), ("--stdout", stdout), ("--cwd", cwd)):
         if value:
             launcher += [flag, str(value)]
@@ -180,6 +183,7 @@ def measure(argv, env, stdin=None, stdout=None, cwd=None):
         "user": result["user"],
         "sys": result["sys"],
         "rss": result["maxrss_kb"] * 1024,
+        **({"anon_peak": result["anon_peak_kb"] * 1024} if "anon_peak_kb" in result else {}),
         "status": result["status"],
         "stderr": done.stderr.decode(errors="replace"),
     }
@@ -404,6 +408,10 @@ class Bench:
             generate_runs.append(self.with_vault_cpu(lambda: checked(measure(argv, self.env(), stream, None), "generate")))
             warm_requests.append(self.vault.requests_since(mark))
         floor, unresolved, generate = summary(floor_runs), summary(unresolved_runs), summary(generate_runs)
+        # Anonymous memory (heap, stacks, the input; no code pages), sampled in runs of its own.
+        for summed, path in ((floor, filled), (generate, stream)):
+            sampled = [checked(measure(argv, self.env(), path, None, anon_peak=True), "sampled") for _ in range(3)]
+            summed["anon_peak"] = statistics.median(r["anon_peak"] for r in sampled)
         row = {
             "documents": n,
             "stats": stats,
@@ -602,8 +610,12 @@ def table(results):
         w("its user time beyond it (the reads in user space, filling, assembling). Budget: what a CPU ratio")
         w("of 1.3 allows beyond the floor.")
         w("")
-        w("| docs | reads | floor user / sys | no-resolve user / sys | generate user / sys | budget at 1.3 | scan | reads' sys | per read | reads and fill, user | no-resolve RSS |")
-        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("The last two columns: the peak of anonymous memory (heap, stacks, the input; not the code pages")
+        w("mapped from the binary and libc), sampled every 200 us in three runs of its own, and generate's")
+        w("against the input's size.")
+        w("")
+        w("| docs | reads | floor user / sys | no-resolve user / sys | generate user / sys | budget at 1.3 | scan | reads' sys | per read | reads and fill, user | no-resolve RSS | anonymous peak: floor / generate | generate's / input |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for row in results["sizes"]:
             f, u, g = row["floor"], row["unresolved"], row["generate"]
             reads = row["requests_cold"]["reads"]
@@ -612,7 +624,8 @@ def table(results):
             w(
                 f"| {row['documents']:,} | {reads:,} | {ms(f['user'])} / {ms(f['sys'])} | {ms(u['user'])} / {ms(u['sys'])} "
                 f"| {ms(g['user'])} / {ms(g['sys'])} | {ms(0.3 * f['cpu'])} | {ms(scan)} | {ms(sys_reads)} "
-                f"| {sys_reads / max(reads, 1) * 1e6:.0f} us | {ms(rest)} | {u['rss'] / MB:.1f} MB |"
+                f"| {sys_reads / max(reads, 1) * 1e6:.0f} us | {ms(rest)} | {u['rss'] / MB:.1f} MB "
+                f"| {f['anon_peak'] / MB:.1f} / {g['anon_peak'] / MB:.1f} MB | {g['anon_peak'] / row['stats']['bytes']:.1f} |"
             )
     if all("bound" in row for row in results["sizes"]):
         w("")

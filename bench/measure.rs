@@ -1,6 +1,11 @@
 //! Runs one command and prints its wall time, CPU time and peak RSS as one line of JSON.
 //!
-//! `measure [--stdin FILE] [--stdout FILE] [--cwd DIR] -- PROGRAM ARGS...`
+//! `measure [--stdin FILE] [--stdout FILE] [--cwd DIR] [--anon-peak] -- PROGRAM ARGS...`
+//!
+//! `--anon-peak` also samples the child's anonymous memory (`RssAnon` in `/proc/PID/status`:
+//! heap, stacks, the input; not the code pages mapped from files) every 200 us and prints the
+//! largest sample as `anon_peak_kb`. Reading the child's status takes a lock it needs for its
+//! page faults, so a sampled run's times are not reported; the bench makes separate runs.
 //!
 //! Why not Python's `os.wait4` on a child of the bench script: Linux counts the memory a child
 //! had before `exec` in its peak RSS, and a child that Python starts (with vfork) has, before
@@ -11,7 +16,9 @@
 
 use std::fs::File;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 #[repr(C)]
 struct Timeval {
@@ -39,8 +46,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut command: Option<Command> = None;
     let (mut stdin, mut stdout, mut cwd) = (None, None, None);
+    let mut anon_peak = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--anon-peak" => anon_peak = true,
             "--stdin" => stdin = args.next(),
             "--stdout" => stdout = args.next(),
             "--cwd" => cwd = args.next(),
@@ -67,6 +76,18 @@ fn main() {
     }
     let started = Instant::now();
     let child = command.spawn().expect("starting the program");
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = anon_peak.then(|| {
+        let (done, pid) = (Arc::clone(&done), child.id());
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                peak = peak.max(rss_anon_kb(pid).unwrap_or(0));
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            peak
+        })
+    });
     let mut status = 0;
     let mut usage: Rusage = unsafe { std::mem::zeroed() };
     // SAFETY: a pid of our own child, and pointers to live locals of the right layout.
@@ -78,11 +99,22 @@ fn main() {
     } else {
         128 + (status & 0x7f)
     };
+    done.store(true, Ordering::Relaxed);
+    let anon = sampler.map_or(String::new(), |s| {
+        format!(", \"anon_peak_kb\": {}", s.join().expect("the sampler"))
+    });
     println!(
-        "{{\"wall\": {wall}, \"user\": {}, \"sys\": {}, \"maxrss_kb\": {}, \"status\": {code}}}",
+        "{{\"wall\": {wall}, \"user\": {}, \"sys\": {}, \"maxrss_kb\": {}, \"status\": {code}{anon}}}",
         seconds(&usage.utime),
         seconds(&usage.stime),
         usage.maxrss
     );
     std::mem::forget(child);
+}
+
+/// The `RssAnon` of process `pid` in KiB; `None` once it has exited.
+fn rss_anon_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("RssAnon:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
