@@ -91,8 +91,9 @@ pub(super) fn template(
     }
 }
 
-/// The `helm template` argument list. Every value is its own argument; nothing the Application
-/// sets can become a flag.
+/// The `helm template` argument list. Every value is its own argument, after the flag it is
+/// the value of, and the positional ones (the release name, the chart) come after `--`: nothing
+/// the Application sets can become a flag (`--post-renderer` would run a program of its choice).
 fn arguments(
     dir: &Path,
     root: &Path,
@@ -103,10 +104,6 @@ fn arguments(
     pending: &mut Vec<Pending>,
 ) -> Result<Vec<OsString>, Vec<Problem>> {
     let mut args: Vec<OsString> = vec!["template".into()];
-    if let Some(release) = &params.release_name {
-        args.push(release.into());
-    }
-    args.push(".".into());
     let mut flag = |name: &str, value: OsString| {
         args.push(name.into());
         args.push(value);
@@ -115,6 +112,16 @@ fn arguments(
         flag("--namespace", namespace.into());
     }
     let mut problems = Vec::new();
+    if let Some(release) = params.release_name.as_deref()
+        && !is_release_name(release)
+    {
+        problems.push(Problem::general(format!(
+            "the release name {release:?} (Application parameter release-name, else \
+             ARGOCD_ENV_RELEASE_NAME, else the Application's name) is not one helm takes: \
+             lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, \
+             at most {MAX_RELEASE_NAME} characters"
+        )));
+    }
     match &params.kube_version {
         Some(version) if !is_version_word(version, false) => {
             problems.push(Problem::general(format!(
@@ -227,11 +234,29 @@ fn arguments(
             args.push(name.into());
         }
     }
-    if problems.is_empty() {
-        Ok(args)
-    } else {
-        Err(problems)
+    if !problems.is_empty() {
+        return Err(problems);
     }
+    args.push("--".into());
+    args.extend(params.release_name.iter().map(OsString::from));
+    args.push(".".into());
+    Ok(args)
+}
+
+/// Longest release name helm accepts.
+const MAX_RELEASE_NAME: usize = 53;
+
+/// Whether helm takes `name` as a release name: dot-separated labels of lowercase letters,
+/// digits and `-`, each starting and ending with a letter or digit, 53 characters at most.
+fn is_release_name(name: &str) -> bool {
+    let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    name.len() <= MAX_RELEASE_NAME
+        && name.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            bytes.first().copied().is_some_and(alphanumeric)
+                && bytes.last().copied().is_some_and(alphanumeric)
+                && bytes.iter().all(|&b| alphanumeric(b) || b == b'-')
+        })
 }
 
 /// Why `key` (of the `set` or `file-parameters` parameter) cannot be a values key: helm would
@@ -455,10 +480,33 @@ mod tests {
     }
 
     #[test]
+    fn release_names_are_helm_s() {
+        for good in ["a", "shop", "shop-1", "shop.v2", "0", &"a".repeat(53)] {
+            assert!(is_release_name(good), "{good}");
+        }
+        let long = "a".repeat(54);
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "--post-renderer=/bin/sh",
+            "Shop",
+            "a_b",
+            "a..b",
+            ".a",
+            "a.",
+            "a/b",
+            &long,
+        ] {
+            assert!(!is_release_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn minimal() {
         assert_eq!(
             args_for(&params(), &[]),
-            ["template", ".", "--include-crds"]
+            ["template", "--include-crds", "--", "."]
         );
     }
 
@@ -483,8 +531,6 @@ mod tests {
         ];
         let want = [
             "template",
-            "shop",
-            ".",
             "--namespace",
             "prod",
             "--kube-version",
@@ -502,6 +548,9 @@ mod tests {
             "--set-json",
             "list=\"a,b\"",
             "--skip-crds",
+            "--",
+            "shop",
+            ".",
         ];
         assert_eq!(args_for(&p, &env), want);
     }
@@ -522,7 +571,6 @@ mod tests {
         let env = [("KUBE_VERSION", "1.32"), ("KUBE_API_VERSIONS", "v1")];
         let want = [
             "template",
-            ".",
             "--kube-version",
             "v1.30.1",
             "--api-versions",
@@ -533,6 +581,8 @@ mod tests {
             "--skip-schema-validation",
             "--skip-tests",
             "--pass-credentials",
+            "--",
+            ".",
         ];
         assert_eq!(args_for(&p, &env), want);
     }

@@ -289,3 +289,49 @@ fn hostile_helm_options_are_refused_before_helm_runs() {
             .stderr_contains(want);
     }
 }
+
+/// The release name is the one value helm takes as a positional argument. Before it was
+/// checked and put after `--`, `--post-renderer=/usr/bin/id` as a release name made helm run
+/// that program on its output (a repository's templates piped into a shell of the
+/// Application's choosing). Refused, from the parameter and from ARGOCD_ENV_RELEASE_NAME, before
+/// helm runs.
+#[test]
+fn a_release_name_cannot_become_a_flag() {
+    let refused = |release: &str| {
+        format!(
+            "error: the release name {release:?} (Application parameter release-name, else \
+             ARGOCD_ENV_RELEASE_NAME, else the Application's name) is not one helm takes: \
+             lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, \
+             at most 53 characters"
+        )
+    };
+    let hostile = "--post-renderer=/usr/bin/id";
+    for case in [
+        chart().env(
+            "ARGOCD_APP_PARAMETERS",
+            json!([{"name": "release-name", "string": hostile}]).to_string(),
+        ),
+        chart().env("ARGOCD_ENV_RELEASE_NAME", hostile),
+    ] {
+        let out = case.run();
+        out.failure().stdout("").stderr_contains(&refused(hostile));
+        assert!(!out.stderr_text().contains("uid="), "{}", out.stderr_text());
+    }
+    chart()
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            json!([{"name": "release-name", "string": "Shop_1"}]).to_string(),
+        )
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains(&refused("Shop_1"));
+    chart()
+        .env(
+            "ARGOCD_APP_PARAMETERS",
+            json!([{"name": "release-name", "string": "shop.v2-a"}]).to_string(),
+        )
+        .run()
+        .success()
+        .stdout_contains("name: shop.v2-a\n");
+}
