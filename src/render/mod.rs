@@ -8,6 +8,7 @@ mod charts;
 pub(crate) mod child;
 pub(crate) mod discover;
 mod helm;
+pub(crate) mod helm_shim;
 pub mod kustomize;
 mod paths;
 mod secrets_only;

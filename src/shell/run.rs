@@ -32,8 +32,13 @@ use crate::watch;
 
 /// Runs the command line `args` (program name first) and returns the process exit code:
 /// 0 on success, 1 when the run failed, 2 for a usage error, 143/130 when stopped by
-/// SIGTERM/SIGINT.
+/// SIGTERM/SIGINT. Started through the link a render gives kustomize as its helm
+/// (`render/helm_shim.rs`), it checks helm's arguments and runs helm instead.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let mut args = args.into_iter().peekable();
+    if args.peek().is_some_and(render::helm_shim::started_as_shim) {
+        return render::helm_shim::run(args.skip(1).collect());
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

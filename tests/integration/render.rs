@@ -714,3 +714,52 @@ fn kustomize_renders_helm_charts_only_when_the_application_enables_it() {
         .stderr_contains("error: kubectl kustomize failed")
         .stderr_contains("--enable-helm");
 }
+
+/// kustomize's `--enable-helm` passes a kustomization's `helmCharts[].releaseName` to helm
+/// where helm reads flags: `--post-renderer=<program>` made helm run a program of the
+/// repository's choosing on every render. kustomize now runs helm through vaultplate's check,
+/// which refuses such a name before helm starts; a release name helm takes still renders.
+#[test]
+fn a_kustomization_cannot_make_helm_run_a_program() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let marker = dir.path().join("ran");
+    let program = dir.path().join("post-render.sh");
+    std::fs::write(
+        &program,
+        format!("#!/bin/sh\necho ran > '{}'\ncat\n", marker.display()),
+    )
+    .expect("a post-renderer");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let case = |release: &str| {
+        Case::new()
+            .file(
+                "app/kustomization.yaml",
+                &format!("helmCharts:\n  - name: lib\n    releaseName: \"{release}\"\n"),
+            )
+            .file(
+                "app/charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+            )
+            .file("app/charts/lib/values.yaml", "{}\n")
+            .file(
+                "app/charts/lib/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+            )
+            .cwd("app")
+            .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
+            .args(["render", "--no-resolve"])
+            .run()
+    };
+    let hostile = format!("--post-renderer={}", program.display());
+    case(&hostile)
+        .failure()
+        .stdout("")
+        .stderr_contains("error: kubectl kustomize failed")
+        .stderr_contains(&format!(
+            "a helmCharts releaseName of the kustomization, {hostile:?}, is not a release name helm takes"
+        ));
+    assert!(!marker.exists(), "the post-renderer ran");
+    case("lib-1").success().stdout_contains("  name: lib-1\n");
+}

@@ -13,6 +13,7 @@ use crate::engine::problem::Problem;
 use crate::render::app_params::AppParams;
 use crate::render::child::{self, Sandbox};
 use crate::render::discover::KUSTOMIZATION_FILES;
+use crate::render::helm_shim;
 use crate::render::paths;
 
 /// Largest kustomization file that is edited.
@@ -46,7 +47,14 @@ pub(super) fn build(
             )
         };
     if params.kustomize_enable_helm {
-        args.push("--enable-helm".into());
+        // kustomize hands helm what a kustomization's helmCharts say, some of it where helm
+        // reads flags: it runs helm through the check of `helm_shim`.
+        let shim = helm_shim::link(sandbox).map_err(|e| {
+            vec![Problem::general(format!(
+                "cannot prepare helm for kustomize's --enable-helm: {e}"
+            ))]
+        })?;
+        args.extend(["--enable-helm".into(), "--helm-command".into(), shim.into()]);
     }
     child::run(program, &args, dir, sandbox, label).map_err(|e| vec![Problem::general(e)])
 }

@@ -1,0 +1,101 @@
+//! helm as kustomize runs it for `--enable-helm`: kustomize puts a kustomization's
+//! `helmCharts[].releaseName` where helm reads flags (`helm template NAME CHART ...`), so a
+//! repository author's `--post-renderer=./run-me.sh` would make helm run a program of the
+//! repository's. kustomize is pointed (`--helm-command`) at a link to this binary named
+//! [`LINK_NAME`]; started under that name, it checks the release name and hands over to the real
+//! helm (found on `PATH`), or refuses.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use crate::render::child::{self, Sandbox};
+use crate::render::helm::is_release_name;
+
+/// The name the link to this binary has in a render's private folder; started under it,
+/// vaultplate is helm for kustomize.
+pub(crate) const LINK_NAME: &str = "helm-for-kustomize";
+
+/// Whether `argv0` (a program name as started) is the link.
+pub(crate) fn started_as_shim(argv0: &OsString) -> bool {
+    Path::new(argv0).file_name().is_some_and(|n| n == LINK_NAME)
+}
+
+/// Makes the link in `sandbox` and returns its path, for `--helm-command`.
+pub(crate) fn link(sandbox: &Sandbox) -> std::io::Result<PathBuf> {
+    let path = sandbox.path().join(LINK_NAME);
+    std::os::unix::fs::symlink(std::env::current_exe()?, &path)?;
+    Ok(path)
+}
+
+/// Runs helm with `args` (what kustomize gave, program name left out) once they are safe:
+/// `template`'s release name must be one helm takes, or kustomize's `--generate-name`.
+pub(crate) fn run(args: Vec<OsString>) -> ExitCode {
+    if let Some(refusal) = refusal(&args) {
+        let _ = writeln!(std::io::stderr(), "error: {refusal}");
+        return ExitCode::from(1);
+    }
+    let Some(helm) = child::locate("helm") else {
+        let _ = writeln!(std::io::stderr(), "error: helm is not on PATH");
+        return ExitCode::from(1);
+    };
+    let error = Command::new(helm).arg0("helm").args(args).exec();
+    let _ = writeln!(std::io::stderr(), "error: cannot run helm: {error}");
+    ExitCode::from(1)
+}
+
+/// Why `args` must not reach helm, if they must not.
+fn refusal(args: &[OsString]) -> Option<String> {
+    if args.first().is_none_or(|a| a != "template") {
+        return None;
+    }
+    let name = args.get(1).map(|a| a.to_string_lossy().into_owned());
+    match name.as_deref() {
+        Some("--generate-name") => None,
+        Some(name) if is_release_name(name) => None,
+        name => Some(format!(
+            "a helmCharts releaseName of the kustomization, {:?}, is not a release name helm \
+             takes: lowercase letters, digits, '-' and '.', starting and ending with a letter or \
+             digit, at most 53 characters",
+            name.unwrap_or_default()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_a_template_release_name_that_is_no_flag_passes() {
+        for ok in [
+            &["version", "-c", "--short"][..],
+            &["template", "shop", "/charts/demo", "--namespace", "-x"],
+            &["template", "--generate-name", "/charts/demo"],
+            &["pull", "--untar", "--repo", "https://x", "demo"],
+        ] {
+            assert_eq!(refusal(&args(ok)), None, "{ok:?}");
+        }
+        for refused in [
+            &["template", "--post-renderer=./run-me.sh", "/charts/demo"][..],
+            &["template", "Shop", "/charts/demo"],
+            &["template"],
+        ] {
+            assert!(refusal(&args(refused)).is_some(), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn the_link_is_known_by_its_name() {
+        assert!(started_as_shim(&OsString::from(
+            "/tmp/vaultplate-x/helm-for-kustomize"
+        )));
+        assert!(!started_as_shim(&OsString::from("vaultplate")));
+    }
+}
