@@ -163,6 +163,11 @@ impl Sandbox {
             ("HELM_DATA_HOME", at("helm/data")),
             // No cluster is ever contacted by a render.
             ("KUBECONFIG", at("no-kubeconfig")),
+            // kustomize fetches remote bases with `git fetch URL REF`, a REF from the
+            // kustomization where git reads options: with the `file` transport,
+            // `?ref=--upload-pack=<program>` runs that program here (and `file` reads outside
+            // the repository anyway). Network transports only; `ext` is git's default no.
+            ("GIT_ALLOW_PROTOCOL", "https:http:ssh:git".into()),
         ]
     }
 }
@@ -526,6 +531,7 @@ mod tests {
             .collect();
         names.sort_unstable();
         let want = [
+            "GIT_ALLOW_PROTOCOL",
             "HELM_CACHE_HOME",
             "HELM_CONFIG_HOME",
             "HELM_DATA_HOME",

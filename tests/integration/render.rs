@@ -763,3 +763,74 @@ fn a_kustomization_cannot_make_helm_run_a_program() {
     assert!(!marker.exists(), "the post-renderer ran");
     case("lib-1").success().stdout_contains("  name: lib-1\n");
 }
+
+/// kustomize fetches a remote base with `git fetch URL REF`, and a `?ref=` that starts with
+/// `--upload-pack=` is read by git as that option: with a `file://` URL, git ran the program
+/// it names. Children's git may use network transports only, so the base is refused and the
+/// program never runs. Needs git (every clone of this repository has it).
+#[test]
+fn a_remote_base_cannot_make_git_run_a_program() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let git = |args: &[&str]| {
+        let done = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("git is needed by this test: install git");
+        assert!(done.status.success(), "git {args:?}: {done:?}");
+    };
+    std::fs::create_dir(dir.path().join("base")).expect("a folder");
+    std::fs::write(
+        dir.path().join("base/kustomization.yaml"),
+        "resources: [cm.yaml]\n",
+    )
+    .expect("a kustomization");
+    std::fs::write(
+        dir.path().join("base/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: remote\n",
+    )
+    .expect("a manifest");
+    git(&["init", "-q", "base"]);
+    git(&["-C", "base", "add", "."]);
+    git(&[
+        "-C",
+        "base",
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "base",
+    ]);
+    let marker = dir.path().join("ran");
+    let program = dir.path().join("upload-pack.sh");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\necho ran > '{}'\nexec git-upload-pack \"$@\"\n",
+            marker.display()
+        ),
+    )
+    .expect("a program");
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let base = format!(
+        "file://{}/base?ref=--upload-pack={}",
+        dir.path().display(),
+        program.display()
+    );
+    Case::new()
+        .file(
+            "app/kustomization.yaml",
+            &format!("resources:\n  - \"{base}\"\n"),
+        )
+        .cwd("app")
+        .args(["render", "--no-resolve"])
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains("transport 'file' not allowed");
+    assert!(!marker.exists(), "git ran the kustomization's program");
+}
