@@ -1,11 +1,14 @@
 //! helm as kustomize runs it for `--enable-helm`: kustomize puts a kustomization's
 //! `helmCharts[].releaseName` where helm reads flags (`helm template NAME CHART ...`), so a
 //! repository author's `--post-renderer=./run-me.sh` would make helm run a program of the
-//! repository's. kustomize is pointed (`--helm-command`) at a link to this binary named
-//! [`LINK_NAME`]; started under that name, it checks the release name and hands over to the real
-//! helm (found on `PATH`), or refuses.
+//! repository's; and it points helm's data folder wherever `helmGlobals.configHome` says, so a
+//! repository could bring helm plugins (a downloader plugin runs its program when a chart is
+//! fetched through its protocol). kustomize is pointed (`--helm-command`) at a link to this
+//! binary named [`LINK_NAME`] in the render's private folder; started under that name, it checks
+//! the release name and hands over to the real helm (found on `PATH`) with plugins looked for in
+//! an empty place, or refuses.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -30,9 +33,11 @@ pub(crate) fn link(sandbox: &Sandbox) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-/// Runs helm with `args` (what kustomize gave, program name left out) once they are safe:
-/// `template`'s release name must be one helm takes, or kustomize's `--generate-name`.
-pub(crate) fn run(args: Vec<OsString>) -> ExitCode {
+/// Runs helm with `args` (what kustomize gave; `link` is the program name it started, the link
+/// in a render's private folder) once they are safe: `template`'s release name must be one helm
+/// takes, or kustomize's `--generate-name`; plugins are looked for in a folder of the render's
+/// that does not exist, whatever data folder kustomize gave.
+pub(crate) fn run(link: &OsStr, args: Vec<OsString>) -> ExitCode {
     if let Some(refusal) = refusal(&args) {
         let _ = writeln!(std::io::stderr(), "error: {refusal}");
         return ExitCode::from(1);
@@ -41,7 +46,14 @@ pub(crate) fn run(args: Vec<OsString>) -> ExitCode {
         let _ = writeln!(std::io::stderr(), "error: helm is not on PATH");
         return ExitCode::from(1);
     };
-    let error = Command::new(helm).arg0("helm").args(args).exec();
+    let private = Path::new(link)
+        .parent()
+        .unwrap_or(Path::new("/nonexistent"));
+    let error = Command::new(helm)
+        .arg0("helm")
+        .args(args)
+        .env("HELM_PLUGINS", private.join("no-helm-plugins"))
+        .exec();
     let _ = writeln!(std::io::stderr(), "error: cannot run helm: {error}");
     ExitCode::from(1)
 }

@@ -36,8 +36,8 @@ use crate::watch;
 /// (`render/helm_shim.rs`), it checks helm's arguments and runs helm instead.
 pub fn main_with_args(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let mut args = args.into_iter().peekable();
-    if args.peek().is_some_and(render::helm_shim::started_as_shim) {
-        return render::helm_shim::run(args.skip(1).collect());
+    if let Some(link) = args.next_if(render::helm_shim::started_as_shim) {
+        return render::helm_shim::run(&link, args.collect());
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,

@@ -834,3 +834,48 @@ fn a_remote_base_cannot_make_git_run_a_program() {
         .stderr_contains("transport 'file' not allowed");
     assert!(!marker.exists(), "git ran the kustomization's program");
 }
+
+/// kustomize points helm's data folder at a kustomization's `helmGlobals.configHome`, where
+/// helm looks for plugins: a repository could bring a downloader plugin, whose program helm
+/// runs to fetch a chart through the plugin's protocol. helm for kustomize looks for plugins in
+/// an empty place, so the protocol is unknown and the program never runs.
+#[test]
+fn a_kustomization_cannot_bring_helm_plugins() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let plugin = dir.path().join("helm/.data/plugins/fetcher");
+    std::fs::create_dir_all(&plugin).expect("a plugin folder");
+    std::fs::write(
+        plugin.join("plugin.yaml"),
+        "name: fetcher\nversion: 0.1.0\nusage: fetch\ndescription: fetch\n\
+         downloaders:\n  - command: fetch.sh\n    protocols: [fetch]\n",
+    )
+    .expect("a plugin");
+    let marker = dir.path().join("ran");
+    std::fs::write(
+        plugin.join("fetch.sh"),
+        format!("#!/bin/sh\necho ran > '{}'\n", marker.display()),
+    )
+    .expect("a plugin program");
+    std::fs::set_permissions(
+        plugin.join("fetch.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .expect("chmod");
+    let kustomization = format!(
+        "helmGlobals:\n  configHome: {}\nhelmCharts:\n  - name: lib\n    repo: fetch://charts\n    version: 1.0.0\n    releaseName: lib\n",
+        dir.path().join("helm").display()
+    );
+    Case::new()
+        .file("app/kustomization.yaml", &kustomization)
+        .cwd("app")
+        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
+        .args(["render", "--no-resolve"])
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains("error: kubectl kustomize failed")
+        .stderr_contains("could not find protocol handler for: fetch");
+    assert!(!marker.exists(), "helm ran the repository's plugin");
+}
