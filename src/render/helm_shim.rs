@@ -5,8 +5,8 @@
 //! repository could bring helm plugins (a downloader plugin runs its program when a chart is
 //! fetched through its protocol). kustomize is pointed (`--helm-command`) at a link to this
 //! binary named [`LINK_NAME`] in the render's private folder; started under that name, it checks
-//! the release name and hands over to the real helm (found on `PATH`) with plugins looked for in
-//! an empty place, or refuses.
+//! the release name (and that `pull` gets no flag of the kustomization's) and hands over to the
+//! real helm (found on `PATH`) with plugins looked for in an empty place, or refuses.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
@@ -60,9 +60,38 @@ pub(crate) fn run(link: &OsStr, args: Vec<OsString>) -> ExitCode {
 
 /// Why `args` must not reach helm, if they must not.
 fn refusal(args: &[OsString]) -> Option<String> {
-    if args.first().is_none_or(|a| a != "template") {
-        return None;
+    match args.first().and_then(|a| a.to_str()) {
+        Some("template") => template_refusal(args),
+        Some("pull") => pull_refusal(&args[1..]),
+        _ => None,
     }
+}
+
+/// kustomize runs `helm pull --untar --untardir DIR (--repo REPO NAME | oci://REPO/NAME)
+/// [--version V]`, NAME and the others from a helmCharts entry: no other flag may appear (helm
+/// pull's `--destination` would write the chart wherever the kustomization says).
+fn pull_refusal(args: &[OsString]) -> Option<String> {
+    let mut rest = args.iter().map(|a| a.to_string_lossy());
+    while let Some(arg) = rest.next() {
+        match arg.as_ref() {
+            "--untar" => {}
+            "--untardir" | "--repo" | "--version" => {
+                rest.next();
+            }
+            flag if flag.starts_with('-') => {
+                return Some(format!(
+                    "a helmCharts entry of the kustomization gives helm pull {flag:?}, which is \
+                     not a chart name: write the chart's name, repo and version"
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `template`'s release name, kustomize's second argument.
+fn template_refusal(args: &[OsString]) -> Option<String> {
     let name = args.get(1).map(|a| a.to_string_lossy().into_owned());
     match name.as_deref() {
         Some("--generate-name") => None,
@@ -90,7 +119,26 @@ mod tests {
             &["version", "-c", "--short"][..],
             &["template", "shop", "/charts/demo", "--namespace", "-x"],
             &["template", "--generate-name", "/charts/demo"],
-            &["pull", "--untar", "--repo", "https://x", "demo"],
+            &[
+                "pull",
+                "--untar",
+                "--untardir",
+                "/c/d-1",
+                "--repo",
+                "https://x",
+                "d",
+                "--version",
+                "1",
+            ],
+            &[
+                "pull",
+                "--untar",
+                "--untardir",
+                "/c/d-1",
+                "oci://r/c/d",
+                "--version",
+                "-1",
+            ],
         ] {
             assert_eq!(refusal(&args(ok)), None, "{ok:?}");
         }
@@ -98,6 +146,24 @@ mod tests {
             &["template", "--post-renderer=./run-me.sh", "/charts/demo"][..],
             &["template", "Shop", "/charts/demo"],
             &["template"],
+            &[
+                "pull",
+                "--untar",
+                "--untardir",
+                "/c",
+                "--repo",
+                "https://x",
+                "--destination=/x",
+            ],
+            &[
+                "pull",
+                "--untar",
+                "--untardir",
+                "/c",
+                "oci://r/c/d",
+                "-d",
+                "/x",
+            ],
         ] {
             assert!(refusal(&args(refused)).is_some(), "{refused:?}");
         }

@@ -879,3 +879,24 @@ fn a_kustomization_cannot_bring_helm_plugins() {
         .stderr_contains("could not find protocol handler for: fetch");
     assert!(!marker.exists(), "helm ran the repository's plugin");
 }
+
+/// kustomize's `helm pull` takes a helmCharts entry's chart name where helm reads flags:
+/// `--destination=<folder>` would write the chart wherever the kustomization says. Refused
+/// before helm starts.
+#[test]
+fn a_kustomization_cannot_give_helm_pull_a_flag() {
+    Case::new()
+        .file(
+            "app/kustomization.yaml",
+            "helmCharts:\n  - name: \"--destination=/tmp\"\n    repo: https://127.0.0.1:9/charts\n    version: 1.0.0\n    releaseName: lib\n",
+        )
+        .cwd("app")
+        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
+        .args(["render", "--no-resolve"])
+        .run()
+        .failure()
+        .stdout("")
+        .stderr_contains(
+            "a helmCharts entry of the kustomization gives helm pull \"--destination=/tmp\", which is not a chart name: write the chart's name, repo and version",
+        );
+}
