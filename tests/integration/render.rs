@@ -715,6 +715,15 @@ fn kustomize_renders_helm_charts_only_when_the_application_enables_it() {
         .stderr_contains("--enable-helm");
 }
 
+/// `render --no-resolve` of `case`'s `app/` folder, with the Application's
+/// `kustomize-enable-helm` on.
+fn rendered_with_helm(case: Case) -> crate::support::Outcome {
+    case.cwd("app")
+        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
+        .args(["render", "--no-resolve"])
+        .run()
+}
+
 /// kustomize's `--enable-helm` passes a kustomization's `helmCharts[].releaseName` to helm
 /// where helm reads flags: `--post-renderer=<program>` made helm run a program of the
 /// repository's choosing on every render. kustomize now runs helm through vaultplate's check,
@@ -733,24 +742,22 @@ fn a_kustomization_cannot_make_helm_run_a_program() {
     .expect("a post-renderer");
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let case = |release: &str| {
-        Case::new()
-            .file(
-                "app/kustomization.yaml",
-                &format!("helmCharts:\n  - name: lib\n    releaseName: \"{release}\"\n"),
-            )
-            .file(
-                "app/charts/lib/Chart.yaml",
-                "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
-            )
-            .file("app/charts/lib/values.yaml", "{}\n")
-            .file(
-                "app/charts/lib/templates/cm.yaml",
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
-            )
-            .cwd("app")
-            .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
-            .args(["render", "--no-resolve"])
-            .run()
+        rendered_with_helm(
+            Case::new()
+                .file(
+                    "app/kustomization.yaml",
+                    &format!("helmCharts:\n  - name: lib\n    releaseName: \"{release}\"\n"),
+                )
+                .file(
+                    "app/charts/lib/Chart.yaml",
+                    "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+                )
+                .file("app/charts/lib/values.yaml", "{}\n")
+                .file(
+                    "app/charts/lib/templates/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+                ),
+        )
     };
     let hostile = format!("--post-renderer={}", program.display());
     case(&hostile)
@@ -867,12 +874,7 @@ fn a_kustomization_cannot_bring_helm_plugins() {
         "helmGlobals:\n  configHome: {}\nhelmCharts:\n  - name: lib\n    repo: fetch://charts\n    version: 1.0.0\n    releaseName: lib\n",
         dir.path().join("helm").display()
     );
-    Case::new()
-        .file("app/kustomization.yaml", &kustomization)
-        .cwd("app")
-        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
-        .args(["render", "--no-resolve"])
-        .run()
+    rendered_with_helm(Case::new().file("app/kustomization.yaml", &kustomization))
         .failure()
         .stdout("")
         .stderr_contains("error: kubectl kustomize failed")
@@ -885,16 +887,11 @@ fn a_kustomization_cannot_bring_helm_plugins() {
 /// before helm starts.
 #[test]
 fn a_kustomization_cannot_give_helm_pull_a_flag() {
-    Case::new()
-        .file(
-            "app/kustomization.yaml",
-            "helmCharts:\n  - name: \"--destination=/tmp\"\n    repo: https://127.0.0.1:9/charts\n    version: 1.0.0\n    releaseName: lib\n",
-        )
-        .cwd("app")
-        .env("PARAM_KUSTOMIZE_ENABLE_HELM", "true")
-        .args(["render", "--no-resolve"])
-        .run()
-        .failure()
+    rendered_with_helm(Case::new().file(
+        "app/kustomization.yaml",
+        "helmCharts:\n  - name: \"--destination=/tmp\"\n    repo: https://127.0.0.1:9/charts\n    version: 1.0.0\n    releaseName: lib\n",
+    ))
+    .failure()
         .stdout("")
         .stderr_contains(
             "a helmCharts entry of the kustomization gives helm pull \"--destination=/tmp\", which is not a chart name: write the chart's name, repo and version",
