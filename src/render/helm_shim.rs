@@ -114,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn only_a_template_release_name_that_is_no_flag_passes() {
+    fn kustomize_s_arguments_pass_unless_a_kustomization_put_a_flag_in_them() {
         for ok in [
             &["version", "-c", "--short"][..],
             &["template", "shop", "/charts/demo", "--namespace", "-x"],
