@@ -248,7 +248,7 @@ const MAX_RELEASE_NAME: usize = 53;
 
 /// Whether helm takes `name` as a release name: dot-separated labels of lowercase letters,
 /// digits and `-`, each starting and ending with a letter or digit, 53 characters at most.
-pub(super) fn is_release_name(name: &str) -> bool {
+fn is_release_name(name: &str) -> bool {
     let alphanumeric = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     name.len() <= MAX_RELEASE_NAME
         && name.split('.').all(|label| {

@@ -4,9 +4,9 @@
 //! repository's; and it points helm's data folder wherever `helmGlobals.configHome` says, so a
 //! repository could bring helm plugins (a downloader plugin runs its program when a chart is
 //! fetched through its protocol). kustomize is pointed (`--helm-command`) at a link to this
-//! binary named [`LINK_NAME`] in the render's private folder; started under that name, it checks
-//! the release name (and that `pull` gets no flag of the kustomization's) and hands over to the
-//! real helm (found on `PATH`) with plugins looked for in an empty place, or refuses.
+//! binary named [`LINK_NAME`] in the render's private folder; started under that name, it refuses
+//! a `template` or `pull` holding a flag kustomize does not pass itself, and otherwise hands over
+//! to the real helm (found on `PATH`) with plugins looked for in an empty place.
 
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use crate::render::child::{self, Sandbox};
-use crate::render::helm::is_release_name;
 
 /// The name the link to this binary has in a render's private folder; started under it,
 /// vaultplate is helm for kustomize.
@@ -34,9 +33,9 @@ pub(crate) fn link(sandbox: &Sandbox) -> std::io::Result<PathBuf> {
 }
 
 /// Runs helm with `args` (what kustomize gave; `link` is the program name it started, the link
-/// in a render's private folder) once they are safe: `template`'s release name must be one helm
-/// takes, or kustomize's `--generate-name`; plugins are looked for in a folder of the render's
-/// that does not exist, whatever data folder kustomize gave.
+/// in a render's private folder) once they hold no flag of a kustomization's (see [`refusal`]);
+/// plugins are looked for in a folder of the render's that does not exist, whatever data folder
+/// kustomize gave.
 pub(crate) fn run(link: &OsStr, args: Vec<OsString>) -> ExitCode {
     if let Some(refusal) = refusal(&args) {
         let _ = writeln!(std::io::stderr(), "error: {refusal}");
@@ -58,52 +57,62 @@ pub(crate) fn run(link: &OsStr, args: Vec<OsString>) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// Why `args` must not reach helm, if they must not.
+/// Why `args` must not reach helm, if they must not: a `template` or `pull` that holds a flag
+/// kustomize does not pass itself came from a helmCharts entry (its `releaseName` or `name`,
+/// which kustomize puts where helm reads flags). Flags are matched whole; a flag kustomize
+/// passes takes its value along, whatever that value looks like.
 fn refusal(args: &[OsString]) -> Option<String> {
-    match args.first().and_then(|a| a.to_str()) {
-        Some("template") => template_refusal(args),
-        Some("pull") => pull_refusal(&args[1..]),
-        _ => None,
-    }
-}
-
-/// kustomize runs `helm pull --untar --untardir DIR (--repo REPO NAME | oci://REPO/NAME)
-/// [--version V]`, NAME and the others from a helmCharts entry: no other flag may appear (helm
-/// pull's `--destination` would write the chart wherever the kustomization says).
-fn pull_refusal(args: &[OsString]) -> Option<String> {
-    let mut rest = args.iter().map(|a| a.to_string_lossy());
+    let (command, with_value, alone): (&str, &[&str], &[&str]) =
+        match args.first().and_then(|a| a.to_str()) {
+            Some("template") => ("template", TEMPLATE_WITH_VALUE, TEMPLATE_ALONE),
+            Some("pull") => ("pull", PULL_WITH_VALUE, PULL_ALONE),
+            _ => return None,
+        };
+    let mut rest = args[1..].iter().map(|a| a.to_string_lossy());
     while let Some(arg) = rest.next() {
-        match arg.as_ref() {
-            "--untar" => {}
-            "--untardir" | "--repo" | "--version" => {
-                rest.next();
-            }
-            flag if flag.starts_with('-') => {
-                return Some(format!(
-                    "a helmCharts entry of the kustomization gives helm pull {flag:?}, which is \
-                     not a chart name: write the chart's name, repo and version"
-                ));
-            }
-            _ => {}
+        if with_value.contains(&arg.as_ref()) {
+            rest.next();
+        } else if arg.starts_with('-') && !alone.contains(&arg.as_ref()) {
+            return Some(format!(
+                "helm {command} got {arg:?} from a helmCharts entry of the kustomization (its \
+                 releaseName or name), where helm would read it as a flag: a release name is \
+                 lowercase letters, digits, '-' and '.', a chart name a name"
+            ));
         }
     }
     None
 }
 
-/// `template`'s release name, kustomize's second argument.
-fn template_refusal(args: &[OsString]) -> Option<String> {
-    let name = args.get(1).map(|a| a.to_string_lossy().into_owned());
-    match name.as_deref() {
-        Some("--generate-name") => None,
-        Some(name) if is_release_name(name) => None,
-        name => Some(format!(
-            "a helmCharts releaseName of the kustomization, {:?}, is not a release name helm \
-             takes: lowercase letters, digits, '-' and '.', starting and ending with a letter or \
-             digit, at most 53 characters",
-            name.unwrap_or_default()
-        )),
-    }
-}
+/// The flags kustomize's `helm template` takes with a value (`--namespace NS`, `--values FILE`,
+/// and those of other kustomize versions).
+const TEMPLATE_WITH_VALUE: &[&str] = &[
+    "--namespace",
+    "-n",
+    "--values",
+    "-f",
+    "--api-versions",
+    "-a",
+    "--kube-version",
+    "--name-template",
+    "--repo",
+    "--version",
+];
+
+/// The flags kustomize's `helm template` takes alone.
+const TEMPLATE_ALONE: &[&str] = &[
+    "--generate-name",
+    "--include-crds",
+    "--skip-crds",
+    "--no-hooks",
+    "--skip-tests",
+    "--skip-schema-validation",
+];
+
+/// The flags kustomize's `helm pull` takes with a value.
+const PULL_WITH_VALUE: &[&str] = &["--untardir", "--repo", "--version"];
+
+/// The flags kustomize's `helm pull` takes alone.
+const PULL_ALONE: &[&str] = &["--untar"];
 
 #[cfg(test)]
 mod tests {
@@ -118,7 +127,25 @@ mod tests {
         for ok in [
             &["version", "-c", "--short"][..],
             &["template", "shop", "/charts/demo", "--namespace", "-x"],
-            &["template", "--generate-name", "/charts/demo"],
+            &[
+                "template",
+                "--generate-name",
+                "/charts/demo",
+                "-f",
+                "/t/v.yaml",
+            ],
+            // Another kustomize version: no release name, the namespace first.
+            &[
+                "template",
+                "--namespace",
+                "ns",
+                "/charts/demo",
+                "--values",
+                "/t/v.yaml",
+                "--generate-name",
+                "--include-crds",
+                "--no-hooks",
+            ],
             &[
                 "pull",
                 "--untar",
@@ -144,8 +171,8 @@ mod tests {
         }
         for refused in [
             &["template", "--post-renderer=./run-me.sh", "/charts/demo"][..],
-            &["template", "Shop", "/charts/demo"],
-            &["template"],
+            &["template", "--post-renderer", "./run-me.sh", "/charts/demo"],
+            &["template", "--namespace=x", "/charts/demo"],
             &[
                 "pull",
                 "--untar",

@@ -765,10 +765,26 @@ fn a_kustomization_cannot_make_helm_run_a_program() {
         .stdout("")
         .stderr_contains("error: kubectl kustomize failed")
         .stderr_contains(&format!(
-            "a helmCharts releaseName of the kustomization, {hostile:?}, is not a release name helm takes"
+            "helm template got {hostile:?} from a helmCharts entry of the kustomization (its releaseName or name), where helm would read it as a flag"
         ));
     assert!(!marker.exists(), "the post-renderer ran");
     case("lib-1").success().stdout_contains("  name: lib-1\n");
+    // Without a release name kustomize passes its own flags there, which go through.
+    rendered_with_helm(
+        Case::new()
+            .file(
+                "app/kustomization.yaml",
+                "helmCharts:\n  - name: lib\n    namespace: shop\n    includeCRDs: true\n",
+            )
+            .file("app/charts/lib/Chart.yaml", "apiVersion: v2\nname: lib\nversion: 0.1.0\n")
+            .file("app/charts/lib/values.yaml", "{}\n")
+            .file(
+                "app/charts/lib/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: generated\n  namespace: {{ .Release.Namespace }}\n",
+            ),
+    )
+    .success()
+    .stdout_contains("  namespace: shop\n");
 }
 
 /// kustomize fetches a remote base with `git fetch URL REF`, and a `?ref=` that starts with
@@ -894,6 +910,6 @@ fn a_kustomization_cannot_give_helm_pull_a_flag() {
     .failure()
         .stdout("")
         .stderr_contains(
-            "a helmCharts entry of the kustomization gives helm pull \"--destination=/tmp\", which is not a chart name: write the chart's name, repo and version",
+            "helm pull got \"--destination=/tmp\" from a helmCharts entry of the kustomization (its releaseName or name), where helm would read it as a flag",
         );
 }
