@@ -555,9 +555,6 @@ impl<'t> Reread<'t> {
             NodeKind::Sequence(items) => items.iter().any(|item| item.span == *span),
             NodeKind::Scalar { .. } | NodeKind::Alias(_) => false,
         })?;
-        // A byte order mark before the collection is not indentation.
-        let start = parent.span.start;
-        let line = &text[lexical::line_start(text, start, 0)..start];
-        Some(Some(line.trim_start_matches('\u{feff}').len()))
+        Some(Some(lexical::indentation(text, parent.span.start).len()))
     }
 }

@@ -140,6 +140,12 @@ pub(super) fn line_start(text: &str, pos: usize, floor: usize) -> usize {
         .map_or(floor, |i| floor + i + 1)
 }
 
+/// What precedes `pos` on its line, a byte order mark (which may start any document) left out:
+/// the indentation of a node starting at `pos`, when it is only spaces.
+pub(crate) fn indentation(text: &str, pos: usize) -> &str {
+    text[line_start(text, pos, 0)..pos].trim_start_matches('\u{feff}')
+}
+
 /// Position of the line break ending the line that holds `pos` (or the end of the text).
 pub(super) fn line_end(text: &str, pos: usize) -> usize {
     text.as_bytes()[pos..]
@@ -159,7 +165,7 @@ pub(super) fn after_break(text: &str, pos: usize) -> Option<usize> {
 }
 
 /// The position after the line holding `pos`, its line break included.
-pub(super) fn next_line(text: &str, pos: usize) -> usize {
+pub(crate) fn next_line(text: &str, pos: usize) -> usize {
     let end = line_end(text, pos);
     after_break(text, end).unwrap_or(end)
 }

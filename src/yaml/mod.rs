@@ -6,6 +6,9 @@
 
 use std::ops::Range;
 
+pub(crate) use lexical::{indentation, next_line};
+pub(crate) use tree::nodes;
+
 pub mod edit;
 pub mod ending;
 mod lexical;

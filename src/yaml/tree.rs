@@ -136,7 +136,7 @@ fn written_scalars(documents: &[Document]) -> Vec<Range<usize>> {
 }
 
 /// Every node of the tree under `root` (itself included), parents before children.
-pub(super) fn nodes(root: &Node) -> impl Iterator<Item = &Node> {
+pub(crate) fn nodes(root: &Node) -> impl Iterator<Item = &Node> {
     let mut pending = vec![root];
     std::iter::from_fn(move || {
         let node = pending.pop()?;

@@ -13,7 +13,9 @@ use serde_json::{Map, Value, json};
 
 use super::params::{Image, KustomizeParams};
 use crate::yaml::value::to_json;
-use crate::yaml::{Node, NodeKind, ScalarStyle, parse_stream, to_flow};
+use crate::yaml::{
+    Node, NodeKind, ScalarStyle, indentation, next_line, nodes, parse_stream, to_flow,
+};
 
 /// `text` (a kustomization) with the fields `params` set; `components` are the checked ones
 /// to add.
@@ -284,35 +286,20 @@ fn labels(params: &KustomizeParams, existing: Option<Value>) -> Result<Value, St
 /// An anchor defined inside `value` (below its own node) that an alias outside it uses: the
 /// rewritten value would not define it any more.
 fn aliased_inside(value: &Node, root: &Node) -> Option<String> {
-    fn children(node: &Node) -> Vec<&Node> {
-        match &node.kind {
-            NodeKind::Mapping(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
-            NodeKind::Sequence(items) => items.iter().collect(),
-            NodeKind::Scalar { .. } | NodeKind::Alias(_) => Vec::new(),
-        }
-    }
-    let mut inner = Vec::new();
-    let mut stack = children(value);
-    while let Some(node) = stack.pop() {
-        inner.extend(node.anchor.clone());
-        stack.extend(children(node));
-    }
+    let inner: Vec<&String> = nodes(value)
+        .skip(1)
+        .filter_map(|n| n.anchor.as_ref())
+        .collect();
     if inner.is_empty() {
         return None;
     }
-    let mut stack = vec![root];
-    while let Some(node) = stack.pop() {
-        if node.span.start >= value.span.start && node.span.end <= value.span.end {
-            continue;
-        }
-        if let NodeKind::Alias(name) = &node.kind
-            && inner.contains(name)
-        {
-            return Some(name.clone());
-        }
-        stack.extend(children(node));
-    }
-    None
+    let inside = |n: &Node| n.span.start >= value.span.start && n.span.end <= value.span.end;
+    nodes(root)
+        .filter(|n| !inside(n))
+        .find_map(|n| match &n.kind {
+            NodeKind::Alias(name) if inner.contains(&name) => Some(name.clone()),
+            _ => None,
+        })
 }
 
 /// The position of the `:` that follows a mapping key ending at `end`.
@@ -348,18 +335,11 @@ fn append(
     // content: what follows in the document (comments, blank lines, a byte order mark before a
     // comment, which no content may follow) stays after them.
     let at = match (document, root) {
-        (Some(d), Some(r)) => after_line(text, r.span.end).min(d.range.end),
+        (Some(d), Some(r)) => next_line(text, r.span.end).min(d.range.end),
         (Some(d), None) => d.range.start,
         (None, _) => text.len(),
     };
-    // A byte order mark (which may start any document) before the mapping is not indentation;
-    // a lone `\r` ends a line in YAML as `\n` does.
-    let before_root = root.map_or("", |r| {
-        let line = text[..r.span.start]
-            .rfind(['\n', '\r'])
-            .map_or(0, |n| n + 1);
-        text[line..r.span.start].trim_start_matches('\u{feff}')
-    });
+    let before_root = root.map_or("", |r| indentation(text, r.span.start));
     let indent = before_root.len();
     if let Some(root) = root
         && ends_in_block_scalar(root, &text[..at])
@@ -389,16 +369,6 @@ fn append(
         with.push('\n');
     }
     Ok((at..at, with))
-}
-
-/// The position after the line break that ends the line holding `pos` (`\r\n`, `\n` or a
-/// lone `\r`), or the end of `text`.
-fn after_line(text: &str, pos: usize) -> usize {
-    match text[pos..].find(['\n', '\r']) {
-        None => text.len(),
-        Some(i) if text[pos + i..].starts_with("\r\n") => pos + i + 2,
-        Some(i) => pos + i + 1,
-    }
 }
 
 /// Whether `text` (a document's) ends with the last line of a block scalar, `node`'s last
